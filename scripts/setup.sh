@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the project and its lab need on Debian 12 (as root), then the npm packages. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(nebula dropbear-bin busybox openssh-server openssh-client iproute2 nftables iperf3
+      iputils-ping ansible-core prometheus prometheus-alertmanager dnsmasq-base procps
+      util-linux curl)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
