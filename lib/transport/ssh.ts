@@ -1,0 +1,174 @@
+// Transport over one ssh2 connection per host: commands as exec channels, files streamed to a temp file then renamed.
+import { readFileSync } from "node:fs";
+import { randomBytes, createHash } from "node:crypto";
+import { posix } from "node:path";
+import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import { sh, type Command } from "../command.ts";
+import { TransportError } from "../errors.ts";
+import { checkHostKey, pinHostKey } from "./known-hosts.ts";
+import type { PutOptions, RunResult, Transport } from "./types.ts";
+
+export interface SshOptions {
+  host: string;
+  port?: number;
+  user?: string;
+  /** Path of the private key to log in with. */
+  keyFile?: string;
+  /** For a router's first contact; never logged. */
+  password?: string;
+  knownHostsFile: string;
+  /** Called once when a new host key is recorded (trust on first use): say it loudly. */
+  onNewHostKey?: (message: string) => void;
+  connectTimeoutMs?: number;
+}
+
+/** ssh2 refuses more than a few concurrent channels per connection on OpenSSH (MaxSessions 10): queue the rest. */
+const MAX_CHANNELS = 8;
+
+export class SshTransport implements Transport {
+  readonly target: string;
+  roundTrips = 0;
+  #client: Client;
+  #busy = 0;
+  #waiting: (() => void)[] = [];
+  #closed = false;
+
+  private constructor(client: Client, target: string) {
+    this.#client = client;
+    this.target = target;
+  }
+
+  static connect(options: SshOptions): Promise<SshTransport> {
+    const port = options.port ?? 22;
+    const user = options.user ?? "root";
+    const target = `${user}@${options.host}${port === 22 ? "" : `:${port}`}`;
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let refusal: TransportError | undefined;
+      const config: ConnectConfig = {
+        host: options.host,
+        port,
+        username: user,
+        readyTimeout: options.connectTimeoutMs ?? 10_000,
+        keepaliveInterval: 5_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (key: Buffer) => {
+          const verdict = checkHostKey(options.knownHostsFile, options.host, port, key);
+          if (verdict.kind === "known") return true;
+          if (verdict.kind === "new") {
+            pinHostKey(options.knownHostsFile, options.host, port, key);
+            options.onNewHostKey?.(
+              `${target}: first contact, pinned its ${verdict.keyType} host key ${verdict.fingerprint} in ${options.knownHostsFile}`,
+            );
+            return true;
+          }
+          refusal = new TransportError(
+            target,
+            `HOST KEY CHANGED: it now presents ${verdict.keyType} ${verdict.fingerprint}, but ${options.knownHostsFile}:${verdict.line} pins ${verdict.pinned}. ` +
+              `Refusing to connect: this may be another machine at that address. If the device was really reinstalled, ` +
+              `delete line ${verdict.line} of ${options.knownHostsFile} and run again.`,
+            false,
+          );
+          return false;
+        },
+      };
+      if (options.keyFile) config.privateKey = readFileSync(options.keyFile);
+      if (options.password !== undefined) {
+        config.password = options.password;
+        config.tryKeyboard = true;
+      }
+      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>
+        finish(prompts.map(() => options.password ?? "")),
+      );
+      client.once("ready", () => resolve(new SshTransport(client, target)));
+      client.once("error", (err: Error & { level?: string; code?: string }) => {
+        if (refusal) return reject(refusal);
+        const why =
+          err.level === "client-authentication"
+            ? "login refused (wrong key or password; for a router's first contact, pass its password)"
+            : err.level === "client-timeout"
+              ? "no answer (timed out connecting)"
+              : err.message;
+        reject(new TransportError(target, why, err.level !== "client-authentication"));
+      });
+      client.connect(config);
+    });
+  }
+
+  async #channel<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#busy >= MAX_CHANNELS) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#busy++;
+    try {
+      return await work();
+    } finally {
+      this.#busy--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  run(command: Command, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.#channel(
+      () =>
+        new Promise<RunResult>((resolve, reject) => {
+          if (this.#closed) return reject(new TransportError(this.target, "connection already closed"));
+          this.roundTrips++;
+          this.#client.exec(command.render(), (err, stream: ClientChannel) => {
+            if (err) return reject(new TransportError(this.target, `could not run a command: ${err.message}`));
+            const out: Buffer[] = [];
+            const errOut: Buffer[] = [];
+            let code: number | null = null;
+            const timer = options.timeoutMs
+              ? setTimeout(() => {
+                  stream.close();
+                  reject(new TransportError(this.target, `command timed out after ${options.timeoutMs} ms: ${command.display()}`, false));
+                }, options.timeoutMs)
+              : undefined;
+            stream.on("data", (d: Buffer) => out.push(d));
+            stream.stderr.on("data", (d: Buffer) => errOut.push(d));
+            stream.on("exit", (c: number | null) => (code = c));
+            stream.on("close", () => {
+              clearTimeout(timer);
+              if (code === null && this.#closed) return reject(new TransportError(this.target, "connection lost while a command ran"));
+              resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(errOut).toString("utf8") });
+            });
+            if (options.stdin !== undefined) stream.end(options.stdin);
+            else stream.end();
+          });
+        }),
+    );
+  }
+
+  async put(path: string, content: string | Buffer, options: PutOptions = {}): Promise<void> {
+    const data = typeof content === "string" ? Buffer.from(content) : content;
+    const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.meshisp-${randomBytes(4).toString("hex")}`);
+    const hash = createHash("sha256").update(data).digest("hex");
+    // The hash check stops a stream cut short from ever replacing the target.
+    const owner = options.owner ? `${options.owner}${options.group ? `:${options.group}` : ""}` : "";
+    const script = sh`umask 077; cat > ${tmp} && [ "$(sha256sum < ${tmp} | cut -d' ' -f1)" = ${hash} ] && chmod ${(options.mode ?? 0o644).toString(8)} ${tmp}${owner ? sh` && chown ${owner} ${tmp}` : sh``} && mv -f ${tmp} ${path} || { rc=$?; rm -f ${tmp}; exit $rc; }`;
+    const result = await this.run(script, { stdin: data });
+    if (result.code !== 0) throw new TransportError(this.target, `could not write ${path} (exit ${result.code}): ${result.stderr.trim()}`, false);
+  }
+
+  async get(path: string): Promise<Buffer> {
+    const result = await this.run(sh`cat ${path}`);
+    if (result.code !== 0) throw new TransportError(this.target, `could not read ${path}: ${result.stderr.trim()}`, false);
+    return Buffer.from(result.stdout, "utf8");
+  }
+
+  /** Cuts the connection at once, as a pulled cable would (tests use it). */
+  destroy(): void {
+    this.#closed = true;
+    (this.#client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+    this.#client.destroy();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await new Promise<void>((resolve) => {
+      this.#client.once("close", () => resolve());
+      this.#client.end();
+      setTimeout(resolve, 1_000).unref();
+    });
+  }
+}
