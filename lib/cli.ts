@@ -1,0 +1,100 @@
+// The command line every playbook in tasks/ shares: flags, --help, recap, exit codes, and errors turned into messages.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { resolve } from "node:path";
+import { UserError } from "./errors.ts";
+import { loadInventory } from "./inventory/load.ts";
+import { parseExtraVar } from "./inventory/vars.ts";
+import { Session, type SessionOptions } from "./runner/session.ts";
+import { exitCode, formatRecap, type HostRecap } from "./runner/report.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+const COMMON: Options = {
+  inventory: { type: "string", short: "i", default: "inventory/pilot/hosts.yml" },
+  check: { type: "boolean", short: "C" },
+  diff: { type: "boolean", short: "D" },
+  limit: { type: "string", short: "l" },
+  tags: { type: "string", short: "t" },
+  "skip-tags": { type: "string" },
+  forks: { type: "string", short: "f", default: "20" },
+  "extra-vars": { type: "string", short: "e", multiple: true },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+};
+
+const COMMON_HELP = `
+Common options:
+  -i, --inventory FILE   inventory YAML (default inventory/pilot/hosts.yml)
+  -C, --check            plan every host and show what would change; change nothing
+  -D, --diff             show unified diffs of changed files (secrets masked)
+  -l, --limit LIST       only these hosts or groups (comma list; !name excludes)
+  -t, --tags LIST        only tasks with these tags (a role's name is a tag)
+      --skip-tags LIST   leave out tasks with these tags
+  -f, --forks N          hosts run at once (default 20)
+  -e, --extra-vars K=V   set a variable above everything else (repeatable; a.b=1, JSON values)
+  -v, --verbose          show the commands each change runs (secrets as ***)
+  -h, --help             this text
+Exit codes: 0 all hosts ok, 2 a host failed, 4 a host was unreachable, 1 bad input.`;
+
+export interface PlaybookDefinition<O extends Options> {
+  /** The file name people type, e.g. "tasks/deploy-hub.ts". */
+  command: string;
+  summary: string;
+  /** Extra flags and their help lines. */
+  options?: O;
+  help?: string;
+  run(session: Session, args: Record<string, unknown>): Promise<HostRecap[]>;
+}
+
+/** Parses argv, loads the inventory, runs, prints the recap and exits with the right code. */
+export async function runPlaybook<O extends Options>(definition: PlaybookDefinition<O>, argv = process.argv.slice(2)): Promise<never> {
+  let session: Session | undefined;
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: { ...COMMON, ...(definition.options ?? {}) }, allowPositionals: false, strict: true });
+    } catch (err) {
+      throw new UserError((err as Error).message, `run npx tsx ${definition.command} --help`);
+    }
+    const args = parsed.values as Record<string, unknown>;
+    if (args.help) {
+      console.log(`${definition.summary}\n\nUsage: npx tsx ${definition.command} [options]\n${definition.help ?? ""}${COMMON_HELP}`);
+      process.exit(0);
+    }
+    const list = (v: unknown) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined);
+    const forks = Number(args.forks);
+    if (!Number.isInteger(forks) || forks < 1) throw new UserError(`--forks must be a whole number of at least 1, not "${args.forks}"`);
+    const extraVars = Object.assign({}, ...((args["extra-vars"] as string[] | undefined) ?? []).map(parseExtraVar));
+    const inventory = loadInventory(resolve(String(args.inventory)), { extraVars });
+    const options: SessionOptions = {
+      check: !!args.check,
+      diff: !!args.diff,
+      limit: args.limit as string | undefined,
+      tags: list(args.tags),
+      skipTags: list(args["skip-tags"]),
+      verbose: !!args.verbose,
+      forks,
+      extraVars,
+      output: "listr",
+    };
+    session = new Session(inventory, options);
+    const recaps = await definition.run(session, args);
+    console.log(`\nRECAP${options.check ? " (check mode: nothing was changed)" : ""}\n${formatRecap(recaps)}`);
+    for (const r of recaps.filter((r) => r.error)) console.error(`\n${r.host}: ${r.error}`);
+    await session.close();
+    process.exit(exitCode(recaps));
+  } catch (err) {
+    await session?.close();
+    process.exit(reportError(err));
+  }
+}
+
+/** The one place an error becomes text: user mistakes without a stack, everything else with one. */
+export function reportError(err: unknown): number {
+  if (err instanceof UserError) {
+    console.error(`error: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ""}`);
+    return 1;
+  }
+  console.error(`internal error (a bug; please report it with this text):\n${(err as Error).stack ?? err}`);
+  return 3;
+}

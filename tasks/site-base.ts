@@ -1,0 +1,11 @@
+// Playbook: the base role on every host in the inventory (the engine's end-to-end check before Nebula).
+import { runPlaybook } from "../lib/cli.ts";
+import { baseRole } from "../roles/base/index.ts";
+
+const basePlay = { name: "Prepare every node", hosts: ["all"], roles: [baseRole] };
+
+await runPlaybook({
+  command: "tasks/site-base.ts",
+  summary: "Sets hostname, forwarding, the node identity file and the login banner on every host.",
+  run: (session) => session.run(basePlay),
+});

@@ -1,0 +1,204 @@
+// Table-driven plans: raw probe output in, commands out (and no commands when the host already is as asked).
+import { describe, expect, it } from "vitest";
+import type { Fact, FactReader } from "../../lib/facts/fact.ts";
+import { file } from "../../lib/resources/file.ts";
+import { directory } from "../../lib/resources/directory.ts";
+import { editLines, lineInFile } from "../../lib/resources/line.ts";
+import { sysctl } from "../../lib/resources/sysctl.ts";
+import { service } from "../../lib/resources/service.ts";
+import { packages } from "../../lib/resources/package.ts";
+import { guardedCommand } from "../../lib/resources/command.ts";
+import { sh } from "../../lib/command.ts";
+import type { Resource } from "../../lib/resources/resource.ts";
+
+const HELLO_SHA = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"; // sha256("hello\n")
+
+/** Probe outputs keyed by fact key: "stdout" or [stdout, exit code]. */
+type Probes = Record<string, string | [string, number]>;
+
+function plan(resource: Resource, probes: Probes): string[] | null {
+  const read: FactReader = <T>(fact: Fact<T>): T => {
+    const p = probes[fact.key];
+    if (p === undefined) throw new Error(`test gave no probe output for ${fact.key}`);
+    const [stdout, code] = typeof p === "string" ? [p, 0] : p;
+    return fact.parse({ stdout, code });
+  };
+  for (const f of resource.facts) expect(Object.keys(probes)).toContain(f.key);
+  const result = resource.plan(read);
+  return result && result.commands.length ? result.commands.map((c) => c.display()) : null;
+}
+
+const cases: { name: string; resource: Resource; probes: Probes; expect: null | RegExp[] }[] = [
+  {
+    name: "file absent -> written atomically",
+    resource: file({ path: "/etc/x", content: "hello\n" }),
+    probes: { "path:/etc/x": "absent\n" },
+    expect: [/printf 'hello\\012' >> \/etc\/\.x\.meshisp-new.*sha256sum.*chmod 0644.*mv -f \/etc\/\.x\.meshisp-new \/etc\/x/],
+  },
+  {
+    name: "file identical -> nothing",
+    resource: file({ path: "/etc/x", content: "hello\n" }),
+    probes: { "path:/etc/x": `file\n644 root root 6\n${HELLO_SHA}\n` },
+    expect: null,
+  },
+  {
+    name: "file identical, wrong mode -> chmod only",
+    resource: file({ path: "/etc/x", content: "hello\n", mode: "0600" }),
+    probes: { "path:/etc/x": `file\n644 root root 6\n${HELLO_SHA}\n` },
+    expect: [/^chmod 0600 \/etc\/x$/],
+  },
+  {
+    name: "file differs -> rewritten",
+    resource: file({ path: "/etc/x", content: "hello\n" }),
+    probes: { "path:/etc/x": `file\n644 root root 4\nabc\n` },
+    expect: [/mv -f/],
+  },
+  {
+    name: "secret file content is masked",
+    resource: file({ path: "/etc/k", content: "PRIVATE\n", secret: true, mode: "0600" }),
+    probes: { "path:/etc/k": "absent\n" },
+    expect: [/printf \*\*\* >>/],
+  },
+  {
+    name: "file to remove, present",
+    resource: file({ path: "/etc/x", absent: true }),
+    probes: { "path:/etc/x": `file\n644 root root 6\n${HELLO_SHA}\n` },
+    expect: [/^rm -rf \/etc\/x$/],
+  },
+  { name: "file to remove, absent", resource: file({ path: "/etc/x", absent: true }), probes: { "path:/etc/x": "absent\n" }, expect: null },
+  {
+    name: "directory missing",
+    resource: directory({ path: "/etc/d", mode: "0700" }),
+    probes: { "path:/etc/d": "absent\n" },
+    expect: [/^mkdir -p \/etc\/d$/, /^chmod 0700 \/etc\/d$/],
+  },
+  { name: "directory present", resource: directory({ path: "/etc/d", mode: "0700" }), probes: { "path:/etc/d": "directory\n700 root root 4096\n" }, expect: null },
+  {
+    name: "line missing -> file rewritten with it",
+    resource: lineInFile({ path: "/etc/hosts", line: "127.0.1.1 hub", match: /^127\.0\.1\.1\s/ }),
+    probes: { "content:/etc/hosts": "127.0.0.1 localhost\n", "path:/etc/hosts": "file\n644 root root 20\nab\n" },
+    expect: [/127\.0\.1\.1 hub.*mv -f/],
+  },
+  {
+    name: "line present -> nothing",
+    resource: lineInFile({ path: "/etc/hosts", line: "127.0.1.1 hub", match: /^127\.0\.1\.1\s/ }),
+    probes: { "content:/etc/hosts": "127.0.0.1 localhost\n127.0.1.1 hub\n", "path:/etc/hosts": "file\n644 root root 20\nab\n" },
+    expect: null,
+  },
+  {
+    name: "sysctl differs and not persisted",
+    resource: sysctl({ key: "net.ipv4.ip_forward", value: 1 }),
+    probes: { "sysctl:net.ipv4.ip_forward": "0\n", "content:/etc/sysctl.d/90-meshisp.conf": ["", 3] },
+    expect: [/^echo 1 > \/proc\/sys\/net\/ipv4\/ip_forward$/, /^mkdir -p \/etc\/sysctl\.d$/, /net\.ipv4\.ip_forward = 1/],
+  },
+  {
+    name: "sysctl set and persisted",
+    resource: sysctl({ key: "net.ipv4.ip_forward", value: 1 }),
+    probes: { "sysctl:net.ipv4.ip_forward": "1\n", "content:/etc/sysctl.d/90-meshisp.conf": "net.ipv4.ip_forward = 1\n" },
+    expect: null,
+  },
+  {
+    name: "systemd service stopped and disabled",
+    resource: service({ name: "nebula", init: "systemd" }),
+    probes: { "service:systemd:nebula": "exists\ndisabled\ninactive\n" },
+    expect: [/^systemctl enable nebula$/, /^systemctl start nebula$/],
+  },
+  {
+    name: "systemd service fine",
+    resource: service({ name: "nebula", init: "systemd" }),
+    probes: { "service:systemd:nebula": "exists\nenabled\nactive\n" },
+    expect: null,
+  },
+  {
+    name: "init.d service (procd) not enabled, running",
+    resource: service({ name: "nebula", init: "initd" }),
+    probes: { "service:initd:nebula": "exists\nactive\n" },
+    expect: [/^\/etc\/init\.d\/nebula enable$/],
+  },
+  {
+    name: "init.d service to stop",
+    resource: service({ name: "x", init: "initd", state: "stopped", enabled: false }),
+    probes: { "service:initd:x": "exists\nenabled\nactive\n" },
+    expect: [/^\/etc\/init\.d\/x disable$/, /^\/etc\/init\.d\/x stop$/],
+  },
+  {
+    name: "apt package missing",
+    resource: packages({ names: ["nebula", "iperf3"], os: "debian" }),
+    probes: { "packages:apt:iperf3,nebula": "iperf3 ii \n" },
+    expect: [/apt-get install -y -q --no-install-recommends nebula/],
+  },
+  {
+    name: "apt packages present",
+    resource: packages({ names: ["nebula"], os: "debian" }),
+    probes: { "packages:apt:nebula": "nebula ii \n" },
+    expect: null,
+  },
+  {
+    name: "opkg package missing",
+    resource: packages({ names: ["nebula"], os: "openwrt" }),
+    probes: { "packages:opkg": "busybox - 1.36\n" },
+    expect: [/^opkg update && opkg install nebula$/],
+  },
+  { name: "opkg package present", resource: packages({ names: ["nebula"], os: "openwrt" }), probes: { "packages:opkg": "nebula - 1.6.1\n" }, expect: null },
+  {
+    name: "guarded command, creates missing",
+    resource: guardedCommand({ name: "make key", command: sh`touch /k`, creates: "/k" }),
+    probes: { "path:/k": "absent\n" },
+    expect: [/^touch \/k$/],
+  },
+  {
+    name: "guarded command, creates present",
+    resource: guardedCommand({ name: "make key", command: sh`touch /k`, creates: "/k" }),
+    probes: { "path:/k": "file\n600 root root 0\ne3b0\n" },
+    expect: null,
+  },
+  {
+    name: "guarded command, unless succeeds",
+    resource: guardedCommand({ name: "n", command: sh`x`, unless: sh`test -e /y` }),
+    probes: { "succeeds:test -e /y": ["", 0] },
+    expect: null,
+  },
+  {
+    name: "guarded command, unless fails",
+    resource: guardedCommand({ name: "n", command: sh`x`, unless: sh`test -e /y` }),
+    probes: { "succeeds:test -e /y": ["", 1] },
+    expect: [/^x$/],
+  },
+];
+
+describe("resource plans", () => {
+  it.each(cases)("$name", ({ resource, probes, expect: wanted }) => {
+    const got = plan(resource, probes);
+    if (wanted === null) expect(got).toBeNull();
+    else {
+      expect(got).not.toBeNull();
+      expect(got!.length).toBe(wanted.length);
+      wanted.forEach((re, i) => expect(got![i]).toMatch(re));
+    }
+  });
+
+  it("refuses to replace a directory with a file", () => {
+    expect(() => plan(file({ path: "/etc/x", content: "a" }), { "path:/etc/x": "directory\n755 root root 4096\n" })).toThrow(/is a directory/);
+  });
+
+  it("a guarded command without a guard is refused", () => {
+    expect(() => guardedCommand({ name: "n", command: sh`x` })).toThrow(/needs creates or unless/);
+  });
+});
+
+describe("editLines", () => {
+  it.each([
+    { current: null, spec: { line: "a" }, out: "a\n" },
+    { current: "", spec: { line: "a" }, out: "a\n" },
+    { current: "x\n", spec: { line: "a" }, out: "x\na\n" },
+    { current: "x\na\n", spec: { line: "a" }, out: null },
+    { current: "x = 1\ny\n", spec: { line: "x = 2", match: /^x\s*=/ }, out: "x = 2\ny\n" },
+    { current: "x = 1\nx=3\n", spec: { line: "x = 2", match: /^x\s*=/ }, out: "x = 2\n" },
+    { current: "a\nb\n", spec: { line: "a", absent: true }, out: "b\n" },
+    { current: "b\n", spec: { line: "a", absent: true }, out: null },
+    { current: null, spec: { line: "a", absent: true }, out: null },
+    { current: "x", spec: { line: "y" }, out: "x\ny\n" },
+  ])("$current + $spec -> $out", ({ current, spec, out }) => {
+    expect(editLines(current, spec)).toBe(out);
+  });
+});
