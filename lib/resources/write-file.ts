@@ -6,8 +6,10 @@ import { join, raw, secret, sh, type Command } from "../command.ts";
 /** Encodes bytes as a printf format string: printable ASCII as is, everything else as \ooo octal (POSIX, no $'...'). */
 export function printfFormat(data: Buffer): string {
   let out = "";
-  for (const byte of data) {
+  for (const [i, byte] of data.entries()) {
     if (byte === 0x25) out += "%%";
+    // A format starting with "-" would be read as an option.
+    else if (i === 0 && byte === 0x2d) out += "\\055";
     else if (byte === 0x5c) out += "\\\\";
     else if (byte >= 0x20 && byte < 0x7f && byte !== 0x27) out += String.fromCharCode(byte);
     else out += `\\${byte.toString(8).padStart(3, "0")}`;
