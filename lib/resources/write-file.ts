@@ -39,7 +39,8 @@ export function writeFileCommand(options: WriteFileOptions): Command {
     writes.push(sh`printf ${options.secret ? secret(format) : format} >> ${tmp}`);
   }
   const owner = options.owner ? `${options.owner}${options.group ? `:${options.group}` : ""}` : undefined;
-  return join(
+  // A subshell keeps the umask from reaching the commands that follow.
+  const body = join(
     [
       raw("umask 077"),
       ...writes,
@@ -51,4 +52,5 @@ export function writeFileCommand(options: WriteFileOptions): Command {
     ],
     " && ",
   );
+  return join([raw("("), body, raw(")")], " ");
 }

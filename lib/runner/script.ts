@@ -72,7 +72,7 @@ export function applyScript(steps: ApplyStep[], handlerSteps: { name: string; st
           run,
           raw(`; } >"$T/out" 2>&1 </dev/null; then`),
           sh`printf '%s\n' ${`${mark} ok ${i}`}`,
-          raw("else rc=$?;"),
+          raw("; else rc=$?;"),
           sh`printf '%s %s\n' ${`${mark} fail ${i}`} "$rc"; cat "$T/out"; exit 1; fi`,
         ],
         " ",
