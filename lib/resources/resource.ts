@@ -17,6 +17,8 @@ export interface Plan {
   /** One line saying what will change, e.g. "mode 0644 -> 0600". */
   summary?: string;
   diff?: FileDiff;
+  /** Runs on the installer's side once the change is applied on the host (never under --check), e.g. to record an issued certificate. */
+  onApplied?: () => void;
 }
 
 export interface ResourceOptions {

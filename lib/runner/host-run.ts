@@ -156,6 +156,7 @@ export async function runHost(
     all.forEach((entry, i) => {
       if (i < outcome.done) {
         recap.changed++;
+        entry.plan.onApplied?.();
         if (entry.resource) report(entry.resource, entry.plan, "changed");
         else reporter.task({ host: host.name, task: entry.label, status: "changed", summary: "ran" });
       }

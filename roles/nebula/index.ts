@@ -1,0 +1,77 @@
+// The nebula role: installs Nebula, gives the node its identity, writes its config and keeps the tunnel running.
+import type { HostContext, Role } from "../../lib/play.ts";
+import { UserError } from "../../lib/errors.ts";
+import { directory } from "../../lib/resources/directory.ts";
+import { file } from "../../lib/resources/file.ts";
+import { packages } from "../../lib/resources/package.ts";
+import { restartHandler, service } from "../../lib/resources/service.ts";
+import { renderTemplate } from "../../lib/template.ts";
+import { nebulaDefaults } from "./defaults.ts";
+import { nebulaIdentity, type CertAuthority, type CertRequest } from "./identity.ts";
+import { groupsOf, inboundRules, lighthousesOf, nodeTypeOf, relaysOf } from "./node-types.ts";
+import { nebulaOsVars } from "./os.ts";
+
+/** Everything the templates and tasks need, computed once per host. */
+export function nebulaSettings(ctx: HostContext) {
+  const v = { ...ctx.vars, ...nebulaOsVars(ctx.os) } as typeof nebulaDefaults & Record<string, unknown> & ReturnType<typeof nebulaOsVars>;
+  const host = ctx.host;
+  if (!host.meshIp) throw new UserError(`${host.name} (${host.source}) has no mesh IP: only hosts in the hub, relays, uplinks or clients groups join the mesh`);
+  const type = nodeTypeOf(host);
+  const lighthouses = lighthousesOf(ctx.inventory, v.nebula_port);
+  if (lighthouses.length === 0) throw new UserError(`the inventory ${ctx.inventory.file} has no hub: every mesh needs a lighthouse (a host in group "hub")`);
+  const amLighthouse = type === "lighthouse";
+  const amRelay = type === "lighthouse" || type === "relay";
+  const request: CertRequest = {
+    name: host.name,
+    ip: `${host.meshIp}/16`,
+    groups: [...groupsOf(type), ...v.nebula_groups],
+    subnets: v.nebula_subnets,
+    days: v.nebula_cert_days,
+  };
+  return {
+    vars: v,
+    type,
+    request,
+    config: {
+      ...v,
+      host_name: host.name,
+      nebula_node_type: type,
+      lighthouses,
+      am_lighthouse: amLighthouse,
+      am_relay: amRelay,
+      // A node lists the relays others may use to reach it.
+      relays: v.nebula_use_relays && !amRelay ? relaysOf(ctx.inventory, host) : [],
+      use_relays: !!v.nebula_use_relays,
+      listen_port: amLighthouse || amRelay ? v.nebula_port : v.nebula_node_port,
+      stats_listen: `${host.meshIp}:${v.nebula_stats_port}`,
+      unsafe_routes: v.nebula_unsafe_routes,
+      inbound: inboundRules(type, v.nebula_stats_port),
+    },
+  };
+}
+
+export function nebulaRole(ca: CertAuthority): Role {
+  return {
+    name: "nebula",
+    defaults: nebulaDefaults,
+    tasks(ctx) {
+      const { vars, request, config } = nebulaSettings(ctx);
+      const dir = vars.nebula_dir;
+      const name = vars.nebula_service;
+      const restart = [`restart ${name}`];
+      const systemd = ctx.facts.init === "systemd";
+      return [
+        packages({ names: [vars.nebula_package], os: ctx.os }),
+        directory({ path: dir, mode: "0700" }),
+        file({ path: `${dir}/ca.crt`, content: ca.caCertPem, notify: restart }),
+        nebulaIdentity({ dir, ca, request, renewDays: vars.nebula_renew_days, notify: restart }),
+        file({ path: `${dir}/config.yml`, content: renderTemplate("nebula/config.yml.hbs", config), mode: "0600", notify: restart }),
+        systemd
+          ? file({ path: `/etc/systemd/system/${name}.service`, content: renderTemplate("nebula/nebula.service.hbs", config), notify: restart })
+          : file({ path: `/etc/init.d/${name}`, content: renderTemplate("nebula/nebula.init.hbs", config), mode: "0755", notify: restart }),
+        service({ name, init: ctx.facts.init }),
+      ];
+    },
+    handlers: (ctx) => [restartHandler((ctx.vars.nebula_service as string) ?? nebulaDefaults.nebula_service, ctx.facts.init)],
+  };
+}

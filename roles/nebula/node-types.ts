@@ -1,0 +1,52 @@
+// What each kind of mesh node is: its certificate groups, lighthouse/relay duties and who may reach it.
+import type { Host, Inventory } from "../../lib/inventory/types.ts";
+
+export type NodeType = "lighthouse" | "relay" | "uplink" | "client" | "node";
+
+export const nodeTypeOf = (host: Host): NodeType =>
+  ({ hub: "lighthouse", relays: "relay", uplinks: "uplink", clients: "client" })[host.group] as NodeType ?? "node";
+
+/** Certificate groups: the firewall of every other node decides by these. */
+export const groupsOf = (type: NodeType): string[] =>
+  ({ lighthouse: ["hub", "lighthouse", "relay"], relay: ["relay"], uplink: ["uplink"], client: ["client"], node: ["node"] })[type];
+
+export interface InboundRule {
+  port: string | number;
+  proto: "any" | "tcp" | "udp" | "icmp";
+  host?: string;
+  groups?: string[];
+}
+
+/** Default deny inbound; each type opens only what the community network needs. */
+export function inboundRules(type: NodeType, statsPort: number): InboundRule[] {
+  const ping: InboundRule = { port: "any", proto: "icmp", host: "any" };
+  const stats: InboundRule = { port: statsPort, proto: "tcp", groups: ["hub"] };
+  switch (type) {
+    case "lighthouse":
+      // Every mesh member reaches the hub's services (DNS, local apps, the internet through it).
+      return [ping, { port: "any", proto: "any", groups: ["uplink"] }, { port: "any", proto: "any", groups: ["client"] }, { port: "any", proto: "any", groups: ["relay"] }];
+    case "uplink":
+      // Only the hub may send traffic through an uplink; other uplinks cannot reach its home.
+      return [ping, { port: "any", proto: "any", groups: ["hub"] }];
+    case "relay":
+      return [ping, stats];
+    case "client":
+      return [{ port: "any", proto: "icmp", groups: ["hub"] }];
+    case "node":
+      return [ping, stats];
+  }
+}
+
+/** Lighthouses of the mesh (the hub group), with the underlay endpoints nodes dial. */
+export function lighthousesOf(inventory: Inventory, port: number): { name: string; mesh_ip: string; endpoints: string[] }[] {
+  return inventory.hosts
+    .filter((h) => nodeTypeOf(h) === "lighthouse" && h.meshIp)
+    .map((h) => {
+      const endpoint = (h.vars.nebula_public_address as string | undefined) ?? (h.vars.wan_address as string | undefined) ?? h.address;
+      return { name: h.name, mesh_ip: h.meshIp!, endpoints: [`${endpoint}:${(h.vars.nebula_port as number | undefined) ?? port}`] };
+    });
+}
+
+/** Mesh addresses of the relays (the hub relays too) a node behind hard NAT can be reached through. */
+export const relaysOf = (inventory: Inventory, self: Host): string[] =>
+  inventory.hosts.filter((h) => h !== self && h.meshIp && (nodeTypeOf(h) === "relay" || nodeTypeOf(h) === "lighthouse")).map((h) => h.meshIp!);
