@@ -11,7 +11,7 @@ import { sh } from "../../lib/command.ts";
 import { baseRole } from "../../roles/base/index.ts";
 import type { Inventory } from "../../lib/inventory/types.ts";
 import type { Play } from "../../lib/play.ts";
-import { HOSTILE } from "../unit/command.test.ts";
+import { HOSTILE } from "../hostile.ts";
 
 const play: Play = { name: "base", hosts: ["all"], roles: [baseRole] };
 let lab: Lab;

@@ -3,30 +3,8 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { quote, raw, secret, sh } from "../../lib/command.ts";
 import { printfFormat } from "../../lib/resources/write-file.ts";
+import { HOSTILE } from "../hostile.ts";
 
-export const HOSTILE = [
-  "plain",
-  "",
-  "it's",
-  "'",
-  "''",
-  "a b  c",
-  "$(touch /tmp/pwned)",
-  "`id`",
-  "; rm -rf /",
-  "line1\nline2",
-  "tab\there",
-  "back\\slash",
-  '"double"',
-  "$HOME ${PATH}",
-  "*?[a-z]",
-  "-n",
-  "%s %d %%",
-  "ünïcødé ✓",
-  "trailing newline\n",
-  "!history",
-  "a|b&c>d<e",
-];
 
 describe("quote", () => {
   it.each(HOSTILE)("round-trips %j through dash and busybox ash", (value) => {
