@@ -5,7 +5,7 @@ import { UserError } from "../errors.ts";
 import { certFromPem, certToPem, fingerprint, signDetails, type Cert } from "./cert.ts";
 import { decryptPrivateKey, encryptPrivateKey, type Argon2Params } from "./encrypted-key.ts";
 import { generateEd25519 } from "./keys.ts";
-import { withLock } from "./lock.ts";
+import { withLock } from "../lock.ts";
 
 export interface IssuedEntry {
   name: string;

@@ -1,0 +1,74 @@
+// Changes to the inventory file made by tools (enrollment): comments and order kept, written atomically, under a lock.
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { isMap, parseDocument, type Document, YAMLMap } from "yaml";
+import { UserError } from "../errors.ts";
+import { withLock } from "../lock.ts";
+import { loadInventory } from "./load.ts";
+import { isMeshGroup, lowestFree } from "./mesh-ip.ts";
+import type { Host, Inventory } from "./types.ts";
+
+export interface HostFields {
+  address: string;
+  port?: number;
+  user?: string;
+  os?: string;
+  mesh_ip?: string;
+  vars?: Record<string, unknown>;
+}
+
+function save(file: string, doc: Document) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, doc.toString({ lineWidth: 0 }));
+  // Refuse to write what we could not read back.
+  try {
+    loadInventory(tmp);
+  } catch (err) {
+    throw new UserError(`refusing to save the inventory: the change would make it invalid: ${(err as Error).message}`);
+  }
+  renameSync(tmp, file);
+}
+
+function hostsMap(doc: Document, group: string): YAMLMap {
+  if (!doc.hasIn(["groups", group])) doc.setIn(["groups", group], doc.createNode({ hosts: {} }));
+  if (!doc.hasIn(["groups", group, "hosts"]) || !isMap(doc.getIn(["groups", group, "hosts"]))) doc.setIn(["groups", group, "hosts"], new YAMLMap());
+  return doc.getIn(["groups", group, "hosts"]) as YAMLMap;
+}
+
+/**
+ * Adds a host to a mesh group with the lowest free mesh IP written out, or returns the existing entry when a host of that
+ * name is already there (a re-run of an enrollment). Two enrollments at once get two addresses: the file is re-read under the lock.
+ */
+export async function addMeshHost(file: string, group: string, name: string, fields: HostFields): Promise<{ host: Host; inventory: Inventory; added: boolean }> {
+  return withLock(`${file}.lock`, () => {
+    const before = loadInventory(file);
+    const existing = before.hosts.find((h) => h.name === name);
+    if (existing) {
+      if (existing.group !== group) throw new UserError(`${name} is already in the inventory in group ${existing.group} (${existing.source}), not ${group}`);
+      return { host: existing, inventory: before, added: false };
+    }
+    const sameAddress = before.hosts.find((h) => h.address === fields.address && h.port === (fields.port ?? 22));
+    if (sameAddress) throw new UserError(`${fields.address} is already in the inventory as ${sameAddress.name} (${sameAddress.source})`, `re-run with --name ${sameAddress.name} to finish that enrollment`);
+    if (!isMeshGroup(group)) throw new UserError(`${group} is not a mesh group`);
+    const taken = new Set(before.hosts.filter((h) => h.meshIp && h.vars).map((h) => h.meshIp!));
+    // Hosts without an explicit IP hold theirs only by file order: pin every allocation explicitly from now on.
+    const ip = fields.mesh_ip ?? lowestFree(group, taken);
+    if (!ip) throw new UserError(`the ${group} range is full`);
+    const doc = parseDocument(readFileSync(file, "utf8"));
+    hostsMap(doc, group).set(name, doc.createNode({ ...fields, mesh_ip: ip }, { flow: false }));
+    save(file, doc);
+    const inventory = loadInventory(file);
+    return { host: inventory.hosts.find((h) => h.name === name)!, inventory, added: true };
+  });
+}
+
+/** Sets fields of an existing host (e.g. os once detected), keeping everything else. */
+export async function updateHost(file: string, name: string, fields: Partial<HostFields>): Promise<void> {
+  await withLock(`${file}.lock`, () => {
+    const inventory = loadInventory(file);
+    const host = inventory.hosts.find((h) => h.name === name);
+    if (!host) throw new UserError(`no host ${name} in ${file}`);
+    const doc = parseDocument(readFileSync(file, "utf8"));
+    for (const [key, value] of Object.entries(fields)) doc.setIn(["groups", host.group, "hosts", name, key], doc.createNode(value));
+    save(file, doc);
+  });
+}

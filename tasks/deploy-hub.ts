@@ -1,0 +1,24 @@
+// Playbook: the hub (Nebula lighthouse + relay, forwarding, its view of the uplinks), then every node already enrolled.
+import { runPlaybook } from "../lib/cli.ts";
+import { openInventoryCa } from "../lib/pki/passphrase.ts";
+import { mergeRecaps } from "../lib/runner/report.ts";
+import { clientPlay, hubPlay, relayPlay, uplinkPlay } from "./plays.ts";
+
+await runPlaybook({
+  command: "tasks/deploy-hub.ts",
+  summary: "Deploys the hub: Nebula lighthouse and relay, forwarding, the list of uplinks; then converges relays, uplinks and clients.",
+  options: { "init-ca": { type: "boolean" }, "hub-only": { type: "boolean" } },
+  help: `
+  --init-ca              create the mesh CA beside the inventory if there is none (asks for a new passphrase)
+  --hub-only             only the hub, not the relays, uplinks and clients
+The CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.
+`,
+  async run(session, args) {
+    const ca = await openInventoryCa(session.inventory, { create: !!args["init-ca"] });
+    const plays = args["hub-only"] ? [hubPlay(ca)] : [hubPlay(ca), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)];
+    const recaps = [];
+    for (const play of plays) if (play.hosts.some((g) => session.inventory.groups[g]?.length)) recaps.push(await session.run(play));
+    await Promise.all(ca.pending);
+    return mergeRecaps(...recaps);
+  },
+});

@@ -1,0 +1,16 @@
+// Playbook: relay nodes, for uplinks and clients behind CGNAT or hard NAT that cannot punch through to each other.
+import { runPlaybook } from "../lib/cli.ts";
+import { openInventoryCa } from "../lib/pki/passphrase.ts";
+import { relayPlay } from "./plays.ts";
+
+await runPlaybook({
+  command: "tasks/deploy-relay.ts",
+  summary: "Deploys Nebula relays (group relays): nodes that cannot reach each other directly talk through them.",
+  help: "\nThe CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.\n",
+  async run(session) {
+    const ca = await openInventoryCa(session.inventory);
+    const recaps = await session.run(relayPlay(ca));
+    await Promise.all(ca.pending);
+    return recaps;
+  },
+});

@@ -1,0 +1,11 @@
+// The plays the playbooks are made of, one place for each: which roles run on which group.
+import type { Play } from "../lib/play.ts";
+import type { CertAuthority } from "../roles/nebula/identity.ts";
+import { baseRole } from "../roles/base/index.ts";
+import { hubRole } from "../roles/hub/index.ts";
+import { nebulaRole } from "../roles/nebula/index.ts";
+
+export const hubPlay = (ca: CertAuthority): Play => ({ name: "Deploy the hub", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), hubRole] });
+export const relayPlay = (ca: CertAuthority): Play => ({ name: "Deploy relays", hosts: ["relays"], roles: [baseRole, nebulaRole(ca)] });
+export const uplinkPlay = (ca: CertAuthority, hosts: string[] = ["uplinks"]): Play => ({ name: "Set up uplinks", hosts, roles: [baseRole, nebulaRole(ca)] });
+export const clientPlay = (ca: CertAuthority): Play => ({ name: "Set up client devices", hosts: ["clients"], roles: [baseRole, nebulaRole(ca)] });
