@@ -4,6 +4,8 @@ import type { Host, Inventory } from "./types.ts";
 
 function resolve(inventory: Inventory, name: string, what: string): Host[] {
   if (name === "all") return inventory.hosts;
+  // A play may target a group this inventory has no hosts in yet (no clients, say); --limit may not name nothing.
+  if (what === "the play" && !inventory.hosts.some((h) => h.name === name)) return inventory.hosts.filter((h) => inventory.groups[name]?.includes(h.name));
   if (inventory.groups[name]) return inventory.hosts.filter((h) => inventory.groups[name].includes(h.name));
   const host = inventory.hosts.find((h) => h.name === name);
   if (host) return [host];

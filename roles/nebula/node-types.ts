@@ -26,8 +26,8 @@ export function inboundRules(type: NodeType, statsPort: number): InboundRule[] {
       // Every mesh member reaches the hub's services (DNS, local apps, the internet through it).
       return [ping, { port: "any", proto: "any", groups: ["uplink"] }, { port: "any", proto: "any", groups: ["client"] }, { port: "any", proto: "any", groups: ["relay"] }];
     case "uplink":
-      // Only the hub may send traffic through an uplink; other uplinks cannot reach its home.
-      return [ping, { port: "any", proto: "any", groups: ["hub"] }];
+      // Only the hub may reach an uplink (and send traffic through it); other mesh nodes cannot reach it or its home.
+      return [{ port: "any", proto: "any", groups: ["hub"] }];
     case "relay":
       return [ping, stats];
     case "client":

@@ -1,0 +1,115 @@
+// Playbook for field installers: enroll a volunteer's router as an uplink. Asks for what it needs, or takes flags for scripts.
+import { createInterface } from "node:readline/promises";
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { reportError } from "../lib/cli.ts";
+import { UserError } from "../lib/errors.ts";
+import { loadInventory } from "../lib/inventory/load.ts";
+import { openInventoryCa, readPassphrase } from "../lib/pki/passphrase.ts";
+import { exitCode, formatRecap } from "../lib/runner/report.ts";
+import { enrollUplink, type EnrollRequest } from "./enroll/enroll.ts";
+
+const HELP = `Enrolls a volunteer's router (OpenWrt) as an uplink node of the mesh.
+
+Usage: npx tsx tasks/enroll-uplink.ts [options]      (asks for anything not given, on a terminal)
+
+  -i, --inventory FILE      inventory to add the node to (default inventory/pilot/hosts.yml)
+      --address ADDR        the router's address, as the laptop reaches it (e.g. 192.168.8.1)
+      --port N              its SSH port (default 22)
+      --password            ask for the router's root password (first contact; or set ROUTER_PASSWORD)
+      --name NAME           node name (default uplink-N, the next free one)
+      --volunteer NAME      the volunteer's name
+      --contact TEXT        the volunteer's phone or e-mail
+      --location TEXT       where the router is (optional)
+      --up-mbit N           donated upload, Mbit/s
+      --down-mbit N         donated download, Mbit/s
+  -h, --help                this text
+
+Secrets come from the environment or a prompt, never from flags: MESH_CA_PASSPHRASE, ROUTER_PASSWORD.
+Re-running the same command after any failure finishes the job. Exit codes: 0 done, 1 bad input or a step
+failed (the message says what to do), 4 the hub could not be updated.`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        inventory: { type: "string", short: "i", default: "inventory/pilot/hosts.yml" },
+        address: { type: "string" },
+        port: { type: "string" },
+        password: { type: "boolean" },
+        name: { type: "string" },
+        volunteer: { type: "string" },
+        contact: { type: "string" },
+        location: { type: "string" },
+        "up-mbit": { type: "string" },
+        "down-mbit": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UserError((err as Error).message, "run npx tsx tasks/enroll-uplink.ts --help");
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
+  const ask = async (flag: string, question: string, fallback?: string): Promise<string> => {
+    const given = values[flag as keyof typeof values] as string | undefined;
+    if (given !== undefined) return given;
+    if (!rl) {
+      if (fallback !== undefined) return fallback;
+      throw new UserError(`--${flag} is needed (no terminal to ask on)`, "run npx tsx tasks/enroll-uplink.ts --help");
+    }
+    const answer = (await rl.question(`${question}${fallback ? ` [${fallback}]` : ""}: `)).trim();
+    return answer || fallback || ask(flag, question, fallback);
+  };
+  const number = (flag: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) throw new UserError(`--${flag} must be a positive number of Mbit/s, not "${text}"`);
+    return n;
+  };
+  const inventoryFile = resolve(values.inventory!);
+  loadInventory(inventoryFile); // bad inventory: stop before asking anything
+  const request: EnrollRequest = {
+    inventoryFile,
+    address: await ask("address", "Router address", "192.168.8.1"),
+    port: values.port ? number("port", values.port) : undefined,
+    name: values.name,
+    volunteer: {
+      name: await ask("volunteer", "Volunteer's name"),
+      contact: await ask("contact", "Volunteer's phone or e-mail"),
+      ...(values.location || rl ? { location: await ask("location", "Where is the router (optional)", "-") } : {}),
+    },
+    bandwidth: {
+      up_mbit: number("up-mbit", await ask("up-mbit", "Donated upload, Mbit/s", "5")),
+      down_mbit: number("down-mbit", await ask("down-mbit", "Donated download, Mbit/s", "20")),
+    },
+  };
+  if (request.volunteer.location === "-") delete request.volunteer.location;
+  rl?.close();
+  if (values.password) request.password = process.env.ROUTER_PASSWORD ?? (await readPasswordPrompt());
+  else if (process.env.ROUTER_PASSWORD) request.password = process.env.ROUTER_PASSWORD;
+
+  const ca = await openInventoryCa(loadInventory(inventoryFile));
+  const result = await enrollUplink(request, ca, (line) => console.log(line), { output: "listr" });
+  console.log(`\nRECAP\n${formatRecap(result.recaps)}\n\n${result.card}`);
+  return result.hubUpdated ? exitCode(result.recaps) : 4;
+}
+
+async function readPasswordPrompt(): Promise<string> {
+  const saved = process.env.MESH_CA_PASSPHRASE;
+  delete process.env.MESH_CA_PASSPHRASE;
+  try {
+    return await readPassphrase("Router root password: ");
+  } finally {
+    if (saved !== undefined) process.env.MESH_CA_PASSPHRASE = saved;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => process.exit(reportError(err)),
+);

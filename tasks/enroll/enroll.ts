@@ -1,0 +1,130 @@
+// A field installer's enrollment of a volunteer's router, step by step; each step is safe to repeat, so a re-run finishes the job.
+import { readFileSync } from "node:fs";
+import { sh } from "../../lib/command.ts";
+import { TransportError, UserError } from "../../lib/errors.ts";
+import { addMeshHost } from "../../lib/inventory/edit.ts";
+import { loadInventory } from "../../lib/inventory/load.ts";
+import type { Role } from "../../lib/play.ts";
+import { directory } from "../../lib/resources/directory.ts";
+import { lineInFile } from "../../lib/resources/line.ts";
+import { mergeRecaps, type HostRecap } from "../../lib/runner/report.ts";
+import { Session, type SessionOptions } from "../../lib/runner/session.ts";
+import { renderTemplate } from "../../lib/template.ts";
+import { SshTransport } from "../../lib/transport/ssh.ts";
+import type { CertAuthority } from "../../roles/nebula/identity.ts";
+import { hubPlay, uplinkPlay } from "../plays.ts";
+import { inspectRouter, routerProblems } from "./checks.ts";
+
+export interface EnrollRequest {
+  inventoryFile: string;
+  address: string;
+  port?: number;
+  /** The router's root password, for the first contact only (then the installer's key is authorized). */
+  password?: string;
+  /** Node name; default uplink-N with the lowest free N. */
+  name?: string;
+  volunteer: { name: string; contact: string; location?: string };
+  bandwidth: { up_mbit: number; down_mbit: number };
+}
+
+export interface EnrollResult {
+  name: string;
+  meshIp: string;
+  recaps: HostRecap[];
+  card: string;
+  hubUpdated: boolean;
+}
+
+/** Authorizes the installer's public key, where OpenWrt's dropbear and OpenSSH each look for it. */
+const installerKeyRole = (publicKey: string): Role => ({
+  name: "installer-key",
+  defaults: {},
+  tasks: (ctx) => [
+    directory({ path: "/root/.ssh", mode: "0700" }),
+    lineInFile({ path: "/root/.ssh/authorized_keys", line: publicKey, mode: "0600" }),
+    ...(ctx.os === "openwrt" ? [lineInFile({ path: "/etc/dropbear/authorized_keys", line: publicKey, mode: "0600" })] : []),
+  ],
+});
+
+const pickName = (taken: Set<string>) => {
+  for (let n = 1; ; n++) if (!taken.has(`uplink-${n}`)) return `uplink-${n}`;
+};
+
+export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pending: Promise<void>[] }, log: (line: string) => void, options: SessionOptions = {}): Promise<EnrollResult> {
+  const inventory = loadInventory(req.inventoryFile);
+  if (!inventory.sshKey) throw new UserError(`${inventory.file} names no ssh_key: enrollment authorizes that key on the router`);
+  const publicKey = readFileSync(`${inventory.sshKey}.pub`, "utf8").trim();
+  const port = req.port ?? 22;
+
+  // 1. Reach the router (its host key is pinned on first contact) and check it, before anything changes.
+  log(`Connecting to ${req.address}...`);
+  const probe = await SshTransport.connect({
+    host: req.address,
+    port,
+    keyFile: inventory.sshKey,
+    password: req.password,
+    knownHostsFile: inventory.knownHosts,
+    onNewHostKey: (m) => log(`NOTICE ${m}`),
+  }).catch((err: Error) => {
+    throw err instanceof TransportError && !err.unreachable ? new UserError(err.message) : new UserError(`cannot reach the router: ${err.message}`, "check the cable/Wi-Fi and the address; on first contact give its root password (--password)");
+  });
+  let facts;
+  try {
+    facts = await inspectRouter(probe);
+  } finally {
+    await probe.close();
+  }
+  log(`Router: ${facts.release} (${facts.model}), ${Math.round(facts.freeKiB / 1024)} MB free, clock ${facts.clockSkewSeconds >= 0 ? "+" : ""}${facts.clockSkewSeconds} s`);
+  const problems = routerProblems(facts);
+  if (problems.length) throw new UserError(`the router at ${req.address} is not ready:\n  - ${problems.join("\n  - ")}`);
+
+  // 2. The node in the inventory, with the next free uplink address written out (under a lock: enrollments may run at once).
+  const { host, added } = await addMeshHost(req.inventoryFile, "uplinks", req.name ?? pickName, {
+    address: req.address,
+    ...(port !== 22 ? { port } : {}),
+    os: facts.os,
+    vars: { volunteer: req.volunteer, bandwidth: req.bandwidth },
+  });
+  log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
+
+  // 3. Converge: the installer's key, then the base and nebula roles; then the hub learns of the new uplink.
+  const fresh = loadInventory(req.inventoryFile);
+  const session = new Session(fresh, { ...options, passwords: req.password ? { [host.name]: req.password } : undefined });
+  try {
+    const recaps: HostRecap[][] = [];
+    recaps.push(await session.run({ name: "Authorize the installer's key", hosts: [host.name], roles: [installerKeyRole(publicKey)] }));
+    recaps.push(await session.run(uplinkPlay(ca, [host.name])));
+    const failed = recaps.flat().find((r) => r.failed || r.unreachable);
+    if (failed) throw new UserError(`setting up ${host.name} failed: ${failed.error}`, "fix what it says, then run the same command again: it continues where it stopped");
+
+    // 4. The tunnel works when the node pings the hub over the mesh.
+    log(`Waiting for ${host.name} to reach the hub over the mesh...`);
+    const transport = await session.connect(fresh.hosts.find((h) => h.name === host.name)!);
+    const hubIp = fresh.hosts.find((h) => h.group === "hub")?.meshIp ?? "10.0.4.1";
+    let ok = false;
+    for (let attempt = 0; attempt < 15 && !ok; attempt++) ok = (await transport.run(sh`ping -c 1 -W 2 ${hubIp}`)).code === 0;
+    if (!ok) throw new UserError(`${host.name} runs nebula but cannot reach the hub (${hubIp}) over the mesh`, "check that the router can reach the internet and that UDP is not blocked; logs: logread | grep nebula (or /var/log/nebula-mesh.log)");
+    log(`${host.name} reaches the hub at ${hubIp} over the mesh.`);
+
+    let hubUpdated = false;
+    if (fresh.groups.hub?.length) {
+      const hubRecaps = await session.run(hubPlay(ca));
+      recaps.push(hubRecaps);
+      hubUpdated = hubRecaps.every((r) => !r.failed && !r.unreachable);
+      if (!hubUpdated) log(`WARNING: the hub could not be updated (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`);
+    }
+    await Promise.all(ca.pending);
+    const card = renderTemplate("enroll/reference-card.hbs", {
+      name: host.name,
+      mesh_ip: host.meshIp,
+      volunteer: req.volunteer,
+      bandwidth: req.bandwidth,
+      date: new Date().toISOString().slice(0, 10),
+      community: (fresh.vars.community_name as string | undefined) ?? "Stone Soup Kitchen",
+      support_contact: (fresh.vars.support_contact as string | undefined) ?? "the Stone Soup Kitchen mesh team",
+    });
+    return { name: host.name, meshIp: host.meshIp!, recaps: mergeRecaps(...recaps), card, hubUpdated };
+  } finally {
+    await session.close();
+  }
+}
