@@ -87,6 +87,16 @@ describe("engine on lab hosts", () => {
     expect((await converge({ limit: "owrt-1" })).recaps[0].changed).toBe(0);
   });
 
+  it("--tags selects tasks by role name or tag, and --check shows only those", async () => {
+    await lab.host("deb-1").exec("rm -f /etc/motd");
+    const none = await converge({ check: true, tags: ["nebula"] });
+    for (const r of none.recaps) expect([r.changed, r.ok, r.skipped > 0]).toEqual([0, 0, true]);
+    const some = await converge({ check: true, tags: ["base"], limit: "deb-1" });
+    expect(some.recaps[0].changed).toBe(1);
+    expect(some.events.find((e) => e.status === "changed")?.task).toBe("Write /etc/motd");
+    await converge({ limit: "deb-1" });
+  });
+
   it("hostile values reach a real remote shell unchanged, on both kinds", async () => {
     for (const name of ["deb-1", "owrt-1"]) {
       const host = inventory.hosts.find((h) => h.name === name)!;
