@@ -124,8 +124,9 @@ describe("the mesh in the lab", () => {
   it("the hub reaches every uplink over the mesh, uplinks cannot reach each other, and everything converges quietly", async () => {
     await new Promise((r) => setTimeout(r, 2000));
     for (const name of ["uplink-1", "uplink-2", "uplink-3", "uplink-4"]) expect(await ping("hub", meshIp(name)), name).toBe(true);
+    // The hub reads each uplink's Nebula stats over the mesh; another uplink cannot even ping it.
+    for (const name of ["uplink-1", "uplink-2"]) expect((await lab.host("hub").exec(`curl -s -m 5 http://${meshIp(name)}:9101/metrics | grep -c '^nebula_'`)).stdout.trim()).not.toBe("0");
     expect(await ping("router-a", meshIp("uplink-2"))).toBe(false);
-    expect(await ping("router-b", meshIp("uplink-1"))).toBe(false);
     expect((await lab.host("hub").exec("cat /etc/meshisp/uplinks.conf")).stdout).toMatch(/uplink-4 10\.0\.4\.\d+ 20 100/);
     const again = await everything();
     for (const r of again) expect(r.changed, `${r.host} ${r.error ?? ""}`).toBe(0);
