@@ -2,44 +2,72 @@
 import { dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
 import type { Inventory } from "../inventory/types.ts";
-import { CaStore } from "./ca-store.ts";
-import { openAuthority } from "./authority.ts";
+import { CaStore, MIN_PASSPHRASE_LENGTH } from "./ca-store.ts";
+import { openAuthority, type OpenAuthority } from "./authority.ts";
 
-export async function readPassphrase(prompt: string): Promise<string> {
-  const fromEnv = process.env.MESH_CA_PASSPHRASE;
+export const PASSPHRASE_ENV = "MESH_CA_PASSPHRASE";
+
+export interface PassphraseSource {
+  /** Environment variable to read first; null: always prompt. Default MESH_CA_PASSPHRASE. */
+  env?: string | null;
+  input?: NodeJS.ReadStream;
+  output?: NodeJS.WritableStream;
+}
+
+/** The passphrase from the environment, or typed on a terminal without echo; a clear error if neither is possible. */
+export async function readPassphrase(prompt = "CA passphrase: ", source: PassphraseSource = {}): Promise<string> {
+  const envName = source.env === undefined ? PASSPHRASE_ENV : source.env;
+  const fromEnv = envName ? process.env[envName] : undefined;
   if (fromEnv) return fromEnv;
-  if (!process.stdin.isTTY) throw new UserError("the CA passphrase is needed: set MESH_CA_PASSPHRASE, or run this in a terminal to be asked");
-  process.stderr.write(prompt);
-  return new Promise((resolve) => {
-    const stdin = process.stdin;
+  const input = source.input ?? process.stdin;
+  const output = source.output ?? process.stderr;
+  if (!input.isTTY || typeof input.setRawMode !== "function") {
+    throw new UserError(`a passphrase is needed and there is no terminal to ask on${envName ? `: set ${envName}` : ""}`, envName ? `e.g. read -rs ${envName} && export ${envName}` : undefined);
+  }
+  output.write(prompt);
+  return new Promise((resolve, reject) => {
     let value = "";
-    stdin.setRawMode(true);
-    stdin.resume();
+    const done = (finish: () => void) => {
+      input.setRawMode(false);
+      input.pause();
+      input.off("data", onData);
+      output.write("\n");
+      finish();
+    };
     const onData = (chunk: Buffer) => {
       for (const ch of chunk.toString("utf8")) {
-        if (ch === "\r" || ch === "\n") {
-          stdin.setRawMode(false);
-          stdin.pause();
-          stdin.off("data", onData);
-          process.stderr.write("\n");
-          return resolve(value);
-        }
-        if (ch === "\u0003") process.exit(130);
-        value = ch === "\u007f" ? value.slice(0, -1) : value + ch;
+        if (ch === "\r" || ch === "\n") return done(() => resolve(value));
+        if (ch === "\u0003") return done(() => reject(new UserError("cancelled")));
+        if (ch === "\u0004" && value === "") return done(() => reject(new UserError("no passphrase given")));
+        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+        else if (ch >= " ") value += ch;
       }
     };
-    stdin.on("data", onData);
+    input.setRawMode(true);
+    input.resume();
+    input.on("data", onData);
   });
 }
 
-export const caStoreFor = (inventory: Inventory) => new CaStore(join(dirname(inventory.file), "pki"));
+/** A passphrase for a new CA: from the environment, or typed twice on a terminal; at least MIN_PASSPHRASE_LENGTH long. */
+export async function readNewPassphrase(what: string, source: PassphraseSource = {}): Promise<string> {
+  const envName = source.env === undefined ? PASSPHRASE_ENV : source.env;
+  const first = await readPassphrase(`New passphrase for ${what}: `, source);
+  if (first.length < MIN_PASSPHRASE_LENGTH) throw new UserError(`the CA passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
+  if (envName && process.env[envName]) return first;
+  const again = await readPassphrase("The same passphrase again: ", source);
+  if (again !== first) throw new UserError("the two passphrases differ; nothing was created");
+  return first;
+}
+
+export const caStoreFor = (inventory: Inventory): CaStore => new CaStore(join(dirname(inventory.file), "pki"));
 
 /** Opens (or, when asked, first creates) the inventory's CA. */
-export async function openInventoryCa(inventory: Inventory, options: { create?: boolean; name?: string } = {}) {
+export async function openInventoryCa(inventory: Inventory, options: { create?: boolean; name?: string } = {}): Promise<OpenAuthority> {
   const store = caStoreFor(inventory);
   if (!store.exists()) {
     if (!options.create) throw new UserError(`no mesh CA in ${store.dir}`, "the maintainer creates it once with: npx tsx tasks/deploy-hub.ts --init-ca");
-    const passphrase = await readPassphrase(`New passphrase for the mesh CA in ${store.dir}: `);
+    const passphrase = await readNewPassphrase(`the mesh CA in ${store.dir}`);
     store.create({ name: options.name ?? "Community Mesh CA", passphrase, groups: ["hub", "lighthouse", "relay", "uplink", "client", "node"], ips: ["10.0.4.0/16"] });
     return openAuthority(store, passphrase);
   }

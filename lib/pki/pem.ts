@@ -1,4 +1,6 @@
 // PEM blocks as Nebula writes them: a banner, base64 in 64-character lines, no headers.
+import { UserError } from "../errors.ts";
+
 export const BANNERS = {
   cert: "NEBULA CERTIFICATE",
   ed25519Private: "NEBULA ED25519 PRIVATE KEY",
@@ -13,9 +15,17 @@ export function toPem(banner: string, data: Buffer): string {
   return `-----BEGIN ${banner}-----\n${b64}\n-----END ${banner}-----\n`;
 }
 
-/** The first block with this banner; throws a readable error naming what was expected. */
+const block = (banner: string) => new RegExp(`-----BEGIN ${banner}-----\\r?\\n([A-Za-z0-9+/=\\r\\n]*?)-----END ${banner}-----`, "g");
+
+/** Every block with this banner, in order (a CA file may hold several CAs). */
+export function allFromPem(banner: string, text: string): Buffer[] {
+  return [...text.matchAll(block(banner))].map((m) => Buffer.from(m[1].replace(/\s+/g, ""), "base64"));
+}
+
+/** The first block with this banner; a readable error says what was expected and what was found. */
 export function fromPem(banner: string, text: string, what = "input"): Buffer {
-  const match = new RegExp(`-----BEGIN ${banner}-----\\r?\\n([A-Za-z0-9+/=\\r\\n]*?)-----END ${banner}-----`).exec(text);
-  if (!match) throw new Error(`${what} is not a PEM block "${banner}"`);
-  return Buffer.from(match[1].replace(/\s+/g, ""), "base64");
+  const [first] = allFromPem(banner, text);
+  if (first) return first;
+  const found = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
+  throw new UserError(`${what} is not a PEM block "${banner}"${found ? ` (it holds "${found}")` : ""}`);
 }
