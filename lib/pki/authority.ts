@@ -9,7 +9,8 @@ import type { CertAuthority, CertRequest } from "../../roles/nebula/identity.ts"
 const DAY = 86_400_000;
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
-export type OpenAuthority = CertAuthority & { ca: NebulaCert; pending: Promise<void>[] };
+/** The role's CertAuthority, plus the CA certificate, raw public keys of new pairs, and the register writes still under way. */
+export type OpenAuthority = Omit<CertAuthority, "generateKeyPair"> & { ca: NebulaCert; pending: Promise<void>[]; generateKeyPair: typeof generateX25519 };
 
 /** Unlocks the store's CA key (in memory only) and returns the role's view of it; `pending` holds register writes. */
 export function openAuthority(store: CaStore, passphrase: string | Secret): OpenAuthority {
