@@ -3,7 +3,8 @@ import type { Secret } from "../command.ts";
 import { BANNERS, fromPem } from "./pem.ts";
 import { certFromPem, certToPem, signHostCert, verifyCert, type NebulaCert } from "./cert.ts";
 import { CaStore } from "./ca-store.ts";
-import { generateX25519 } from "./keys.ts";
+import { ed25519PublicOf, generateX25519 } from "./keys.ts";
+import { UserError } from "../errors.ts";
 import type { CertAuthority, CertRequest } from "../../roles/nebula/identity.ts";
 
 const DAY = 86_400_000;
@@ -12,10 +13,14 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
 /** The role's CertAuthority, plus the CA certificate, raw public keys of new pairs, and the register writes still under way. */
 export type OpenAuthority = Omit<CertAuthority, "generateKeyPair"> & { ca: NebulaCert; pending: Promise<void>[]; generateKeyPair: typeof generateX25519 };
 
-/** Unlocks the store's CA key (in memory only) and returns the role's view of it; `pending` holds register writes. */
-export function openAuthority(store: CaStore, passphrase: string | Secret): OpenAuthority {
+/**
+ * Unlocks the store's CA key (in memory only) and returns the role's view of it; `pending` holds register writes.
+ * `unlock` is the passphrase, or the key itself when the caller has just created the CA (createAndUnlock).
+ */
+export function openAuthority(store: CaStore, unlock: string | Secret | Buffer): OpenAuthority {
   const ca = store.cert();
-  const caKey = store.unlock(passphrase);
+  const caKey = Buffer.isBuffer(unlock) ? unlock : store.unlock(unlock);
+  if (!ed25519PublicOf(caKey).equals(ca.details.publicKey)) throw new UserError(`the CA key given does not belong to ${store.certFile}`);
   const pending: Promise<void>[] = [];
   return {
     ca,

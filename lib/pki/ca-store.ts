@@ -56,6 +56,11 @@ export class CaStore {
 
   /** Creates the CA unless one exists; its key is written only encrypted, mode 0600. */
   create(options: CreateCaInStore): NebulaCert {
+    return this.createAndUnlock(options).cert;
+  }
+
+  /** As create, and also returns the key in memory (saves the seconds of Argon2 a later unlock would cost). */
+  createAndUnlock(options: CreateCaInStore): { cert: NebulaCert; key: Buffer } {
     const { cert, key } = createCA({
       name: options.name,
       groups: options.groups,
@@ -64,7 +69,7 @@ export class CaStore {
       duration: options.duration ?? (options.days ? options.days * DAY : "3650d"),
     });
     this.#save(cert, key, options.passphrase, options.argon2);
-    return cert;
+    return { cert, key };
   }
 
   /** Takes in a CA made by nebula-cert (unencrypted key PEM) and stores its key encrypted. */
@@ -83,7 +88,7 @@ export class CaStore {
     if (reveal(passphrase).length < MIN_PASSPHRASE_LENGTH) throw new UserError(`the CA passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     writeFileAtomic(this.keyFile, encryptPrivateKey(key, passphrase, argon2), 0o600);
-    writeFileAtomic(this.certFile, certToPem(cert), 0o644);
+    writeFileAtomic(this.certFile, certToPem(cert), 0o600); // as nebula-cert writes it
   }
 
   cert(): NebulaCert {

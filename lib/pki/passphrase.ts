@@ -68,8 +68,8 @@ export async function openInventoryCa(inventory: Inventory, options: { create?: 
   if (!store.exists()) {
     if (!options.create) throw new UserError(`no mesh CA in ${store.dir}`, "the maintainer creates it once with: npx tsx tasks/deploy-hub.ts --init-ca");
     const passphrase = await readNewPassphrase(`the mesh CA in ${store.dir}`);
-    store.create({ name: options.name ?? "Community Mesh CA", passphrase, groups: ["hub", "lighthouse", "relay", "uplink", "client", "node"], ips: ["10.0.4.0/16"] });
-    return openAuthority(store, passphrase);
+    const { key } = store.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase, groups: ["hub", "lighthouse", "relay", "uplink", "client", "node"], ips: ["10.0.4.0/16"] });
+    return openAuthority(store, key);
   }
   return openAuthority(store, await readPassphrase(`Passphrase of the mesh CA (${store.dir}): `));
 }

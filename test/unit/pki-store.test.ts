@@ -33,6 +33,7 @@ describe("CaStore", () => {
   it("keeps the key only encrypted, mode 0600, in a 0700 directory, and unlocks it with the passphrase", () => {
     const store = newStore("store");
     expect(statSync(store.keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(store.certFile).mode & 0o777).toBe(0o600);
     expect(statSync(store.dir).mode & 0o777).toBe(0o700);
     expect(readFileSync(store.keyFile, "utf8")).toMatch(/^-----BEGIN NEBULA ED25519 ENCRYPTED PRIVATE KEY-----\n/);
     const key = store.unlock(PASS);
@@ -163,6 +164,13 @@ describe("openAuthority (the nebula role's CA)", () => {
     const problems = auth.problems(certPem, { ...request, ...change }, nodeKey, renewDays);
     if (problem === null) expect(problems).toEqual([]);
     else expect(problems.join("; ")).toMatch(problem);
+  });
+
+  it("opens with a key just created, and refuses a key of another CA", () => {
+    const fresh = new CaStore(join(tempDir("authority-fresh"), "pki"));
+    const { key } = fresh.createAndUnlock({ name: "Fresh CA", passphrase: PASS, argon2: CHEAP_ARGON2 });
+    expect(openAuthority(fresh, key).ca.details.name).toBe("Fresh CA");
+    expect(() => openAuthority(store, key)).toThrow(`the CA key given does not belong to ${store.certFile}`);
   });
 
   it("problems: an unreadable certificate, or one from another CA", () => {
