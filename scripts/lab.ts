@@ -1,38 +1,83 @@
-// The lab from the command line: up (default topology or --bench N), down (one run or every run), status.
-// Usage: npx tsx scripts/lab.ts up [--bench N] | down [RUN_ID] | status
-import { readdirSync, existsSync, readFileSync } from "node:fs";
+// The lab from the command line: up (default topology, --hosts or --bench N), down, status, ssh.
+// Usage: npx tsx scripts/lab.ts up [--hosts SPEC | --bench N] [--run-id ID] | down [RUN_ID] [--all] | status | ssh HOST [RUN_ID]
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { labDown, labUp, LAB_DIR, type LabHostSpec } from "./lab/index.ts";
-import { DEFAULT_TOPOLOGY } from "./lab/topology.ts";
+import { labDown, labUp, LAB_DIR } from "./lab/index.ts";
+import { labRunIds, ownerAlive, readState } from "./lab/state.ts";
+import { benchTopology, DEFAULT_TOPOLOGY, HOSTS_SPEC_HELP, parseHostsSpec } from "./lab/topology.ts";
 
-const [command = "help", arg] = process.argv.slice(2);
-switch (command) {
-  case "up": {
-    const bench = process.argv.indexOf("--bench");
-    const hosts = bench > 0
-      ? Array.from({ length: Number(process.argv[bench + 1] ?? 10) }, (_, i): LabHostSpec => ({ name: `bench-${i + 1}`, kind: "debian", group: "bench" }))
-      : DEFAULT_TOPOLOGY;
-    const started = Date.now();
-    const lab = await labUp({ hosts });
-    console.log(`lab ${lab.runId} up in ${Date.now() - started} ms: ${lab.hosts.length} hosts`);
-    for (const h of lab.hosts) console.log(`  ${h.name.padEnd(10)} ${h.kind.padEnd(8)} ssh -i ${lab.sshKeyPath} root@${h.mgmtAddress}   (wan ${h.wanAddress}, public ${h.publicAddress})`);
-    console.log(`inventory: ${lab.inventoryPath}\nremove it with: npx tsx scripts/lab.ts down ${lab.runId}`);
-    break;
-  }
-  case "down":
-    await labDown(arg);
-    console.log(arg ? `lab ${arg} removed` : "every lab removed");
-    break;
-  case "status": {
-    const runs = existsSync(LAB_DIR) ? readdirSync(LAB_DIR).filter((d) => /^ml[0-9a-f]{4}$/.test(d)) : [];
-    if (!runs.length) console.log("no lab is up");
-    for (const r of runs) {
-      const inv = join(LAB_DIR, r, "inventory.yml");
-      console.log(`${r}: ${existsSync(inv) ? inv : "(incomplete)"}${existsSync(inv) ? `, ${(readFileSync(inv, "utf8").match(/address:/g) ?? []).length} hosts` : ""}`);
+const USAGE = `Usage: npx tsx scripts/lab.ts <command>
+  up [--hosts SPEC | --bench N] [--run-id ID]   bring a lab up (default: hub, relay, uplink-1..3, client-1); it stays up
+  down [RUN_ID] [--all]                          remove one lab; without RUN_ID every lab whose creator has exited
+                                                 (--all: also labs a running test still uses)
+  status                                         list labs and their hosts
+  ssh HOST [RUN_ID]                              print the ssh command for a lab host (default: the newest lab)
+${HOSTS_SPEC_HELP}`;
+
+interface SavedHost {
+  name: string;
+  kind: string;
+  group: string;
+  mgmtAddress: string;
+  wanAddress: string;
+  publicAddress: string;
+  lanAddress?: string;
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const positional = args.filter((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--hosts") && !["--bench", "--run-id"].includes(args[i - 1] ?? ""));
+const savedHosts = (runId: string): SavedHost[] => {
+  const file = join(LAB_DIR, runId, "hosts.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as SavedHost[]) : [];
+};
+const sshCommand = (runId: string, h: SavedHost) =>
+  `ssh -i ${join(LAB_DIR, runId, "id_ed25519")} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@${h.mgmtAddress}`;
+
+try {
+  switch (positional[0] ?? "help") {
+    case "up": {
+      const bench = flag("--bench");
+      const spec = flag("--hosts");
+      const hosts = spec ? parseHostsSpec(spec) : bench ? benchTopology(Number(bench)) : DEFAULT_TOPOLOGY;
+      const started = Date.now();
+      const lab = await labUp({ hosts, runId: flag("--run-id") });
+      console.log(`lab ${lab.runId} up in ${Date.now() - started} ms: ${lab.hosts.length} hosts (management 198.18.${lab.slot}.0/24)`);
+      for (const h of lab.hosts) console.log(`  ${h.name.padEnd(12)} ${h.kind.padEnd(8)} ${h.mgmtAddress.padEnd(14)} wan ${h.wanAddress}, public ${h.publicAddress}${h.lanAddress ? `, lan device ${h.lanAddress}` : ""}`);
+      console.log(`inventory: ${lab.inventoryPath}\nlog in:    npx tsx scripts/lab.ts ssh ${lab.hosts[0].name} ${lab.runId}\nremove:    npx tsx scripts/lab.ts down ${lab.runId}`);
+      break;
     }
-    break;
+    case "down":
+      await labDown(positional[1], { all: args.includes("--all") });
+      console.log(positional[1] ? `lab ${positional[1]} removed` : "labs left behind removed");
+      break;
+    case "status": {
+      const runs = labRunIds();
+      if (!runs.length) console.log("no lab is up");
+      for (const r of runs) {
+        const state = readState(r);
+        const owner = state && ownerAlive(state) ? `in use by PID ${state.owner.pid}` : "left behind (down removes it)";
+        console.log(`${r}: management 198.18.${state?.slot ?? "?"}.0/24, ${owner}`);
+        for (const h of savedHosts(r)) console.log(`  ${h.name.padEnd(12)} ${h.kind.padEnd(8)} ${h.group.padEnd(8)} ${h.mgmtAddress.padEnd(14)} public ${h.publicAddress}`);
+      }
+      break;
+    }
+    case "ssh": {
+      const [, name, runArg] = positional;
+      const runId = runArg ?? labRunIds().sort((a, b) => statSync(join(LAB_DIR, a)).mtimeMs - statSync(join(LAB_DIR, b)).mtimeMs).at(-1);
+      const host = runId ? savedHosts(runId).find((h) => h.name === name) : undefined;
+      if (!name || !runId || !host) throw new Error(`no lab host ${JSON.stringify(name ?? "")}${runId ? ` in lab ${runId}` : ""}: see \`npx tsx scripts/lab.ts status\``);
+      console.log(sshCommand(runId, host));
+      break;
+    }
+    default:
+      console.log(USAGE);
+      process.exitCode = positional[0] === "help" || positional[0] === undefined ? 0 : 1;
   }
-  default:
-    console.log("Usage: npx tsx scripts/lab.ts up [--bench N] | down [RUN_ID] | status");
-    process.exit(command === "help" ? 0 : 1);
+} catch (err) {
+  console.error(`lab: ${(err as Error).message}`);
+  process.exitCode = 1;
 }

@@ -52,6 +52,7 @@ ln -s /bin/ip "$R/sbin/ip"
 ln -sf /tmp "$R/var"
 cp ${q(`${FILES}/rc.common`)} "$R/etc/rc.common"
 cp ${q(`${FILES}/opkg`)} "$R/bin/opkg"
+rm -f "$R/sbin/logread"; cp ${q(`${FILES}/logread`)} "$R/sbin/logread"
 cat > "$R/etc/passwd" <<'P'
 root:x:0:0:root:/root:/bin/ash
 daemon:*:1:1:daemon:/var:/bin/false
@@ -88,70 +89,9 @@ mkdir -p /tmp/log /tmp/run /var/run
 ip link set lo up
 for s in /etc/rc.d/S*; do [ -x "$s" ] && "$s" boot; done
 P
-chmod +x "$R/etc/init.d/rcS" "$R/etc/rc.common" "$R/bin/opkg"
+chmod +x "$R/etc/init.d/rcS" "$R/etc/rc.common" "$R/bin/opkg" "$R/sbin/logread"
 ${feed}
 touch "$R/.built"
 `);
 }
 
-export interface HostFiles {
-  name: string;
-  authorizedKey: string;
-  password?: string;
-  /** Public host key lines for known_hosts, filled in by prepare. */
-}
-
-/** Per-host writable layer: host key, authorized key, hostname, optional password. Returns the public host key line. */
-export async function prepareUpper(kind: "openwrt" | "debian", upper: string, host: HostFiles): Promise<string> {
-  const hash = host.password ? (await bash(`openssl passwd -6 -stdin`, { input: host.password })).stdout.trim() : "*";
-  if (kind === "openwrt") {
-    const r = await bash(`set -euo pipefail
-U=${q(upper)}
-mkdir -p "$U/etc/dropbear" "$U/root/.ssh"
-chmod 700 "$U/root" "$U/root/.ssh"
-dropbearkey -t ed25519 -f "$U/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1
-printf '%s\\n' ${q(host.authorizedKey)} > "$U/root/.ssh/authorized_keys"; chmod 600 "$U/root/.ssh/authorized_keys"
-printf 'root:%s:19000:0:99999:7:::\\n' ${q(hash)} > "$U/etc/shadow"; chmod 600 "$U/etc/shadow"
-echo ${q(host.name)} > "$U/etc/hostname"
-dropbearkey -y -f "$U/etc/dropbear/dropbear_ed25519_host_key" | grep '^ssh-'`);
-    return r.stdout.trim().split(" ").slice(0, 2).join(" ");
-  }
-  const r = await bash(`set -euo pipefail
-U=${q(upper)}
-mkdir -p "$U/etc/ssh/lab" "$U/root/.ssh" "$U/etc/init.d" "$U/etc/rc.d"
-chmod 700 "$U/root" "$U/root/.ssh"
-ssh-keygen -q -t ed25519 -N '' -f "$U/etc/ssh/lab/ssh_host_ed25519_key"
-printf '%s\\n' ${q(host.authorizedKey)} > "$U/root/.ssh/authorized_keys"; chmod 600 "$U/root/.ssh/authorized_keys"
-for f in /etc/skel/.[!.]*; do cp "$f" "$U/root/"; done
-echo ${q(host.name)} > "$U/etc/hostname"
-cp ${q(`${FILES}/rc.common`)} "$U/etc/rc.common"; chmod +x "$U/etc/rc.common"
-sed -e 's|^root:[^:]*:|root:${hash.replace(/[|&]/g, "\\$&")}:|' /etc/shadow > "$U/etc/shadow"; chmod 640 "$U/etc/shadow"
-cat > "$U/etc/ssh/lab/sshd_config" <<'P'
-Port 22
-HostKey /etc/ssh/lab/ssh_host_ed25519_key
-PermitRootLogin yes
-PasswordAuthentication yes
-UsePAM no
-MaxStartups 100
-MaxSessions 50
-UseDNS no
-PrintMotd no
-AcceptEnv LANG LC_*
-Subsystem sftp /usr/lib/openssh/sftp-server
-P
-cat > "$U/etc/inittab" <<'P'
-::sysinit:/etc/init.d/rcS-lab
-::respawn:/usr/sbin/sshd -D -e -f /etc/ssh/lab/sshd_config
-P
-cat > "$U/etc/init.d/rcS-lab" <<'P'
-#!/bin/sh
-mkdir -p /run/sshd /run/lock /tmp
-chmod 1777 /tmp
-ip link set lo up
-for s in /etc/rc.d/S*; do [ -x "$s" ] && "$s" boot; done
-P
-chmod +x "$U/etc/init.d/rcS-lab"
-rm -f "$U/etc/openwrt_release"
-cat "$U/etc/ssh/lab/ssh_host_ed25519_key.pub"`);
-  return r.stdout.trim().split(" ").slice(0, 2).join(" ");
-}

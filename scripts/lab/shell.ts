@@ -1,4 +1,4 @@
-// Runs the lab's own root-side commands: bash scripts, with the output kept for errors.
+// Runs the lab's own root-side commands (bash scripts, output kept for errors) and commands inside lab namespaces.
 import { spawn } from "node:child_process";
 
 export interface Result {
@@ -14,6 +14,7 @@ export function bash(script: string, options: { check?: boolean; input?: string 
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
     child.on("close", (code) => {
       const result = { code: code ?? 255, stdout, stderr };
       if (options.check !== false && result.code !== 0) reject(new Error(`lab command failed (exit ${result.code}):\n${script.slice(0, 1500)}\n--- stderr:\n${stderr}`));
@@ -25,19 +26,37 @@ export function bash(script: string, options: { check?: boolean; input?: string 
   });
 }
 
-/** Runs jobs at most `limit` at a time. */
+/** POSIX single quotes, for the lab's own scripts. */
+export const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** A shell command in a named network namespace (root filesystem and PID namespace of this machine). */
+export const inNetns = (netns: string, cmd: string) => bash(`exec ip netns exec ${q(netns)} sh -c ${q(cmd)}`, { check: false });
+
+/** A shell command inside a lab host: all its namespaces, its chroot, its working directory. */
+export const inHost = (pid: number, cmd: string) => bash(`exec nsenter -t ${pid} -m -u -n -p -r -w /bin/sh -c ${q(cmd)}`, { check: false });
+
+/**
+ * Runs jobs at most `limit` at a time. On a failure no new job starts, and the first error is thrown only once every
+ * started job has finished: a caller cleaning up after it never races a job still creating things.
+ */
 export async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
+  const errors: unknown[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
+      while (next < items.length && errors.length === 0) {
         const i = next++;
-        results[i] = await work(items[i], i);
+        try {
+          results[i] = await work(items[i], i);
+        } catch (err) {
+          errors.push(err);
+        }
       }
     }),
   );
+  if (errors.length) throw errors[0];
   return results;
 }
 
-export const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,12 +1,43 @@
-// The lab's default topology: the pilot in miniature.
-import type { LabHostSpec } from "./index.ts";
+// The lab's default topology (the pilot in miniature) and the command line's compact host spec.
+import { existsSync, readFileSync } from "node:fs";
+import type { LabHostSpec } from "./types.ts";
 
-/** The pilot in miniature: a hub with a LAN, a relay, three uplinks (two behind home NAT), a client. */
+/** A hub with a LAN, a relay, three uplinks (two behind home NAT, one of them with UDP to the hub blocked), a client. */
 export const DEFAULT_TOPOLOGY: LabHostSpec[] = [
   { name: "hub", kind: "debian", group: "hub", lan: { subnet: "10.42.0.0/24" } },
   { name: "relay", kind: "debian", group: "relays" },
   { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: { up_mbit: 20, down_mbit: 100 } } },
   { name: "uplink-2", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
-  { name: "uplink-3", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: { up_mbit: 2, down_mbit: 5 } } },
+  { name: "uplink-3", kind: "openwrt", group: "uplinks", home: { blockUdpTo: ["hub"] }, vars: { bandwidth: { up_mbit: 2, down_mbit: 5 } } },
   { name: "client-1", kind: "debian", group: "clients", home: {} },
 ];
+
+/** N debian hosts in group "bench" (bench-1 ... bench-N). */
+export const benchTopology = (n: number): LabHostSpec[] => Array.from({ length: n }, (_, i) => ({ name: `bench-${i + 1}`, kind: "debian", group: "bench" }));
+
+export const HOSTS_SPEC_HELP = `--hosts takes a JSON file (an array of host specs, or {"hosts": [...]}) or a compact list:
+  name:kind:group[:home][:symmetric][:block=HOST_OR_IP+...][:lan=SUBNET][:password=PW], comma-separated
+  e.g. --hosts hub:debian:hub:lan=10.42.0.0/24,up1:openwrt:uplinks:home:block=hub`;
+
+/** Parses `--hosts`: a JSON file or the compact form of HOSTS_SPEC_HELP. */
+export function parseHostsSpec(text: string): LabHostSpec[] {
+  if (existsSync(text)) {
+    const doc = JSON.parse(readFileSync(text, "utf8")) as LabHostSpec[] | { hosts: LabHostSpec[] };
+    return Array.isArray(doc) ? doc : doc.hosts;
+  }
+  return text.split(",").map((entry) => {
+    const [name, kind, group, ...options] = entry.split(":");
+    if (!name || !kind || !group) throw new Error(`--hosts entry ${JSON.stringify(entry)}: expected name:kind:group\n${HOSTS_SPEC_HELP}`);
+    const host: LabHostSpec = { name, kind: kind as LabHostSpec["kind"], group };
+    for (const option of options) {
+      const [key, value = ""] = option.split("=");
+      if (key === "home") host.home ??= {};
+      else if (key === "symmetric") host.home = { ...host.home, symmetricNat: true };
+      else if (key === "block") host.home = { ...host.home, blockUdpTo: value.split("+").filter(Boolean) };
+      else if (key === "lan") host.lan = { subnet: value };
+      else if (key === "password") host.password = value;
+      else throw new Error(`--hosts entry ${JSON.stringify(entry)}: unknown option ${JSON.stringify(key)}\n${HOSTS_SPEC_HELP}`);
+    }
+    return host;
+  });
+}

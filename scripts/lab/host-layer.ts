@@ -1,0 +1,67 @@
+// A host's own writable layer (the tmpfs upper dir of its overlay): host key, the runner's key, hostname, root password,
+// and for debian hosts the SSH daemon's config and the lab's init files. Written by one script that prints the host key.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { q } from "./shell.ts";
+import type { LabHostKind } from "./types.ts";
+
+const FILES = join(dirname(fileURLToPath(import.meta.url)), "files");
+
+export interface HostLayer {
+  kind: LabHostKind;
+  name: string;
+  authorizedKey: string;
+  /** crypt(3) hash of the root password, or undefined for key-only login. */
+  passwordHash?: string;
+}
+
+/** Shell lines that fill the upper dir `$U`; the last one prints the public host key. */
+export function hostLayerScript(h: HostLayer): string {
+  const common = `mkdir -p "$U/root/.ssh" "$U/etc"
+chmod 700 "$U/root" "$U/root/.ssh"
+printf '%s\\n' ${q(h.authorizedKey)} > "$U/root/.ssh/authorized_keys"; chmod 600 "$U/root/.ssh/authorized_keys"
+echo ${q(h.name)} > "$U/etc/hostname"`;
+  const hash = h.passwordHash ?? "*";
+  if (h.kind === "openwrt") {
+    return `${common}
+mkdir -p "$U/etc/dropbear"
+dropbearkey -t ed25519 -f "$U/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1
+printf 'root:%s:19000:0:99999:7:::\\n' ${q(hash)} > "$U/etc/shadow"; chmod 600 "$U/etc/shadow"
+dropbearkey -y -f "$U/etc/dropbear/dropbear_ed25519_host_key" | grep '^ssh-' > "$U/etc/dropbear/dropbear_ed25519_host_key.pub"
+cat "$U/etc/dropbear/dropbear_ed25519_host_key.pub"`;
+  }
+  const password = h.passwordHash !== undefined;
+  return `${common}
+mkdir -p "$U/etc/ssh/lab" "$U/etc/init.d" "$U/etc/rc.d"
+ssh-keygen -q -t ed25519 -N '' -C ${q(`root@${h.name}`)} -f "$U/etc/ssh/lab/ssh_host_ed25519_key"
+for f in /etc/skel/.[!.]*; do cp "$f" "$U/root/"; done
+cp ${q(`${FILES}/rc.common`)} "$U/etc/rc.common"; chmod +x "$U/etc/rc.common"
+awk -v h=${q(hash)} 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' /etc/shadow > "$U/etc/shadow"; chmod 640 "$U/etc/shadow"
+cat > "$U/etc/ssh/lab/sshd_config" <<'P'
+Port 22
+HostKey /etc/ssh/lab/ssh_host_ed25519_key
+PermitRootLogin ${password ? "yes" : "prohibit-password"}
+PasswordAuthentication ${password ? "yes" : "no"}
+KbdInteractiveAuthentication no
+UsePAM no
+MaxStartups 100
+MaxSessions 50
+UseDNS no
+PrintMotd no
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+P
+cat > "$U/etc/inittab" <<'P'
+::sysinit:/etc/init.d/rcS-lab
+::respawn:/usr/sbin/sshd -D -e -f /etc/ssh/lab/sshd_config
+P
+cat > "$U/etc/init.d/rcS-lab" <<'P'
+#!/bin/sh
+mkdir -p /run/sshd /run/lock /var/log
+chmod 1777 /tmp
+ip link set lo up
+for s in /etc/rc.d/S*; do [ -x "$s" ] && "$s" boot; done
+P
+chmod +x "$U/etc/init.d/rcS-lab"
+cat "$U/etc/ssh/lab/ssh_host_ed25519_key.pub"`;
+}

@@ -1,0 +1,80 @@
+// The lab's address and naming plan, computed from a spec before anything is created (and checked: clear errors).
+// Host i (0-based, in spec order): management 198.18.S.(10+i); internet address 203.0.113.(10+i), on the host itself
+// or on its home gateway; a home LAN is 192.168.(10+i).0/24 with the gateway at .1 and the host at .2.
+import type { LabHostSpec } from "./types.ts";
+
+export const MAX_HOSTS = 245;
+export const INTERNET_ROUTER = "203.0.113.1";
+export const SERVICES_ROUTER = "198.51.100.1";
+export const SERVICES_ADDRESS = "198.51.100.10";
+
+export interface HostPlan {
+  index: number;
+  spec: LabHostSpec;
+  netns: string;
+  mgmtAddress: string;
+  wanAddress: string;
+  publicAddress: string;
+  /** Interface names in the root or internet namespace (at most 15 characters). */
+  links: { mgmt: string; wan: string; home: string; lan: string };
+  home?: { netns: string; gatewayLan: string; blockUdpTo: string[]; symmetricNat: boolean };
+  lan?: { netns: string; subnet: string; prefix: number; hostAddress: string; deviceAddress: string };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,30}$/;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/** Ranges a LAN behind a host may not take: the lab's own networks, the Nebula overlay, this machine's network. */
+const RESERVED: [string, number][] = [["198.18.0.0", 15], ["203.0.113.0", 24], ["198.51.100.0", 24], ["192.168.0.0", 16], ["10.0.0.0", 16], ["192.0.2.0", 24], ["127.0.0.0", 8]];
+
+const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const overlaps = (a: string, pa: number, b: string, pb: number) => {
+  const bits = Math.min(pa, pb);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((toInt(a) & mask) >>> 0) === ((toInt(b) & mask) >>> 0);
+};
+const isIpv4 = (s: string) => IPV4.test(s) && s.split(".").every((o) => Number(o) <= 255);
+
+export function planLab(runId: string, slot: number, specs: LabHostSpec[]): HostPlan[] {
+  if (!Array.isArray(specs) || specs.length === 0) throw new Error("lab spec: `hosts` must list at least one host");
+  if (specs.length > MAX_HOSTS) throw new Error(`lab spec: at most ${MAX_HOSTS} hosts in one lab (asked for ${specs.length})`);
+  const where = (i: number) => `lab spec, host #${i + 1}${specs[i]?.name ? ` (${specs[i].name})` : ""}`;
+  const seen = new Set<string>();
+  specs.forEach((s, i) => {
+    if (typeof s.name !== "string" || !NAME.test(s.name)) throw new Error(`${where(i)}: name must be letters, digits and '-' (at most 31), got ${JSON.stringify(s.name)}`);
+    if (seen.has(s.name)) throw new Error(`${where(i)}: the name ${s.name} is used twice`);
+    seen.add(s.name);
+    if (s.kind !== "openwrt" && s.kind !== "debian") throw new Error(`${where(i)}: kind must be "openwrt" or "debian", got ${JSON.stringify(s.kind)}`);
+    if (typeof s.group !== "string" || !/^[A-Za-z0-9_-]+$/.test(s.group)) throw new Error(`${where(i)}: group must be a word such as hub, relays, uplinks, clients or bench, got ${JSON.stringify(s.group)}`);
+  });
+  const publicOf = (i: number) => `203.0.113.${10 + i}`;
+  return specs.map((spec, i): HostPlan => {
+    const homeLan = `192.168.${10 + i}`;
+    const plan: HostPlan = {
+      index: i,
+      spec,
+      netns: `${runId}-${i}`,
+      mgmtAddress: `198.18.${slot}.${10 + i}`,
+      wanAddress: spec.home ? `${homeLan}.2` : publicOf(i),
+      publicAddress: publicOf(i),
+      links: { mgmt: `${runId}m${i}`, wan: `${runId}w${i}`, home: `${runId}h${i}`, lan: `${runId}l${i}` },
+    };
+    if (spec.home) {
+      const blockUdpTo = (spec.home.blockUdpTo ?? []).map((target) => {
+        if (isIpv4(target)) return target;
+        const other = specs.findIndex((o) => o.name === target);
+        if (other < 0) throw new Error(`${where(i)}: home.blockUdpTo entry ${JSON.stringify(target)} is neither an IPv4 address nor a lab host`);
+        return publicOf(other);
+      });
+      plan.home = { netns: `${runId}-g${i}`, gatewayLan: `${homeLan}.1`, blockUdpTo, symmetricNat: !!spec.home.symmetricNat };
+    }
+    if (spec.lan) {
+      const m = /^(\d+\.\d+\.\d+)\.0\/(\d+)$/.exec(spec.lan.subnet ?? "");
+      const prefix = Number(m?.[2]);
+      if (!m || !isIpv4(`${m[1]}.0`) || prefix < 16 || prefix > 24) throw new Error(`${where(i)}: lan.subnet must look like 10.42.0.0/24 (a.b.c.0, prefix 16 to 24), got ${JSON.stringify(spec.lan.subnet)}`);
+      const clash = RESERVED.find(([net, bits]) => overlaps(`${m[1]}.0`, prefix, net, bits));
+      if (clash) throw new Error(`${where(i)}: lan.subnet ${spec.lan.subnet} overlaps ${clash[0]}/${clash[1]}, which the lab or the mesh uses`);
+      plan.lan = { netns: `${runId}-l${i}`, subnet: spec.lan.subnet, prefix, hostAddress: `${m[1]}.1`, deviceAddress: `${m[1]}.10` };
+    }
+    return plan;
+  });
+}
