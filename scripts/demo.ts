@@ -8,12 +8,14 @@ import { Session } from "../lib/runner/session.ts";
 import { formatRecap, mergeRecaps } from "../lib/runner/report.ts";
 import { clientPlay, hubPlay, relayPlay, uplinkPlay } from "../tasks/plays.ts";
 import { enrollUplink } from "../tasks/enroll/enroll.ts";
+import { reportError } from "../lib/cli.ts";
 
 process.env.MESH_CA_PASSPHRASE ??= "demo passphrase, lab only";
 const keep = process.argv.includes("--keep");
 const uplinkSpecs = DEFAULT_TOPOLOGY.filter((h) => h.group === "uplinks");
 const lab = await labUp({ hosts: DEFAULT_TOPOLOGY.map((h) => (h.group === "uplinks" ? { ...h, notInInventory: true, password: "volunteer-router" } : h)) });
 let failed = false;
+let code = 0;
 try {
   console.log(`Lab ${lab.runId}: ${lab.hosts.length} hosts; inventory ${lab.inventoryPath}\n`);
   const ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true, name: "Demo Mesh CA" });
@@ -60,8 +62,10 @@ try {
   console.log(formatRecap(again));
   failed ||= again.some((r) => r.changed || r.failed || r.unreachable);
   console.log(failed ? "\nDEMO FAILED" : "\nDemo complete: hub, relay, 3 uplinks and a client on one mesh.");
+} catch (err) {
+  code = reportError(err);
 } finally {
   if (keep) console.log(`Lab kept: npx tsx scripts/lab.ts down ${lab.runId}`);
   else await lab.down();
 }
-process.exit(failed ? 1 : 0);
+process.exit(code || (failed ? 1 : 0));

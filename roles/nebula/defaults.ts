@@ -19,6 +19,8 @@ export const nebulaDefaults = {
   nebula_renew_days: 30,
   /** Use relays to reach (and be reached) when UDP hole punching fails, e.g. behind CGNAT or blocked UDP. */
   nebula_use_relays: true,
+  /** UDP port on each relay forwarded to the hub's Nebula port, for nodes whose UDP to the hub is blocked; 0: off. */
+  nebula_relay_forward_port: 4243,
   /** Extra certificate groups for this node on top of its type's. */
   nebula_groups: [] as string[],
   /** Subnets this node routes for the mesh (signed into its certificate), e.g. the hub's LAN. */

@@ -10,6 +10,7 @@ import { nebulaDefaults } from "./defaults.ts";
 import { nebulaIdentity, type CertAuthority, type CertRequest } from "./identity.ts";
 import { groupsOf, inboundRules, lighthousesOf, nodeTypeOf, relaysOf } from "./node-types.ts";
 import { nebulaOsVars } from "./os.ts";
+import { relayForward } from "./relay-forward.ts";
 
 /** Everything the templates and tasks need, computed once per host. */
 export function nebulaSettings(ctx: HostContext) {
@@ -17,7 +18,8 @@ export function nebulaSettings(ctx: HostContext) {
   const host = ctx.host;
   if (!host.meshIp) throw new UserError(`${host.name} (${host.source}) has no mesh IP: only hosts in the hub, relays, uplinks or clients groups join the mesh`);
   const type = nodeTypeOf(host);
-  const lighthouses = lighthousesOf(ctx.inventory, v.nebula_port);
+  // Lighthouses and relays dial the hub directly; other nodes also get the relays' forwarders as fallback endpoints.
+  const lighthouses = lighthousesOf(ctx.inventory, v.nebula_port, type === "lighthouse" || type === "relay" ? 0 : v.nebula_relay_forward_port);
   if (lighthouses.length === 0) throw new UserError(`the inventory ${ctx.inventory.file} has no hub: every mesh needs a lighthouse (a host in group "hub")`);
   const amLighthouse = type === "lighthouse";
   const amRelay = type === "lighthouse" || type === "relay";
@@ -55,7 +57,7 @@ export function nebulaRole(ca: CertAuthority): Role {
     name: "nebula",
     defaults: nebulaDefaults,
     tasks(ctx) {
-      const { vars, request, config } = nebulaSettings(ctx);
+      const { vars, request, config, type } = nebulaSettings(ctx);
       const dir = vars.nebula_dir;
       const name = vars.nebula_service;
       const restart = [`restart ${name}`];
@@ -70,6 +72,7 @@ export function nebulaRole(ca: CertAuthority): Role {
           ? file({ path: `/etc/systemd/system/${name}.service`, content: renderTemplate("nebula/nebula.service.hbs", config), notify: restart })
           : file({ path: `/etc/init.d/${name}`, content: renderTemplate("nebula/nebula.init.hbs", config), mode: "0755", notify: restart }),
         service({ name, init: ctx.facts.init }),
+        ...(type === "relay" ? relayForward(ctx, vars) : []),
       ];
     },
     handlers: (ctx) => [restartHandler((ctx.vars.nebula_service as string) ?? nebulaDefaults.nebula_service, ctx.facts.init)],

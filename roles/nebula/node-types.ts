@@ -37,14 +37,24 @@ export function inboundRules(type: NodeType, statsPort: number): InboundRule[] {
   }
 }
 
-/** Lighthouses of the mesh (the hub group), with the underlay endpoints nodes dial. */
-export function lighthousesOf(inventory: Inventory, port: number): { name: string; mesh_ip: string; endpoints: string[] }[] {
+/** The underlay address other nodes dial to reach a host: its public address when it is behind a router. */
+export const publicAddressOf = (h: Host): string =>
+  (h.vars.nebula_public_address as string | undefined) ?? (h.vars.wan_address as string | undefined) ?? h.address;
+
+/**
+ * Lighthouses of the mesh (the hub group), with the underlay endpoints nodes dial: the hub's own port, then each
+ * relay's forwarder (`forwardPort`, 0 for none). Nebula 1.6 never asks a lighthouse for a lighthouse's relays, so a
+ * node whose UDP to the hub is blocked reaches it through a relay's UDP forwarder; Nebula tries every endpoint at once.
+ */
+export function lighthousesOf(inventory: Inventory, port: number, forwardPort = 0): { name: string; mesh_ip: string; endpoints: string[] }[] {
+  const forwarders = forwardPort ? inventory.hosts.filter((h) => nodeTypeOf(h) === "relay").map((h) => `${publicAddressOf(h)}:${forwardPort}`) : [];
   return inventory.hosts
     .filter((h) => nodeTypeOf(h) === "lighthouse" && h.meshIp)
-    .map((h) => {
-      const endpoint = (h.vars.nebula_public_address as string | undefined) ?? (h.vars.wan_address as string | undefined) ?? h.address;
-      return { name: h.name, mesh_ip: h.meshIp!, endpoints: [`${endpoint}:${(h.vars.nebula_port as number | undefined) ?? port}`] };
-    });
+    .map((h) => ({
+      name: h.name,
+      mesh_ip: h.meshIp!,
+      endpoints: [`${publicAddressOf(h)}:${(h.vars.nebula_port as number | undefined) ?? port}`, ...forwarders],
+    }));
 }
 
 /** Mesh addresses of the relays (the hub relays too) a node behind hard NAT can be reached through. */

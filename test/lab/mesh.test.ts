@@ -55,6 +55,7 @@ beforeAll(async () => {
       { name: "router-b", kind: "openwrt", group: "uplinks", home: {}, notInInventory: true },
       { name: "router-c", kind: "openwrt", group: "uplinks", home: {}, notInInventory: true },
       { name: "router-d", kind: "openwrt", group: "uplinks", home: {}, notInInventory: true },
+      { name: "router-e", kind: "openwrt", group: "uplinks", home: { blockUdpTo: ["hub"] }, notInInventory: true },
     ],
   });
   ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
@@ -121,9 +122,26 @@ describe("the mesh in the lab", () => {
     expect(loadInventory(lab.inventoryPath).groups.uplinks).toContain("uplink-4");
   });
 
+  it("a router whose UDP to the hub is blocked reaches it through the relay", async () => {
+    const e = lab.host("router-e");
+    const result = await enrollUplink(
+      { inventoryFile: lab.inventoryPath, address: e.mgmtAddress, volunteer: { name: "Eve", contact: "eve@example.org" }, bandwidth: { up_mbit: 2, down_mbit: 5 } },
+      ca,
+      () => undefined,
+    );
+    expect(result.name).toBe("uplink-5");
+    expect(await ping("router-e", "10.0.4.1")).toBe(true);
+    // The hub saw the node's handshake arrive from the relay's public address, never from the node's own gateway.
+    const relay = lab.host("relay").publicAddress.replace(/\./g, "\\.");
+    const hubLog = (await lab.host("hub").exec(`grep -E 'vpnIp=${result.meshIp.replace(/\./g, "\\.")}( |$)' /var/log/nebula-mesh.log | grep -o 'udpAddr="[^"]*"' | sort -u`)).stdout;
+    expect(hubLog).toMatch(new RegExp(`udpAddr="${relay}:\\d+"`));
+    expect(hubLog).not.toContain(`udpAddr="${e.publicAddress}:`);
+    expect((await lab.host("relay").exec("nft list table ip meshisp_relay")).stdout).toContain("dnat to");
+  });
+
   it("the hub reaches every uplink over the mesh, uplinks cannot reach each other, and everything converges quietly", async () => {
     await new Promise((r) => setTimeout(r, 2000));
-    for (const name of ["uplink-1", "uplink-2", "uplink-3", "uplink-4"]) expect(await ping("hub", meshIp(name)), name).toBe(true);
+    for (const name of ["uplink-1", "uplink-2", "uplink-3", "uplink-4", "uplink-5"]) expect(await ping("hub", meshIp(name)), name).toBe(true);
     // The hub reads each uplink's Nebula stats over the mesh; another uplink cannot even ping it.
     for (const name of ["uplink-1", "uplink-2"]) expect((await lab.host("hub").exec(`curl -s -m 5 http://${meshIp(name)}:9101/metrics | grep -c '^nebula_'`)).stdout.trim()).not.toBe("0");
     expect(await ping("router-a", meshIp("uplink-2"))).toBe(false);
