@@ -1,6 +1,7 @@
 // Playbook: the hub (Nebula lighthouse + relay, forwarding, its view of the uplinks), then every node already enrolled.
 import { runPlaybook } from "../lib/cli.ts";
 import { openInventoryCa } from "../lib/pki/passphrase.ts";
+import { openServiceSecrets } from "../lib/secrets/service-secrets.ts";
 import { mergeRecaps } from "../lib/runner/report.ts";
 import { clientPlay, hubPlay, relayPlay, uplinkPlay } from "./plays.ts";
 
@@ -15,7 +16,10 @@ The CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.
 `,
   async run(session, args) {
     const ca = await openInventoryCa(session.inventory, { create: !!args["init-ca"] });
-    const plays = args["hub-only"] ? [hubPlay(ca)] : [hubPlay(ca), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)];
+    // The hub's container stack needs its service secrets (sealed with the CA's passphrase) only where it is enabled.
+    const stack = session.inventory.hosts.some((h) => h.group === "hub" && h.vars.docker_enabled === true);
+    const secrets = stack ? await openServiceSecrets(session.inventory) : undefined;
+    const plays = args["hub-only"] ? [hubPlay(ca, secrets)] : [hubPlay(ca, secrets), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)];
     const recaps = [];
     for (const play of plays) if (play.hosts.some((g) => session.inventory.groups[g]?.length)) recaps.push(await session.run(play));
     await Promise.all(ca.pending);
