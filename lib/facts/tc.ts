@@ -1,0 +1,200 @@
+// Facts about traffic control: a device's qdiscs, classes and ingress redirects (tc -j where it speaks JSON, else text), and which leaf qdiscs the kernel offers.
+import { raw } from "../command.ts";
+import { defineFact, type Fact } from "./fact.ts";
+
+export interface TcQdisc {
+  kind: string;
+  /** "1:", "10:", "ffff:". */
+  handle: string;
+  /** "root", or the parent's id ("1:10", "ffff:fff1" for ingress). */
+  parent: string;
+  /** The options this codebase compares: htb's default class (hex, as tc takes it), a fifo's limit. */
+  defaultClass?: string;
+  limit?: number;
+}
+
+export interface TcClass {
+  kind: string;
+  classid: string;
+  parent: string;
+  rateBit: number;
+  ceilBit: number;
+}
+
+export interface TcDeviceState {
+  exists: boolean;
+  up: boolean;
+  qdiscs: TcQdisc[];
+  classes: TcClass[];
+  /** Devices the ingress filters redirect packets to (mirred), one entry per filter that does. */
+  ingressRedirects: string[];
+  /** Ingress filters that do anything else (the ingress hook is ours: they are replaced). */
+  otherIngressFilters: number;
+}
+
+const SECTIONS = ["qdisc", "class", "filter"] as const;
+
+/** What tc says about one device, in one probe; `tc -j` first, plain text where this tc has no JSON for that object. */
+export const tcDeviceFact = (device: string): Fact<TcDeviceState> =>
+  defineFact(
+    `tc:${device}`,
+    raw(
+      [
+        `d=${shellWord(device)}`,
+        `[ -e "/sys/class/net/$d" ] || { echo absent; exit 0; }`,
+        `echo exists; cat "/sys/class/net/$d/flags"`,
+        `echo @qdisc; tc -j qdisc show dev "$d" 2>/dev/null || tc qdisc show dev "$d"`,
+        `echo @class; tc -j class show dev "$d" 2>/dev/null || tc class show dev "$d"`,
+        `echo @filter; tc -j filter show dev "$d" parent ffff: 2>/dev/null || tc filter show dev "$d" parent ffff: 2>/dev/null`,
+        `true`,
+      ].join("\n"),
+    ),
+    ({ stdout }) => parseTcDevice(stdout),
+  );
+
+/** Device names are [A-Za-z0-9._-] (at most 15 characters); anything else is refused before it reaches a shell. */
+function shellWord(device: string): string {
+  if (!/^[A-Za-z0-9._-]{1,15}$/.test(device)) throw new Error(`not a network device name: ${JSON.stringify(device)}`);
+  return device;
+}
+
+export function parseTcDevice(stdout: string): TcDeviceState {
+  const lines = stdout.split("\n");
+  if (lines[0]?.trim() !== "exists") return { exists: false, up: false, qdiscs: [], classes: [], ingressRedirects: [], otherIngressFilters: 0 };
+  const up = (parseInt(lines[1] ?? "0", 16) & 1) === 1;
+  const section: Record<string, string> = { qdisc: "", class: "", filter: "" };
+  let current = "";
+  for (const line of lines.slice(2)) {
+    const name = line.startsWith("@") ? line.slice(1).trim() : "";
+    if ((SECTIONS as readonly string[]).includes(name)) current = name;
+    else if (current) section[current] += `${line}\n`;
+  }
+  const filters = parseFilters(section.filter);
+  return { exists: true, up, qdiscs: parseQdiscs(section.qdisc), classes: parseClasses(section.class), ...filters };
+}
+
+const isJson = (text: string) => text.trimStart().startsWith("[");
+
+type Json = Record<string, unknown>;
+
+export function parseQdiscs(text: string): TcQdisc[] {
+  if (isJson(text)) {
+    return (JSON.parse(text) as Json[]).map((q) => {
+      const options = (q.options ?? {}) as Json;
+      return {
+        kind: String(q.kind),
+        handle: String(q.handle),
+        parent: q.root ? "root" : String(q.parent ?? ""),
+        defaultClass: options.default === undefined ? undefined : hex(String(options.default)),
+        limit: typeof options.limit === "number" ? options.limit : undefined,
+      };
+    });
+  }
+  // qdisc htb 1: root refcnt 2 r2q 10 default 0x10 ... | qdisc pfifo 10: parent 1:10 limit 30p | qdisc ingress ffff: parent ffff:fff1 ---
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("qdisc "))
+    .map((l) => {
+      const words = l.trim().split(/\s+/);
+      const after = (key: string) => (words.indexOf(key) > 1 ? words[words.indexOf(key) + 1] : undefined);
+      const def = after("default");
+      const limit = after("limit");
+      return {
+        kind: words[1],
+        handle: words[2],
+        parent: words.includes("root") ? "root" : (after("parent") ?? ""),
+        defaultClass: def === undefined ? undefined : hex(def),
+        limit: limit === undefined ? undefined : parseInt(limit, 10),
+      };
+    });
+}
+
+export function parseClasses(text: string): TcClass[] {
+  if (isJson(text)) {
+    // tc's JSON gives rates in bytes per second.
+    return (JSON.parse(text) as Json[]).map((c) => ({
+      kind: String(c.class ?? c.kind),
+      classid: String(c.handle),
+      parent: c.root ? "root" : String(c.parent ?? ""),
+      rateBit: Number(c.rate ?? 0) * 8,
+      ceilBit: Number(c.ceil ?? 0) * 8,
+    }));
+  }
+  // class htb 1:10 root leaf 10: prio 0 rate 5Mbit ceil 5Mbit burst 1600b cburst 1600b
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("class "))
+    .map((l) => {
+      const words = l.trim().split(/\s+/);
+      const after = (key: string) => (words.indexOf(key) > 1 ? words[words.indexOf(key) + 1] : undefined);
+      return {
+        kind: words[1],
+        classid: words[2],
+        parent: words.includes("root") ? "root" : (after("parent") ?? ""),
+        rateBit: parseRate(after("rate") ?? "0"),
+        ceilBit: parseRate(after("ceil") ?? "0"),
+      };
+    });
+}
+
+function parseFilters(text: string): { ingressRedirects: string[]; otherIngressFilters: number } {
+  const redirects: string[] = [];
+  let other = 0;
+  if (isJson(text)) {
+    for (const f of JSON.parse(text) as Json[]) {
+      const options = f.options as Json | undefined;
+      // u32 lists its hash tables as filters without actions; only entries with actions (or a match) are rules.
+      if (!options || (!options.actions && !options.match)) continue;
+      const actions = (options.actions ?? []) as Json[];
+      const mirred = actions.find((a) => a.kind === "mirred" && a.mirred_action === "redirect" && a.direction === "egress");
+      if (mirred && actions.length === 1) redirects.push(String(mirred.to_dev));
+      else other++;
+    }
+    return { ingressRedirects: redirects, otherIngressFilters: other };
+  }
+  // filter ... fh 800::800 order 2048 ... \n  match 00000000/00000000 at 0\n\taction order 1: mirred (Egress Redirect to device ifb0) stolen
+  const rules = text.split(/\n(?=filter )/).filter((block) => /\n\s*(match|action)/.test(block));
+  for (const rule of rules) {
+    const targets = [...rule.matchAll(/mirred \(Egress Redirect to device (\S+?)\)/g)].map((m) => m[1]);
+    const actions = (rule.match(/action order \d+:/g) ?? []).length;
+    if (targets.length === 1 && actions === 1) redirects.push(targets[0]);
+    else other++;
+  }
+  return { ingressRedirects: redirects, otherIngressFilters: other };
+}
+
+const UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12, bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9 };
+
+/** "5Mbit" -> 5000000, "2500Kbit" -> 2500000 (tc prints rates in bits with SI units). */
+export function parseRate(text: string): number {
+  const m = /^([\d.]+)([A-Za-z]*)$/.exec(text.trim());
+  if (!m) return NaN;
+  return Math.round(parseFloat(m[1]) * (UNITS[(m[2] || "bit").toLowerCase()] ?? NaN));
+}
+
+/** tc reads and prints qdisc/class minor numbers in hex: "10", "0x10" -> "10". */
+const hex = (text: string) => parseInt(text, 16).toString(16);
+
+/** Which leaf qdiscs the kernel has, found by adding each to loopback and removing it again (only while loopback has no qdisc of its own). */
+export const LEAF_QDISC_PROBES = ["fq_codel", "cake"] as const;
+export type ProbedQdisc = (typeof LEAF_QDISC_PROBES)[number];
+
+export const qdiscSupportFact: Fact<Set<ProbedQdisc>> = defineFact(
+  "tc:qdisc-support",
+  raw(
+    [
+      `tc qdisc show dev lo | grep -q '^qdisc noqueue' || { echo unprobed; exit 0; }`,
+      `for k in ${LEAF_QDISC_PROBES.join(" ")}; do`,
+      `  if tc qdisc add dev lo root handle 1: "$k" 2>/dev/null; then echo "$k yes"; tc qdisc del dev lo root; else echo "$k no"; fi`,
+      `done`,
+    ].join("\n"),
+  ),
+  ({ stdout }) =>
+    new Set(
+      stdout
+        .split("\n")
+        .map((l) => l.trim().split(" "))
+        .filter(([k, answer]) => answer === "yes" && (LEAF_QDISC_PROBES as readonly string[]).includes(k))
+        .map(([k]) => k as ProbedQdisc),
+    ),
+);
