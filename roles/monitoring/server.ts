@@ -1,0 +1,116 @@
+// The hub's monitoring: Prometheus with targets and rules from the inventory, Alertmanager, and Grafana's files.
+import { sh } from "../../lib/command.ts";
+import { UserError } from "../../lib/errors.ts";
+import type { HostContext } from "../../lib/play.ts";
+import { caStoreFor } from "../../lib/pki/passphrase.ts";
+import { directory } from "../../lib/resources/directory.ts";
+import { file } from "../../lib/resources/file.ts";
+import { packages } from "../../lib/resources/package.ts";
+import type { Handler, Resource } from "../../lib/resources/resource.ts";
+import { service } from "../../lib/resources/service.ts";
+import { renderTemplate } from "../../lib/template.ts";
+import { daemonRunner, reloadHandlerFor, restartHandlerFor } from "./daemon.ts";
+import type { MonitoringVars } from "./defaults.ts";
+import { grafanaFiles, grafanaUp } from "./grafana.ts";
+import { inventoryRules, type CertRegister } from "./inventory-rules.ts";
+import { debianMonitoring } from "./os.ts";
+import { SCRAPE_JOBS, scrapeTargets, targetsFile } from "./targets.ts";
+
+export const RELOAD_PROMETHEUS = "reload prometheus";
+export const RESTART_PROMETHEUS = "restart prometheus";
+export const RELOAD_ALERTMANAGER = "reload alertmanager";
+export const RESTART_ALERTMANAGER = "restart alertmanager";
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The CA's register of issued certificates (no passphrase needed: it holds no secret). */
+export function certRegisterOf(ctx: HostContext): CertRegister {
+  const store = caStoreFor(ctx.inventory);
+  if (!store.exists()) return { issued: [] };
+  const ca = store.cert();
+  return { issued: store.issued(), caName: ca.details.name, caNotAfter: ca.details.notAfter };
+}
+
+/** Everything rendered for the hub, also used by the unit tests to check the files with promtool and amtool. */
+export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, register: CertRegister) {
+  const d = debianMonitoring(ctx.facts.init);
+  const targets = scrapeTargets(ctx.inventory, v);
+  const uplinks = ctx.inventory.hosts.filter((h) => h.group === "uplinks").map((h) => escapeRegex(h.name)).sort();
+  const alerts = renderTemplate("monitoring/alerts.yml.hbs", {
+    ...v,
+    terrestrial_regex: uplinks.length ? uplinks.join("|") : "^$",
+    cert_warn_seconds: v.monitoring_cert_warn_days * 86400,
+    disk_free_percent: Math.round(v.monitoring_disk_free_ratio * 100),
+  });
+  const prometheus = renderTemplate("monitoring/prometheus.yml.hbs", {
+    ...v,
+    config_dir: d.configDir,
+    mesh_name: (ctx.vars.mesh_name as string | undefined) ?? ctx.host.name,
+    alertmanager_target: v.monitoring_alertmanager_listen.replace(/^(0\.0\.0\.0|):/, "127.0.0.1:"),
+    jobs: SCRAPE_JOBS.map((name) => ({ name, file: `${d.configDir}/targets/${name}.json` })),
+  });
+  const alertmanager = renderTemplate("monitoring/alertmanager.yml.hbs", {
+    ...v,
+    receivers: ["mesh-team", "mesh-team-urgent"],
+    webhook_url: v.monitoring_alert_webhook_url,
+    email_to: v.monitoring_alert_email_to,
+    email_from: v.monitoring_alert_email_from,
+    smarthost: v.monitoring_alert_smarthost,
+  });
+  return {
+    dir: d.configDir,
+    prometheus,
+    alertmanager,
+    alerts,
+    inventoryRules: inventoryRules(ctx.inventory, register),
+    targets: Object.fromEntries(SCRAPE_JOBS.map((job) => [job, targetsFile(targets[job])])) as Record<string, string>,
+  };
+}
+
+export function serverTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
+  if (ctx.os !== "debian") throw new UserError(`${ctx.host.name} (${ctx.host.source}) is the hub but not Debian: the monitoring role runs Prometheus from Debian's packages`);
+  const d = debianMonitoring(ctx.facts.init);
+  const r = renderHubMonitoring(ctx, v, certRegisterOf(ctx));
+  const prometheusArgs = [
+    `--config.file=${d.configDir}/prometheus.yml`,
+    `--storage.tsdb.path=${d.tsdbDir}`,
+    `--storage.tsdb.retention.time=${v.monitoring_retention}`,
+    `--web.listen-address=${v.monitoring_prometheus_listen}`,
+  ];
+  const alertmanagerArgs = [
+    `--config.file=${d.configDir}/alertmanager.yml`,
+    `--storage.path=${d.alertmanagerDataDir}`,
+    `--web.listen-address=${v.monitoring_alertmanager_listen}`,
+    // One hub, one Alertmanager: no gossip port.
+    "--cluster.listen-address=",
+  ];
+  return [
+    packages({ names: [d.packages.prometheus, d.packages.alertmanager], os: ctx.os }),
+    directory({ path: `${d.configDir}/rules` }),
+    directory({ path: `${d.configDir}/targets` }),
+    // Prometheus watches file_sd files itself: a new node needs no reload.
+    ...SCRAPE_JOBS.map((job) => file({ path: `${d.configDir}/targets/${job}.json`, content: r.targets[job] })),
+    file({ path: `${d.configDir}/rules/alerts.yml`, content: r.alerts, notify: [RELOAD_PROMETHEUS] }),
+    file({ path: `${d.configDir}/rules/inventory.yml`, content: r.inventoryRules, notify: [RELOAD_PROMETHEUS] }),
+    file({ path: `${d.configDir}/prometheus.yml`, content: r.prometheus, notify: [RELOAD_PROMETHEUS] }),
+    ...daemonRunner(ctx, { unit: d.packages.prometheus, service: d.service.prometheus, bin: d.bin.prometheus, args: prometheusArgs, description: "Prometheus", notify: [RESTART_PROMETHEUS] }),
+    service({ name: d.service.prometheus, init: ctx.facts.init }),
+    // A webhook URL often carries a token: readable by Alertmanager's group only, masked in --diff.
+    file({ path: `${d.configDir}/alertmanager.yml`, content: r.alertmanager, mode: "0640", group: "prometheus", secret: true, notify: [RELOAD_ALERTMANAGER] }),
+    ...daemonRunner(ctx, { unit: d.packages.alertmanager, service: d.service.alertmanager, bin: d.bin.alertmanager, args: alertmanagerArgs, description: "Alertmanager", notify: [RESTART_ALERTMANAGER] }),
+    service({ name: d.service.alertmanager, init: ctx.facts.init }),
+    ...grafanaFiles(v),
+    ...(v.monitoring_grafana ? [grafanaUp(v)] : []),
+  ];
+}
+
+export function serverHandlers(ctx: HostContext, v: MonitoringVars): Handler[] {
+  const d = debianMonitoring(ctx.facts.init);
+  return [
+    reloadHandlerFor(d.service.prometheus, ctx.facts.init, RELOAD_PROMETHEUS),
+    restartHandlerFor(d.service.prometheus, ctx.facts.init, RESTART_PROMETHEUS),
+    reloadHandlerFor(d.service.alertmanager, ctx.facts.init, RELOAD_ALERTMANAGER),
+    restartHandlerFor(d.service.alertmanager, ctx.facts.init, RESTART_ALERTMANAGER),
+    ...(v.monitoring_grafana ? [{ name: "recreate grafana", command: sh`cd ${v.monitoring_grafana_dir} && ${v.monitoring_compose_command} up -d --force-recreate` }] : []),
+  ];
+}
