@@ -107,7 +107,8 @@ export function buildStack(input: StackInput): Stack {
   }
   const doc = { services, volumes };
   const header = `# The hub's service stack, written by community-mesh-isp (role docker) for ${input.hostName}. Passwords are in ${secretsDir}, not here.\n`;
-  return { yaml: header + YAML.stringify(doc), envFiles, hashes };
+    // YAML 1.1 quoting: docker-compose 1.29 reads with PyYAML, where a bare yes/no/on/off is a boolean.
+  return { yaml: header + YAML.stringify(doc, { version: "1.1" }), envFiles, hashes };
 }
 
 /** What only some services need: the DNS config mount, the exporters' host views, the apps' env files. */
