@@ -1,0 +1,109 @@
+// QoS on the hub: an HTB tree per egress device (emergency, interactive, default, bulk) so a bulk download cannot starve
+// a voice call or the emergency broadcast. Classes are chosen by nftables (`meta priority set 1:<class>`), see hub-nft.ts.
+import { sh, type Command } from "../../lib/command.ts";
+import { defineFact, type ProbeOutput } from "../../lib/facts/fact.ts";
+import type { Resource } from "../../lib/resources/resource.ts";
+
+export interface HtbClass {
+  id: string;
+  /** Guaranteed and maximum rate, kbit/s. */
+  rate: number;
+  ceil: number;
+  prio: number;
+  /** Leaf queue length in packets: short, or a bulk flow adds seconds of delay. */
+  limit: number;
+}
+export interface HtbSpec {
+  dev: string;
+  rateKbit: number;
+  defaultClass: string;
+  classes: HtbClass[];
+}
+export interface HtbState {
+  root: { kind: string; handle: string; defaultClass: string } | null;
+  classes: Map<string, { rate: number; ceil: number; prio: number; leaf?: string }>;
+  leaves: Map<string, { kind: string; limit: number }>;
+}
+
+/** Shares of the link rate: emergency 20%, interactive 30%, default 40%, bulk 10%; each may borrow up to the whole link. */
+export const CLASS_SHARES = [
+  { name: "emergency", id: "10", share: 0.2, prio: 0, limit: 32 },
+  { name: "interactive", id: "20", share: 0.3, prio: 1, limit: 32 },
+  { name: "default", id: "30", share: 0.4, prio: 2, limit: 64 },
+  { name: "bulk", id: "40", share: 0.1, prio: 3, limit: 64 },
+] as const;
+
+export function htbFor(dev: string, rateKbit: number): HtbSpec {
+  const rate = Math.max(64, Math.round(rateKbit));
+  return {
+    dev,
+    rateKbit: rate,
+    defaultClass: "30",
+    classes: CLASS_SHARES.map((c) => ({ id: `1:${c.id}`, rate: Math.max(8, Math.round(rate * c.share)), ceil: rate, prio: c.prio, limit: c.limit })),
+  };
+}
+
+const UNITS: Record<string, number> = { bit: 1e-3, kbit: 1, mbit: 1e3, gbit: 1e6 };
+/** "2Mbit" -> 2000 (kbit/s). */
+export const parseRate = (text: string): number => {
+  const m = /^([\d.]+)([KMG]?bit)$/i.exec(text);
+  return m ? Number(m[1]) * UNITS[m[2].toLowerCase()] : NaN;
+};
+
+/** Parses `tc qdisc show dev D; echo ---; tc class show dev D` (tc's text output: `tc -j class` is not JSON everywhere). */
+export function parseHtb({ stdout, code }: ProbeOutput): HtbState | null {
+  if (code !== 0) return null;
+  const [qdiscs = "", classes = ""] = stdout.split("\n---\n");
+  const state: HtbState = { root: null, classes: new Map(), leaves: new Map() };
+  for (const line of qdiscs.split("\n")) {
+    const q = /^qdisc (\S+) (\S+) (root|parent (\S+))(.*)$/.exec(line.trim());
+    if (!q) continue;
+    if (q[3] === "root") state.root = { kind: q[1], handle: q[2], defaultClass: /default (\S+)/.exec(q[5])?.[1]?.replace(/^0x/, "") ?? "" };
+    else state.leaves.set(q[4], { kind: q[1], limit: Number(/limit (\d+)p?/.exec(q[5])?.[1] ?? NaN) });
+  }
+  for (const line of classes.split("\n")) {
+    const c = /^class htb (\S+) .*?(?:prio (\d+) )?rate (\S+) ceil (\S+)/.exec(line.trim());
+    if (c) state.classes.set(c[1], { rate: parseRate(c[3]), ceil: parseRate(c[4]), prio: Number(c[2] ?? 0) });
+  }
+  return state;
+}
+
+const near = (a: number, b: number) => Math.abs(a - b) <= Math.max(1, b * 0.01);
+
+/** Commands to make the device's HTB tree as asked; none when it is. `replace` keeps it one step, without a gap. */
+export function planHtb(want: HtbSpec, have: HtbState | null): Command[] {
+  const rootOk = have?.root?.kind === "htb" && have.root.handle === "1:" && have.root.defaultClass === want.defaultClass;
+  const top = have?.classes.get("1:1");
+  const commands: Command[] = [];
+  if (!rootOk) commands.push(sh`tc qdisc replace dev ${want.dev} root handle 1: htb default ${want.defaultClass}`);
+  if (!rootOk || !top || !near(top.rate, want.rateKbit) || !near(top.ceil, want.rateKbit)) {
+    commands.push(sh`tc class replace dev ${want.dev} parent 1: classid 1:1 htb rate ${`${want.rateKbit}kbit`} ceil ${`${want.rateKbit}kbit`}`);
+  }
+  for (const c of want.classes) {
+    const now = rootOk ? have?.classes.get(c.id) : undefined;
+    if (!now || !near(now.rate, c.rate) || !near(now.ceil, c.ceil) || now.prio !== c.prio) {
+      commands.push(sh`tc class replace dev ${want.dev} parent 1:1 classid ${c.id} htb rate ${`${c.rate}kbit`} ceil ${`${c.ceil}kbit`} prio ${c.prio}`);
+    }
+    const leaf = rootOk ? have?.leaves.get(c.id) : undefined;
+    if (!leaf || leaf.kind !== "pfifo" || leaf.limit !== c.limit) {
+      commands.push(sh`tc qdisc replace dev ${want.dev} parent ${c.id} handle ${`${c.id.split(":")[1]}:`} pfifo limit ${c.limit}`);
+    }
+  }
+  return commands;
+}
+
+export const htbFact = (dev: string) =>
+  defineFact(`htb:${dev}`, sh`tc qdisc show dev ${dev} 2>/dev/null && echo --- && tc class show dev ${dev}`, (out) => parseHtb(out));
+
+/** The HTB tree on one device (the device may be created earlier in the same run). */
+export function htb(want: HtbSpec): Resource {
+  const fact = htbFact(want.dev);
+  return {
+    name: `Set QoS classes on ${want.dev} (${want.rateKbit} kbit/s)`,
+    facts: [fact],
+    plan(read) {
+      const commands = planHtb(want, read(fact));
+      return commands.length ? { commands, summary: `${commands.length} tc change(s)` } : null;
+    },
+  };
+}
