@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(nebula dropbear-bin busybox openssh-server openssh-client iproute2 nftables iperf3
-      iputils-ping ansible-core prometheus prometheus-alertmanager dnsmasq-base procps
+      iputils-ping ansible-core prometheus prometheus-alertmanager prometheus-node-exporter dnsmasq-base procps
       util-linux curl
       docker-compose bind9-dnsutils redis-server)
 missing=()

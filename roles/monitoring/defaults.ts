@@ -1,9 +1,17 @@
 // Defaults of the monitoring role; override them in the inventory (group or host vars) or with -e.
 export const monitoringDefaults = {
-  /** Run an exporter of the host's own metrics (CPU, memory, disk, traffic) on this node; false skips it on this host. */
+  /**
+   * Run an exporter of the host's own metrics (CPU, memory, disk, traffic) on this node; false skips it on this host.
+   * A hub with docker_enabled runs the stack's node-exporter container instead (same address and port).
+   */
   monitoring_node_exporter: true,
   /** Port of the node exporter on the node's mesh address (the hub scrapes it through the tunnel). */
   monitoring_node_exporter_port: 9100,
+  /**
+   * OpenWrt nodes: install the Lua exporter from the opkg feed. false where the feed has no such package (the lab's
+   * stand-in feed: its image has no Lua); the hub then scrapes only the node's Nebula stats.
+   */
+  monitoring_openwrt_exporter: true,
   /** OpenWrt: the UCI network interface the Lua exporter binds to; "*" for all (Nebula's firewall admits only the hub). */
   monitoring_openwrt_listen_interface: "*",
   /** The uplink's WAN device, whose traffic is compared with the volunteer's donated bandwidth. */
@@ -48,12 +56,13 @@ export const monitoringDefaults = {
   monitoring_alert_repeat_interval: "4h",
   monitoring_alert_critical_repeat_interval: "1h",
 
-  /** Grafana, in a container (not packaged in Debian 12) with its own small compose file. false: provisioning files only. */
+  /**
+   * Grafana, in a container (not packaged in Debian 12) with its own small compose file, on hubs that run Docker
+   * (docker_enabled, see the docker role, whose compose command it uses). Otherwise, or false: provisioning files only.
+   */
   monitoring_grafana: true,
   monitoring_grafana_image: "docker.io/grafana/grafana-oss:10.4.2",
   monitoring_grafana_port: 3000,
-  /** The compose command of the hub (Debian 12 ships docker-compose 1.29; Docker's own packages `docker compose`). */
-  monitoring_compose_command: ["docker-compose"] as string[],
   /** Where the role keeps Grafana's compose file and provisioning on the hub. */
   monitoring_grafana_dir: "/etc/meshisp/grafana",
 };

@@ -5,11 +5,21 @@ import { sh } from "../../lib/command.ts";
 import { directory } from "../../lib/resources/directory.ts";
 import { guardedCommand } from "../../lib/resources/command.ts";
 import { file } from "../../lib/resources/file.ts";
-import type { Resource } from "../../lib/resources/resource.ts";
+import type { Handler, Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate, TEMPLATES_DIR } from "../../lib/template.ts";
+import type { HostContext } from "../../lib/play.ts";
+import { dockerSourceVars } from "../docker/defaults.ts";
 import type { MonitoringVars } from "./defaults.ts";
 
 export const GRAFANA_CONTAINER = "meshisp-grafana";
+/** Its own compose project, apart from the docker role's stack. */
+const PROJECT = "meshisp-monitoring";
+
+/** Grafana runs where asked and where the docker role runs the engine. */
+export const grafanaRuns = (ctx: HostContext, v: MonitoringVars) => v.monitoring_grafana && ctx.vars.docker_enabled === true;
+
+/** The docker role's compose command for its source (docker-compose 1.29 from Debian, or `docker compose`). */
+export const composeCommand = (ctx: HostContext): string[] => [...dockerSourceVars[(ctx.vars.docker_source as "debian" | "docker" | undefined) ?? "debian"].compose, "-p", PROJECT];
 export const DASHBOARD_FILE = join(TEMPLATES_DIR, "monitoring/grafana/mesh-overview.json");
 
 /** Prometheus as Grafana (on the host's network) reaches it. */
@@ -24,10 +34,10 @@ export function renderGrafana(v: MonitoringVars) {
   };
 }
 
-export function grafanaFiles(v: MonitoringVars): Resource[] {
+export function grafanaFiles(ctx: HostContext, v: MonitoringVars): Resource[] {
   const dir = v.monitoring_grafana_dir;
   const g = renderGrafana(v);
-  const notify = v.monitoring_grafana ? ["recreate grafana"] : [];
+  const notify = grafanaRuns(ctx, v) ? [RECREATE_GRAFANA] : [];
   return [
     directory({ path: dir }),
     directory({ path: `${dir}/provisioning` }),
@@ -42,10 +52,17 @@ export function grafanaFiles(v: MonitoringVars): Resource[] {
   ];
 }
 
+export const RECREATE_GRAFANA = "recreate grafana";
+
 /** Starts the container unless Docker reports it running. */
-export const grafanaUp = (v: MonitoringVars): Resource =>
+export const grafanaUp = (ctx: HostContext, v: MonitoringVars): Resource =>
   guardedCommand({
     name: "Run Grafana",
-    command: sh`cd ${v.monitoring_grafana_dir} && ${v.monitoring_compose_command} up -d`,
+    command: sh`cd ${v.monitoring_grafana_dir} && ${composeCommand(ctx)} up -d`,
     unless: sh`[ "$(docker inspect -f ${"{{.State.Running}}"} ${GRAFANA_CONTAINER} 2>/dev/null)" = true ]`,
   });
+
+export const grafanaHandler = (ctx: HostContext, v: MonitoringVars): Handler => ({
+  name: RECREATE_GRAFANA,
+  command: sh`cd ${v.monitoring_grafana_dir} && ${composeCommand(ctx)} up -d --force-recreate`,
+});

@@ -1,21 +1,27 @@
 // The monitoring role: a node exporter on every mesh node; on the hub, Prometheus, Alertmanager and Grafana's files.
-import type { Role } from "../../lib/play.ts";
+import type { HostContext, Role } from "../../lib/play.ts";
 import { monitoringDefaults, type MonitoringVars } from "./defaults.ts";
 import { exporterHandlers, exporterTasks } from "./exporter.ts";
 import { serverHandlers, serverTasks } from "./server.ts";
 
 const isHub = (group: string) => group === "hub";
-const wantsExporter = (v: MonitoringVars, meshIp: string | undefined) => v.monitoring_node_exporter !== false && !!meshIp;
+
+/** The native exporter, unless the host opts out, its OS's feed has none, or the Docker stack runs one on the same port. */
+function wantsExporter(ctx: HostContext, v: MonitoringVars): boolean {
+  if (!ctx.host.meshIp || v.monitoring_node_exporter === false) return false;
+  if (ctx.os === "openwrt") return v.monitoring_openwrt_exporter !== false;
+  return ctx.vars.docker_enabled !== true;
+}
 
 export const monitoringRole: Role = {
   name: "monitoring",
   defaults: monitoringDefaults,
   tasks(ctx) {
     const v = ctx.vars as MonitoringVars;
-    return [...(wantsExporter(v, ctx.host.meshIp) ? exporterTasks(ctx, v) : []), ...(isHub(ctx.host.group) ? serverTasks(ctx, v) : [])];
+    return [...(wantsExporter(ctx, v) ? exporterTasks(ctx, v) : []), ...(isHub(ctx.host.group) ? serverTasks(ctx, v) : [])];
   },
   handlers(ctx) {
     const v = ctx.vars as MonitoringVars;
-    return [...(wantsExporter(v, ctx.host.meshIp) ? exporterHandlers(ctx) : []), ...(isHub(ctx.host.group) ? serverHandlers(ctx, v) : [])];
+    return [...(wantsExporter(ctx, v) ? exporterHandlers(ctx) : []), ...(isHub(ctx.host.group) ? serverHandlers(ctx, v) : [])];
   },
 };

@@ -1,5 +1,4 @@
 // The hub's monitoring: Prometheus with targets and rules from the inventory, Alertmanager, and Grafana's files.
-import { sh } from "../../lib/command.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { HostContext } from "../../lib/play.ts";
 import { caStoreFor } from "../../lib/pki/passphrase.ts";
@@ -11,7 +10,7 @@ import { service } from "../../lib/resources/service.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { daemonRunner, reloadHandlerFor, restartHandlerFor } from "./daemon.ts";
 import type { MonitoringVars } from "./defaults.ts";
-import { grafanaFiles, grafanaUp } from "./grafana.ts";
+import { grafanaFiles, grafanaHandler, grafanaRuns, grafanaUp } from "./grafana.ts";
 import { inventoryRules, type CertRegister } from "./inventory-rules.ts";
 import { debianMonitoring } from "./os.ts";
 import { SCRAPE_JOBS, scrapeTargets, targetsFile } from "./targets.ts";
@@ -99,8 +98,8 @@ export function serverTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
     file({ path: `${d.configDir}/alertmanager.yml`, content: r.alertmanager, mode: "0640", group: "prometheus", secret: true, notify: [RELOAD_ALERTMANAGER] }),
     ...daemonRunner(ctx, { unit: d.packages.alertmanager, service: d.service.alertmanager, bin: d.bin.alertmanager, args: alertmanagerArgs, description: "Alertmanager", notify: [RESTART_ALERTMANAGER] }),
     service({ name: d.service.alertmanager, init: ctx.facts.init }),
-    ...grafanaFiles(v),
-    ...(v.monitoring_grafana ? [grafanaUp(v)] : []),
+    ...grafanaFiles(ctx, v),
+    ...(grafanaRuns(ctx, v) ? [grafanaUp(ctx, v)] : []),
   ];
 }
 
@@ -111,6 +110,6 @@ export function serverHandlers(ctx: HostContext, v: MonitoringVars): Handler[] {
     restartHandlerFor(d.service.prometheus, ctx.facts.init, RESTART_PROMETHEUS),
     reloadHandlerFor(d.service.alertmanager, ctx.facts.init, RELOAD_ALERTMANAGER),
     restartHandlerFor(d.service.alertmanager, ctx.facts.init, RESTART_ALERTMANAGER),
-    ...(v.monitoring_grafana ? [{ name: "recreate grafana", command: sh`cd ${v.monitoring_grafana_dir} && ${v.monitoring_compose_command} up -d --force-recreate` }] : []),
+    ...(grafanaRuns(ctx, v) ? [grafanaHandler(ctx, v)] : []),
   ];
 }

@@ -34,6 +34,8 @@ export interface HubTargetVars {
   monitoring_grafana: boolean;
   monitoring_grafana_port: number;
   monitoring_service_targets: { name: string; target: string; path?: string }[];
+  /** Grafana runs only on a hub with Docker (see grafana.ts). */
+  docker_enabled?: unknown;
 }
 
 /** A listen address as a scrape target: 0.0.0.0 is reached on loopback. */
@@ -47,6 +49,7 @@ export function scrapeTargets(inventory: Inventory, hub: HubTargetVars): Record<
     .map((h) => ({ targets: [`${h.meshIp}:${varOf(h, "nebula_stats_port", nebulaDefaults.nebula_stats_port)}`], labels: nodeLabels(h) }));
   const node = meshHosts
     .filter((h) => varOf(h, "monitoring_node_exporter", monitoringDefaults.monitoring_node_exporter) !== false)
+    .filter((h) => h.os !== "openwrt" || varOf(h, "monitoring_openwrt_exporter", monitoringDefaults.monitoring_openwrt_exporter) !== false)
     .filter((h) => hubMayReach(h, varOf(h, "monitoring_node_exporter_port", monitoringDefaults.monitoring_node_exporter_port)))
     .map((h) => ({
       targets: [`${h.meshIp}:${varOf(h, "monitoring_node_exporter_port", monitoringDefaults.monitoring_node_exporter_port)}`],
@@ -57,7 +60,7 @@ export function scrapeTargets(inventory: Inventory, hub: HubTargetVars): Record<
   const services: TargetGroup[] = [
     { targets: [local(hub.monitoring_prometheus_listen)], labels: { node: hubName, service: "prometheus" } },
     { targets: [local(hub.monitoring_alertmanager_listen)], labels: { node: hubName, service: "alertmanager" } },
-    ...(hub.monitoring_grafana ? [{ targets: [`127.0.0.1:${hub.monitoring_grafana_port}`], labels: { node: hubName, service: "grafana" } }] : []),
+    ...(hub.monitoring_grafana && hub.docker_enabled === true ? [{ targets: [`127.0.0.1:${hub.monitoring_grafana_port}`], labels: { node: hubName, service: "grafana" } }] : []),
     ...hub.monitoring_service_targets.map((s) => ({
       targets: [s.target],
       labels: { node: hubName, service: s.name, ...(s.path ? { __metrics_path__: s.path } : {}) },

@@ -25,7 +25,8 @@ export function inventoryYaml(paths: InventoryPaths, plans: HostPlan[]): string 
     groups[p.spec.group] ??= { hosts: {} };
     groups[p.spec.group].hosts[p.spec.name] = { address: p.mgmtAddress, port: 22, user: "root", os: p.spec.kind, vars };
   }
-  const doc = { ssh_key: paths.sshKeyPath, known_hosts: paths.knownHostsPath, vars: { lab: true }, groups };
+  // The lab's opkg feed has no Lua exporter (its image has no Lua): the monitoring role skips it on OpenWrt hosts.
+  const doc = { ssh_key: paths.sshKeyPath, known_hosts: paths.knownHostsPath, vars: { lab: true, monitoring_openwrt_exporter: false }, groups };
   return `# Lab inventory written by scripts/lab (run ${paths.runId}). Hosts are reached over the lab's management network.\n${YAML.stringify(doc)}`;
 }
 

@@ -19,7 +19,6 @@ const FEED: Record<string, { version: string; files: Record<string, string> }> =
   "ip-full": { version: "6.1-1", files: {} },
   "kmod-sched-core": { version: "5.15-1", files: {} },
   "tc-full": { version: "6.1-1", files: {} },
-  "prometheus-node-exporter-lua": { version: "2022.12-1", files: {} },
 };
 
 export async function buildOpenwrtImage(dir: string): Promise<void> {

@@ -36,7 +36,7 @@ export function inventoryFrom(yaml: string): Inventory {
   return loadInventory(join(dir, "hosts.yml"));
 }
 
-export function hubContext(inventory: Inventory, extra: Partial<MonitoringVars> = {}, init: InitSystem = "systemd", name = "hub"): HostContext & { vars: MonitoringVars } {
+export function hubContext(inventory: Inventory, extra: Record<string, unknown> = {}, init: InitSystem = "systemd", name = "hub"): HostContext & { vars: MonitoringVars } {
   const host = inventory.hosts.find((h) => h.name === name)!;
   return {
     host,

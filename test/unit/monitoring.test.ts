@@ -128,7 +128,7 @@ describe("targets from the inventory (file service discovery)", () => {
       nebula: ["hub=10.0.4.1:9101", "relay-1=10.0.4.33:9101", "uplink-1=10.0.4.65:9101", "uplink-2=10.0.4.66:9101"],
       node: ["hub=10.0.4.1:9100", "uplink-1=10.0.4.65:9100", "uplink-2=10.0.4.66:9100"],
       failover: ["hub=10.0.4.1:9102/failover-checker"],
-      "hub-services": ["hub=127.0.0.1:9090/prometheus", "hub=127.0.0.1:9093/alertmanager", "hub=127.0.0.1:3000/grafana"],
+      "hub-services": ["hub=127.0.0.1:9090/prometheus", "hub=127.0.0.1:9093/alertmanager"],
     }],
     ["an uplink enrolled: its targets appear", withUplink3, {
       nebula: ["hub=10.0.4.1:9101", "relay-1=10.0.4.33:9101", "uplink-1=10.0.4.65:9101", "uplink-2=10.0.4.66:9101", "uplink-3=10.0.4.67:9101"],
@@ -136,6 +136,10 @@ describe("targets from the inventory (file service discovery)", () => {
     }],
     ["an uplink without an exporter: only its Nebula stats", uplink2Skipped, {
       node: ["hub=10.0.4.1:9100", "uplink-1=10.0.4.65:9100"],
+    }],
+    ["an opkg feed without the Lua exporter: no OpenWrt node exporters", `vars: { monitoring_openwrt_exporter: false }\n${BASE_INVENTORY}`, {
+      nebula: ["hub=10.0.4.1:9101", "relay-1=10.0.4.33:9101", "uplink-1=10.0.4.65:9101", "uplink-2=10.0.4.66:9101"],
+      node: ["hub=10.0.4.1:9100"],
     }],
     ["a stack service with metrics, Grafana off", extraService, {
       "hub-services": ["hub=127.0.0.1:9090/prometheus", "hub=127.0.0.1:9093/alertmanager", "hub=127.0.0.1:9153/dns"],
@@ -159,10 +163,22 @@ describe("targets from the inventory (file service discovery)", () => {
 
 describe("the role's tasks", () => {
   const names = (ctx: ReturnType<typeof hubContext>) => monitoringRole.tasks(ctx).map((t) => t.name);
-  it("the hub under systemd configures the packages' own units through /etc/default", () => {
+  it("the hub under systemd configures the packages' own units through /etc/default; Grafana's files only, without Docker", () => {
     const n = names(hubContext(inventoryFrom(BASE_INVENTORY), {}, "systemd"));
-    expect(n).toEqual(expect.arrayContaining(["Write /etc/default/prometheus", "Write /etc/default/prometheus-alertmanager", "Write /etc/default/prometheus-node-exporter", "Run service prometheus at boot", "Run service prometheus-alertmanager at boot", "Run Grafana"]));
+    expect(n).toEqual(expect.arrayContaining(["Write /etc/default/prometheus", "Write /etc/default/prometheus-alertmanager", "Write /etc/default/prometheus-node-exporter", "Run service prometheus at boot", "Run service prometheus-alertmanager at boot", "Write /etc/meshisp/grafana/compose.yml"]));
     expect(n.some((x) => x.includes("/etc/init.d/"))).toBe(false);
+    expect(n).not.toContain("Run Grafana");
+  });
+  it("a hub with Docker runs Grafana with the docker role's compose command, and the stack's node exporter instead of the native one", () => {
+    const ctx = hubContext(inventoryFrom(BASE_INVENTORY), { docker_enabled: true, docker_source: "docker" }, "systemd");
+    const tasks = monitoringRole.tasks(ctx);
+    const n = tasks.map((t) => t.name);
+    expect(n).toContain("Run Grafana");
+    expect(n).not.toContain("Install prometheus-node-exporter");
+    const handler = monitoringRole.handlers!(ctx).find((h) => h.name === "recreate grafana")!;
+    expect(handler.command.render()).toContain("docker compose -p meshisp-monitoring up -d --force-recreate");
+    const services = JSON.parse(renderHubMonitoring(ctx, ctx.vars, REGISTER).targets["hub-services"]);
+    expect(services.map((g: { labels: { service: string } }) => g.labels.service)).toContain("grafana");
   });
   it("the hub without systemd runs its own init scripts, leaving the packages' LSB scripts alone", () => {
     const n = names(hubContext(inventoryFrom(BASE_INVENTORY), { monitoring_grafana: false }, "initd"));
@@ -181,6 +197,8 @@ describe("the role's tasks", () => {
     ]);
     expect(names(hubContext(inv, {}, "systemd", "relay-1"))).toEqual(["Install prometheus-node-exporter", "Write /etc/default/prometheus-node-exporter", "Run service prometheus-node-exporter at boot"]);
     expect(names(hubContext(inv, { monitoring_node_exporter: false }, "initd", "uplink-1"))).toEqual([]);
+    expect(names(hubContext(inv, { monitoring_openwrt_exporter: false }, "initd", "uplink-1"))).toEqual([]);
+    expect(names(hubContext(inv, { monitoring_openwrt_exporter: false }, "systemd", "relay-1"))).toContain("Install prometheus-node-exporter");
   });
 
   const presence: [string, boolean, boolean][] = [
