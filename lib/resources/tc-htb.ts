@@ -37,9 +37,13 @@ export const formatRate = (bit: number): string => (bit % 1e6 === 0 ? `${bit / 1
 export const waitForDevice = (device: string, seconds: number): Command =>
   sh`{ i=0; while [ ! -e ${`/sys/class/net/${device}`} ] && [ "$i" -lt ${seconds} ]; do sleep 1; i=$((i+1)); done; [ -e ${`/sys/class/net/${device}`} ] || { echo ${`${device} did not appear within ${seconds} s`} >&2; false; }; }`;
 
-/** The commands that set each part; all are `replace`, so they are safe whatever is there now. */
+/** The commands that set each part. HTB cannot change itself in place (the kernel refuses "replace" on an HTB root): a wrong one is deleted first. */
 export const htbCommands = {
   root: (device: string) => sh`tc qdisc replace dev ${device} root handle ${HTB.root} htb default ${HTB.defaultClass}`,
+  deleteRoot: (device: string) => sh`tc qdisc del dev ${device} root`,
+  /** For scripts that run on any state: set the root only where it is not our HTB already. */
+  ensureRoot: (device: string) =>
+    sh`{ tc qdisc show dev ${device} | grep -q ${`^qdisc htb ${HTB.root} root`} || { tc qdisc del dev ${device} root 2>/dev/null; tc qdisc replace dev ${device} root handle ${HTB.root} htb default ${HTB.defaultClass}; }; }`,
   cls: (device: string, rateBit: number) =>
     sh`tc class replace dev ${device} parent ${HTB.root} classid ${HTB.classid} htb rate ${`${rateBit}bit`} ceil ${`${rateBit}bit`}`,
   leaf: (device: string, leaf: LeafQdisc) => sh`tc qdisc replace dev ${device} parent ${HTB.classid} handle ${HTB.leaf} ${leafArgs(leaf)}`,
@@ -75,6 +79,8 @@ export function htbCap(spec: HtbCapSpec): Resource {
       const commands: Command[] = [];
       if (!state.exists) commands.push(waitForDevice(spec.device, spec.waitSeconds ?? 30));
       const diff = htbDifferences(state, { rateBit: spec.rateBit, leaf });
+      const root = state.qdiscs.find((q) => q.parent === "root");
+      if (diff.root && root?.kind === "htb") commands.push(htbCommands.deleteRoot(spec.device));
       if (diff.root) commands.push(htbCommands.root(spec.device));
       if (diff.cls) commands.push(htbCommands.cls(spec.device, spec.rateBit));
       if (diff.leaf) commands.push(htbCommands.leaf(spec.device, leaf));

@@ -9,10 +9,10 @@ import { renderTemplate } from "../../lib/template.ts";
 import type { ProbedQdisc } from "../../lib/facts/tc.ts";
 import type { UplinkShaping } from "./caps.ts";
 
-/** The script's text for the leaf queues this kernel has (every command is `replace`: safe to run on any state). */
+/** The script's text for the leaf queues this kernel has (each command is safe to run on any state). */
 export function renderShapingScript(s: UplinkShaping, supported: ReadonlySet<ProbedQdisc>): string {
   const commands = [s.download, s.upload].flatMap((d) => [
-    htbCommands.root(d.device),
+    htbCommands.ensureRoot(d.device),
     htbCommands.cls(d.device, d.rateBit),
     htbCommands.leaf(d.device, chooseLeaf(d.leaf, supported)),
   ]);

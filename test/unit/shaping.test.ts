@@ -138,6 +138,13 @@ describe("shaping plans", () => {
       expect: [/^tc qdisc replace dev tunx parent 1:10 handle 10: fq_codel$/, /^tc qdisc replace dev ifbx parent 1:10 handle 10: fq_codel$/],
     },
     {
+      name: "an HTB root with another default class: deleted (HTB cannot be changed in place) and built again",
+      tun: TC.tunShaped.replace('"default":"0x10"', '"default":"0x20"'),
+      ifb: TC.ifbShaped,
+      support: SUPPORT.none,
+      expect: [/^tc qdisc del dev tunx root$/, /^tc qdisc replace dev tunx root handle 1: htb default 10$/, /^tc class replace dev tunx .* rate 20000000bit/, /^tc qdisc replace dev tunx parent 1:10 handle 10: pfifo limit 97$/],
+    },
+    {
       name: "a foreign redirect on the ingress hook: cleared, ours put in",
       tun: TC.tunForeign,
       ifb: TC.ifbShaped,
@@ -215,6 +222,8 @@ describe("the watcher's script", () => {
     expect(fifo).toContain("tc class replace dev tunx parent 1: classid 1:10 htb rate 20000000bit ceil 20000000bit || return 1");
     expect(fifo).toContain("tc qdisc replace dev ifbx parent 1:10 handle 10: pfifo limit 25 || return 1");
     expect(fifo).toContain("[ -e /sys/class/net/$IFB ] || ip link add name ifbx type ifb || return 1");
+    // HTB refuses "replace" on itself: the script sets the root only where it is not there yet.
+    expect(fifo).toContain("{ tc qdisc show dev tunx | grep -q '^qdisc htb 1: root' || { tc qdisc del dev tunx root 2>/dev/null; tc qdisc replace dev tunx root handle 1: htb default 10; }; } || return 1");
     expect(renderShapingScript(s, new Set(["fq_codel"]))).toContain("tc qdisc replace dev tunx parent 1:10 handle 10: fq_codel || return 1");
     execFileSync("sh", ["-n"], { input: fifo });
   });

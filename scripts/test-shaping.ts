@@ -1,0 +1,92 @@
+// Checks every uplink's mesh caps with real iperf3 over the mesh (hub <-> uplink, both directions) and prints a pass/fail table.
+// Usage: npx tsx scripts/test-shaping.ts -i inventory/pilot/hosts.yml [--limit uplink-1,uplink-2] [--seconds 5] [--json]
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { UserError } from "../lib/errors.ts";
+import { loadInventory } from "../lib/inventory/load.ts";
+import { selectHosts } from "../lib/inventory/select.ts";
+import { Session } from "../lib/runner/session.ts";
+import { judge, measureDirections, type CapVerdict } from "./shaping/measure.ts";
+
+const HELP = `Usage: npx tsx scripts/test-shaping.ts [-i INVENTORY] [--limit LIST] [--seconds N] [--omit N] [--json]
+For each uplink: iperf3 -s on its mesh address (a random port, stopped afterwards), iperf3 from the hub over the mesh.
+  up   = hub -> uplink over the mesh = what the uplink sends to the internet: the volunteer's UPLOAD (bandwidth.up_mbit)
+  down = uplink -> hub over the mesh = what the uplink fetches from the internet: the volunteer's DOWNLOAD (bandwidth.down_mbit)
+PASS: measured TCP goodput at most the cap and at most 10% below it. Exit 0 only if every uplink passes.`;
+
+export interface UplinkResult {
+  uplink: string;
+  up: CapVerdict;
+  down: CapVerdict;
+  error?: string;
+}
+
+const mbit = (bit: number) => (bit / 1e6).toFixed(2);
+const pct = (p: number) => `${p >= 0 ? "+" : ""}${p.toFixed(1)}%`;
+
+function table(results: UplinkResult[]): string {
+  const rows = [["uplink", "cap up/down Mbit/s", "measured up/down Mbit/s", "error up/down", "result"]];
+  for (const r of results) {
+    if (r.error) rows.push([r.uplink, `${mbit(r.up.capBit)} / ${mbit(r.down.capBit)}`, "-", "-", `FAIL: ${r.error}`]);
+    else rows.push([r.uplink, `${mbit(r.up.capBit)} / ${mbit(r.down.capBit)}`, `${mbit(r.up.measuredBit)} / ${mbit(r.down.measuredBit)}`, `${pct(r.up.errorPercent)} / ${pct(r.down.errorPercent)}`, r.up.pass && r.down.pass ? "PASS" : "FAIL"]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      inventory: { type: "string", short: "i", default: "inventory/pilot/hosts.yml" },
+      limit: { type: "string", short: "l" },
+      seconds: { type: "string", default: "5" },
+      omit: { type: "string", default: "1" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const inventory = loadInventory(resolve(values.inventory!));
+  const hub = inventory.hosts.find((h) => h.group === "hub" && h.meshIp);
+  if (!hub) throw new UserError(`${inventory.file} has no hub with a mesh IP: the hub is where the test traffic comes from`);
+  const uplinks = selectHosts(inventory, ["uplinks"], values.limit);
+  if (uplinks.length === 0) throw new UserError("no uplinks selected", "check --limit and the inventory's uplinks group");
+  const options = { seconds: Number(values.seconds), omit: Number(values.omit) };
+  const session = new Session(inventory, { output: "silent" });
+  const results: UplinkResult[] = [];
+  try {
+    const hubTransport = await session.connect(hub);
+    // One uplink at a time: the hub's CPU and link are shared by every measurement.
+    for (const uplink of uplinks) {
+      const bandwidth = uplink.vars.bandwidth as { up_mbit?: number; down_mbit?: number } | undefined;
+      const capUp = (bandwidth?.up_mbit ?? NaN) * 1e6;
+      const capDown = (bandwidth?.down_mbit ?? NaN) * 1e6;
+      try {
+        if (!uplink.meshIp) throw new Error("no mesh IP in the inventory");
+        if (!(capUp > 0 && capDown > 0)) throw new Error("no bandwidth: { up_mbit, down_mbit } in its vars");
+        const measured = await measureDirections(hubTransport, await session.connect(uplink), uplink.meshIp, options);
+        results.push({ uplink: uplink.name, up: judge(capUp, measured.upBit), down: judge(capDown, measured.downBit) });
+      } catch (err) {
+        results.push({ uplink: uplink.name, up: judge(capUp, NaN), down: judge(capDown, NaN), error: (err as Error).message });
+      }
+    }
+  } finally {
+    await session.close();
+  }
+  if (values.json) console.log(JSON.stringify(results));
+  else console.log(`${table(results)}\n\nup = the volunteer's upload (hub -> uplink over the mesh), down = their download; TCP goodput by iperf3 (${options.seconds} s, first ${options.omit} s left out).`);
+  return results.every((r) => !r.error && r.up.pass && r.down.pass) ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof UserError) console.error(`error: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ""}`);
+    else console.error(`error: ${(err as Error).message}`);
+    process.exit(2);
+  },
+);
