@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 debs=(nebula dropbear-bin busybox openssh-server openssh-client iproute2 nftables iperf3
       iputils-ping ansible-core prometheus prometheus-alertmanager prometheus-node-exporter dnsmasq-base procps
       util-linux curl
-      docker-compose bind9-dnsutils redis-server)
+      docker-compose bind9-dnsutils redis-server
+      conntrack)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
