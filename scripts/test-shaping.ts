@@ -6,33 +6,15 @@ import { UserError } from "../lib/errors.ts";
 import { loadInventory } from "../lib/inventory/load.ts";
 import { selectHosts } from "../lib/inventory/select.ts";
 import { Session } from "../lib/runner/session.ts";
-import { judge, measureDirections, type CapVerdict } from "./shaping/measure.ts";
+import { judge, measureDirections } from "./shaping/measure.ts";
+import { allPass, formatTable, type UplinkResult } from "./shaping/report.ts";
 
 const HELP = `Usage: npx tsx scripts/test-shaping.ts [-i INVENTORY] [--limit LIST] [--seconds N] [--omit N] [--json]
+(--json: the results as one JSON line after the table)
 For each uplink: iperf3 -s on its mesh address (a random port, stopped afterwards), iperf3 from the hub over the mesh.
   up   = hub -> uplink over the mesh = what the uplink sends to the internet: the volunteer's UPLOAD (bandwidth.up_mbit)
   down = uplink -> hub over the mesh = what the uplink fetches from the internet: the volunteer's DOWNLOAD (bandwidth.down_mbit)
 PASS: measured TCP goodput at most the cap and at most 10% below it. Exit 0 only if every uplink passes.`;
-
-export interface UplinkResult {
-  uplink: string;
-  up: CapVerdict;
-  down: CapVerdict;
-  error?: string;
-}
-
-const mbit = (bit: number) => (bit / 1e6).toFixed(2);
-const pct = (p: number) => `${p >= 0 ? "+" : ""}${p.toFixed(1)}%`;
-
-function table(results: UplinkResult[]): string {
-  const rows = [["uplink", "cap up/down Mbit/s", "measured up/down Mbit/s", "error up/down", "result"]];
-  for (const r of results) {
-    if (r.error) rows.push([r.uplink, `${mbit(r.up.capBit)} / ${mbit(r.down.capBit)}`, "-", "-", `FAIL: ${r.error}`]);
-    else rows.push([r.uplink, `${mbit(r.up.capBit)} / ${mbit(r.down.capBit)}`, `${mbit(r.up.measuredBit)} / ${mbit(r.down.measuredBit)}`, `${pct(r.up.errorPercent)} / ${pct(r.down.errorPercent)}`, r.up.pass && r.down.pass ? "PASS" : "FAIL"]);
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -77,9 +59,9 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await session.close();
   }
+  console.log(`${formatTable(results)}\n\nup = the volunteer's upload (hub -> uplink over the mesh), down = their download; TCP goodput by iperf3 (${options.seconds} s, first ${options.omit} s left out).`);
   if (values.json) console.log(JSON.stringify(results));
-  else console.log(`${table(results)}\n\nup = the volunteer's upload (hub -> uplink over the mesh), down = their download; TCP goodput by iperf3 (${options.seconds} s, first ${options.omit} s left out).`);
-  return results.every((r) => !r.error && r.up.pass && r.down.pass) ? 0 : 1;
+  return allPass(results) ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

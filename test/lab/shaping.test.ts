@@ -12,7 +12,7 @@ import { nebulaRole } from "../../roles/nebula/index.ts";
 import { shapingRole } from "../../roles/shaping/index.ts";
 import { uplinkPlay } from "../../tasks/plays.ts";
 import { iperfGoodput, judge, measureDirections } from "../../scripts/shaping/measure.ts";
-import type { UplinkResult } from "../../scripts/test-shaping.ts";
+import type { UplinkResult } from "../../scripts/shaping/report.ts";
 
 const PASSPHRASE = "lab CA passphrase shaping";
 // Up and down differ on each uplink, so a cap on the wrong direction fails.
@@ -89,6 +89,10 @@ describe("uplink shaping in the lab", () => {
   it("each cap holds in each direction over the mesh (scripts/test-shaping.ts against the lab)", () => {
     const run = spawnSync("npx", ["tsx", "scripts/test-shaping.ts", "-i", lab.inventoryPath, "--seconds", "3", "--omit", "1", "--json"], { encoding: "utf8", timeout: 90_000 });
     const results = JSON.parse(run.stdout.trim().split("\n").pop()!) as UplinkResult[];
+    // The table people read: a row per uplink, PASS on each.
+    expect(run.stdout).toMatch(/^uplink\s+cap up\/down Mbit\/s\s+measured up\/down/m);
+    expect(run.stdout).toMatch(/^up-slow\s+2\.00 \/ 5\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
+    expect(run.stdout).toMatch(/^up-fast\s+20\.00 \/ 100\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
     const lines = results.map((r) => `${r.uplink}: up ${(r.up.measuredBit / 1e6).toFixed(2)}/${r.up.capBit / 1e6} (${r.up.errorPercent.toFixed(1)}%), down ${(r.down.measuredBit / 1e6).toFixed(2)}/${r.down.capBit / 1e6} (${r.down.errorPercent.toFixed(1)}%)${r.error ? ` ${r.error}` : ""}`);
     console.log(`measured over the mesh (TCP goodput, iperf3 -t 3 -O 1):\n${lines.join("\n")}`);
     expect(results.map((r) => r.uplink).sort()).toEqual(["up-fast", "up-slow"]);
@@ -102,6 +106,24 @@ describe("uplink shaping in the lab", () => {
     }
     expect(run.status, run.stderr).toBe(0);
   }, 100_000);
+
+  it("the queue under a cap stays short: a ping through a saturated 2 Mbit upload waits tens of ms, not seconds", async () => {
+    const ip = loadInventory(lab.inventoryPath).hosts.find((h) => h.name === "up-slow")!.meshIp!;
+    const pidfile = "/tmp/meshisp-shaping-latency.pid";
+    await lab.host("up-slow").exec(`iperf3 -s -1 -D -B ${ip} -p 5299 --pidfile ${pidfile}`);
+    try {
+      const out = (await lab.host("hub").exec(`sleep 0.5; iperf3 -c ${ip} -p 5299 -t 5 >/dev/null 2>&1 & sleep 2; ping -c 10 -i 0.2 ${ip}; wait`)).stdout;
+      const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(out);
+      expect(rtt, out).not.toBeNull();
+      const [avg, max] = [Number(rtt![2]), Number(rtt![3])];
+      console.log(`ping hub -> up-slow during a 2 Mbit upload: avg ${avg} ms, max ${max} ms (fifo of 10 packets = 52 ms at 2 Mbit)`);
+      // The queue is full (the ping waits behind the upload) but bounded: the kernel's default 1000 packets would be 5 s.
+      expect(avg).toBeGreaterThan(10);
+      expect(max).toBeLessThan(150);
+    } finally {
+      await lab.host("up-slow").exec(`[ -f ${pidfile} ] && kill "$(cat ${pidfile})" 2>/dev/null; rm -f ${pidfile}`);
+    }
+  }, 30_000);
 
   it("the home's own traffic is not capped by the mesh's cap", async () => {
     const home = lab.host("up-slow");
