@@ -49,6 +49,7 @@ function hubTasks(ctx: HostContext): Resource[] {
     backup_dev: quote(backup?.device ?? ""),
     backup_gw: quote(backup?.gateway ?? ""),
     metrics_dir: METRICS_DIR,
+    sources: quote(sources.join(" ")),
   };
   const lanKbit = (v.routing_qos_lan_mbit || uplinks.reduce((s, u) => s + u.downMbit, 0) || 100) * 1000 * 0.95;
   const qos = v.routing_qos

@@ -1,0 +1,86 @@
+// Measurements from a device on the hub's LAN while something happens to the uplinks: a ping every 20 ms (one flow,
+// so its loss shows a switch), a new connection every ~50 ms (each hashed onto any live uplink), and the hub's route.
+import type { FailoverAccess } from "./access.ts";
+
+export interface Attempt {
+  t: number;
+  ok: boolean;
+}
+export interface RouteSample {
+  t: number;
+  route: string;
+}
+export interface Measurement {
+  /** When the action took effect (seconds, this machine's clock). */
+  at: number;
+  pingSent: number;
+  pingLost: number;
+  attempts: Attempt[];
+  routes: RouteSample[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => Date.now() / 1000;
+
+/** Runs the probes for `seconds`, doing `action` 0.5 s in. */
+export async function measureAround(access: FailoverAccess, seconds: number, action: () => Promise<void>): Promise<Measurement> {
+  const count = Math.round(seconds / 0.02);
+  const ping = access.lan(`ping -n -q -i 0.02 -W 1 -c ${count} ${access.pingTarget}`);
+  const loop = access.lan(
+    `end=$(($(date +%s) + ${Math.ceil(seconds)})); while [ "$(date +%s)" -lt "$end" ]; do t=$(date +%s.%N); ` +
+      `if curl -s -o /dev/null --connect-timeout 0.5 -m 1 '${access.url.replace(/'/g, "")}'; then echo "$t ok"; else echo "$t fail"; fi; sleep 0.05; done`,
+  );
+  const routes = pollRoutes(access, seconds + 0.5);
+  await sleep(500);
+  await action();
+  const at = now();
+  const [p, l, r] = await Promise.all([ping, loop, routes]);
+  const sent = Number(/(\d+) packets transmitted/.exec(p.stdout)?.[1] ?? 0);
+  const received = Number(/(\d+) (?:packets )?received/.exec(p.stdout)?.[1] ?? 0);
+  const attempts = l.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => ({ t: Number(line.split(" ")[0]), ok: line.endsWith(" ok") }));
+  return { at, pingSent: sent, pingLost: sent - received, attempts, routes: r };
+}
+
+/** The hub's route of the community's traffic, sampled every 0.1 s. */
+export async function pollRoutes(access: FailoverAccess, seconds: number): Promise<RouteSample[]> {
+  const n = Math.ceil(seconds / 0.1);
+  const out = await access.hub(`i=0; while [ $i -lt ${n} ]; do echo "$(date +%s.%N) $(ip route show table ${access.table} default | tr '\\n\\t' '  ')"; sleep 0.1; i=$((i+1)); done`);
+  return out.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => ({ t: Number(line.slice(0, line.indexOf(" "))), route: line.slice(line.indexOf(" ") + 1) }));
+}
+
+/** Seconds from `at` until new connections succeed again (0 when none failed); null if they never did. */
+export function connectionRecovery(m: Measurement): number | null {
+  const after = m.attempts.filter((a) => a.t >= m.at - 0.05);
+  const lastFail = after.filter((a) => !a.ok).pop();
+  if (!lastFail) return 0;
+  const next = after.find((a) => a.t > lastFail.t && a.ok);
+  return next ? Math.max(0, next.t - m.at) : null;
+}
+
+/** Seconds from `at` until the hub's route satisfied `test`; null if it never did in the samples. */
+export function routeChange(m: { at: number; routes: RouteSample[] }, test: (route: string) => boolean): number | null {
+  const hit = m.routes.find((s) => s.t >= m.at && test(s.route));
+  return hit ? Math.max(0, hit.t - m.at) : null;
+}
+
+/** Waits until the hub's route satisfies `test` (polling every 0.1 s); seconds it took, or null after `limit` s. */
+export async function waitForRoute(access: FailoverAccess, test: (route: string) => boolean, limit: number): Promise<number | null> {
+  const start = now();
+  while (now() - start < limit) {
+    const out = await access.hub(`ip route show table ${access.table} default | tr '\\n\\t' '  '`);
+    if (test(out.stdout)) return now() - start;
+    await sleep(100);
+  }
+  return null;
+}
+
+/** The hub's route uses this tunnel. */
+export const via = (dev: string) => (route: string) => new RegExp(`dev ${dev}( |$)`).test(route);
