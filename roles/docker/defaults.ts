@@ -7,6 +7,12 @@ export const dockerDefaults = {
    * needs no Docker, and the lab has no images to pull; a hub with Docker turns it on in the inventory.
    */
   docker_enabled: false,
+  /**
+   * Services of the stack this hub runs WITHOUT Docker (docker_enabled false), natively: the DNS cache (roles/dns)
+   * and the node exporter (roles/monitoring). scripts/test-local-services.ts checks these there; with
+   * docker_enabled it checks all of docker_services instead.
+   */
+  docker_native_services: ["dns", "node-exporter"] as string[],
   /** Where Docker comes from: "debian" (docker.io + docker-compose 1.29, Debian's own) or "docker" (Docker's apt repository). */
   docker_source: "debian" as "debian" | "docker",
   /** Docker's apt repository and its signing key (docker_source: docker). */
@@ -72,8 +78,8 @@ export const dockerDefaults = {
       volume: "/data", probe: { kind: "redis" },
     },
     "node-exporter": {
-      // Replaces the monitoring role's native exporter on this hub (same address and port): set
-      // monitoring_node_exporter: false for a hub with docker_enabled, or the two would fight for the port.
+      // Takes the place of the monitoring role's native exporter on this hub (same address and port): that role
+      // leaves its own out where docker_enabled is true, so only one binds the port.
       image: "quay.io/prometheus/node-exporter:v1.8.2", port: 9100, hostNetwork: true, memory: "64m", cpus: 0.25,
       probe: { kind: "metrics", path: "/metrics", expect: "node_cpu_seconds_total" },
     },

@@ -55,12 +55,6 @@ export function dockerRole(secrets?: ServiceSecrets): Role {
       if (ctx.os !== "debian") throw new UserError(`${ctx.host.name}: the container stack runs on a Debian hub, not on ${ctx.os}`, "set docker_enabled: false for this host");
       // Enrollment updates the hub without the stack's secrets: the stack stays as it is (the dns role reloads names).
       if (!secrets) return [note(`Leave the container stack on ${ctx.host.name} as it is (this playbook does not unlock its secrets; tasks/deploy-hub.ts does)`)];
-      if (v.docker_services["node-exporter"] && v.monitoring_node_exporter !== false) {
-        throw new UserError(
-          `${ctx.host.name}: the stack's node-exporter and the monitoring role's native one would both bind ${ctx.host.meshIp}:${v.docker_services["node-exporter"].port}`,
-          `set monitoring_node_exporter: false for ${ctx.host.name} (the stack's exporter takes its place, same address and port)`,
-        );
-      }
       const stack = hubStack(ctx, secrets);
       const composeFile = `${v.docker_dir}/compose.yml`;
       return [

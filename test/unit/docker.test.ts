@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import Ajv2019 from "ajv/dist/2019.js";
+import { Ajv2019 } from "ajv/dist/2019.js";
 import { UserError } from "../../lib/errors.ts";
 import type { Fact, FactReader } from "../../lib/facts/fact.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
@@ -33,7 +33,7 @@ groups:
         address: 10.10.0.2
         os: debian
         mesh_ip: 10.0.4.1
-        vars: { lan_subnet: 10.42.0.0/24, docker_enabled: true, monitoring_node_exporter: false }
+        vars: { lan_subnet: 10.42.0.0/24, docker_enabled: true }
   uplinks:
     hosts:
       uplink-1: { address: 192.168.8.1, os: openwrt, mesh_ip: 10.0.4.65 }
@@ -256,16 +256,6 @@ describe("the docker role's plans", () => {
   it("a playbook without the secrets (enrollment) leaves the stack as it is", () => {
     const resources = dockerRole(undefined).tasks(hubContext());
     expect(resources.map((r) => r.name)).toEqual([expect.stringMatching(/as it is/)]);
-  });
-
-  it("refuses a second node exporter on the same port", () => {
-    const attempt = () => dockerRole(secrets).tasks(hubContext({ monitoring_node_exporter: true }));
-    expect(attempt).toThrow(/node-exporter and the monitoring role's native one would both bind 10\.0\.4\.1:9100/);
-    try {
-      attempt();
-    } catch (err) {
-      expect((err as UserError).hint).toMatch(/set monitoring_node_exporter: false for hub/);
-    }
   });
 });
 
