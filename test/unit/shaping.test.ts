@@ -173,6 +173,15 @@ describe("shaping plans", () => {
     expect(() => shapingRole.tasks(context({ bandwidth: { up_mbit: 0 } }))).toThrow(/uplink-2 \(hosts.yml:30\): bandwidth.up_mbit is 0/);
   });
 
+  it("the watcher runs under procd-style init scripts and under systemd", () => {
+    const initd = shapingRole.tasks(context({})).map((r) => r.name);
+    expect(initd).toContain("Write /etc/init.d/meshisp-shaping");
+    const ctx = context({}, "debian");
+    const systemd = shapingRole.tasks({ ...ctx, facts: { ...ctx.facts, init: "systemd" } }).map((r) => r.name);
+    expect(systemd).toContain("Write /etc/systemd/system/meshisp-shaping.service");
+    expect(systemd).toContain("Run service meshisp-shaping at boot");
+  });
+
   it("the package names are per OS", () => {
     const names = (os: "openwrt" | "debian") => shapingRole.tasks(context({}, os))[0].name;
     expect(names("openwrt")).toBe("Install tc-full, kmod-sched-core, kmod-ifb");
