@@ -32,6 +32,9 @@ async function runChecked(t: Transport, command: ReturnType<typeof sh>, what: st
 
 /** Runs iperf3 from `client` to a server it starts on `server` at `address`, then stops that server by its PID. */
 export async function measureDirections(client: Transport, server: Transport, address: string, options: IperfOptions): Promise<UplinkMeasurement> {
+  for (const t of [client, server]) {
+    if ((await t.run(sh`command -v iperf3`)).code !== 0) throw new Error(`iperf3 is not installed on ${t.target} (OpenWrt: opkg install iperf3; Debian: apt-get install iperf3)`);
+  }
   const port = randomInt(20000, 30000);
   const pidfile = `/tmp/meshisp-iperf3-${port}.pid`;
   await runChecked(server, sh`iperf3 -s -D -B ${address} -p ${port} --pidfile ${pidfile}`, "starting iperf3 -s");
