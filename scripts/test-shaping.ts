@@ -14,7 +14,8 @@ const HELP = `Usage: npx tsx scripts/test-shaping.ts [-i INVENTORY] [--limit LIS
 For each uplink: iperf3 -s on its mesh address (a random port, stopped afterwards), iperf3 from the hub over the mesh.
   up   = hub -> uplink over the mesh = what the uplink sends to the internet: the volunteer's UPLOAD (bandwidth.up_mbit)
   down = uplink -> hub over the mesh = what the uplink fetches from the internet: the volunteer's DOWNLOAD (bandwidth.down_mbit)
-PASS: measured TCP goodput at most the cap and at most 10% below it. Exit 0 only if every uplink passes.`;
+PASS: measured TCP goodput at most the cap and at most 10% below it.
+Exit 0 only if every uplink passes; 1 when one fails, 2 when the test could not run (bad input, hub unreachable).`;
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
