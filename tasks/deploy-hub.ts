@@ -3,7 +3,7 @@ import { runPlaybook } from "../lib/cli.ts";
 import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { openServiceSecrets } from "../lib/secrets/service-secrets.ts";
 import { mergeRecaps } from "../lib/runner/report.ts";
-import { clientPlay, hubPlay, relayPlay, uplinkPlay } from "./plays.ts";
+import { certificatesPlay, clientPlay, hubPlay, relayPlay, uplinkPlay } from "./plays.ts";
 
 await runPlaybook({
   command: "tasks/deploy-hub.ts",
@@ -23,6 +23,7 @@ The CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.
     const recaps = [];
     for (const play of plays) if (play.hosts.some((g) => session.inventory.groups[g]?.length)) recaps.push(await session.run(play));
     await Promise.all(ca.pending);
+    recaps.push(await session.run(certificatesPlay()));
     return mergeRecaps(...recaps);
   },
 });

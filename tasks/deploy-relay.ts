@@ -1,7 +1,8 @@
 // Playbook: relay nodes, for uplinks and clients behind CGNAT or hard NAT that cannot punch through to each other.
 import { runPlaybook } from "../lib/cli.ts";
 import { openInventoryCa } from "../lib/pki/passphrase.ts";
-import { relayPlay } from "./plays.ts";
+import { mergeRecaps } from "../lib/runner/report.ts";
+import { certificatesPlay, relayPlay } from "./plays.ts";
 
 await runPlaybook({
   command: "tasks/deploy-relay.ts",
@@ -11,6 +12,7 @@ await runPlaybook({
     const ca = await openInventoryCa(session.inventory);
     const recaps = await session.run(relayPlay(ca));
     await Promise.all(ca.pending);
-    return recaps;
+    const hub = session.inventory.groups.hub?.length ? await session.run(certificatesPlay()) : [];
+    return mergeRecaps(recaps, hub);
   },
 });

@@ -21,7 +21,7 @@ export interface CertRegister {
   caNotAfter?: Date;
 }
 
-function uplinkRules(h: Host): RecordingRule[] {
+function rulesOfUplink(h: Host): RecordingRule[] {
   const bw = (h.vars.bandwidth ?? {}) as { up_mbit?: number; down_mbit?: number };
   const device = (h.vars.monitoring_wan_device as string | undefined) ?? monitoringDefaults.monitoring_wan_device;
   const sel = `{job="node",node=${quote(h.name)},device=${quote(device)}}`;
@@ -36,9 +36,17 @@ function uplinkRules(h: Host): RecordingRule[] {
   return rules;
 }
 
-/** The rule file's YAML; stable for the same inventory and register, so the file resource reports "ok". */
-export function inventoryRules(inventory: Inventory, register: CertRegister): string {
+const ruleFile = (source: string, groups: { name: string; rules: RecordingRule[] }[]) =>
+  `# Written by community-mesh-isp (role monitoring) from ${source}; do not edit.\n${stringify({ groups: groups.filter((g) => g.rules.length > 0) }, { lineWidth: 0 })}`;
+
+/** Caps and traffic of every uplink, from the inventory: stable for the same inventory, so the file resource says "ok". */
+export function uplinkRules(inventory: Inventory): string {
   const uplinks = inventory.hosts.filter((h) => h.group === "uplinks").sort((a, b) => a.name.localeCompare(b.name));
+  return ruleFile("the inventory", [{ name: "meshisp-uplink-caps-and-traffic", rules: uplinks.flatMap(rulesOfUplink) }]);
+}
+
+/** When each node's certificate (and the CA) ends, from the CA's register; nodes no longer in the inventory left out. */
+export function certificateRules(inventory: Inventory, register: CertRegister): string {
   const known = new Set(inventory.hosts.map((h) => h.name));
   const certs: RecordingRule[] = register.issued
     .filter((e) => known.has(e.name))
@@ -47,9 +55,5 @@ export function inventoryRules(inventory: Inventory, register: CertRegister): st
   if (register.caNotAfter) {
     certs.push({ record: "meshisp_nebula_cert_expiry_timestamp_seconds", expr: `vector(${seconds(register.caNotAfter)})`, labels: { node: "CA", ca: register.caName ?? "mesh CA" } });
   }
-  const groups = [
-    { name: "meshisp-uplink-caps-and-traffic", rules: uplinks.flatMap(uplinkRules) },
-    { name: "meshisp-certificates", rules: certs },
-  ].filter((g) => g.rules.length > 0);
-  return `# Written by community-mesh-isp (role monitoring) from the inventory and the CA's register; do not edit.\n${stringify({ groups }, { lineWidth: 0 })}`;
+  return ruleFile("the CA's register of issued certificates", [{ name: "meshisp-certificates", rules: certs }]);
 }

@@ -1,7 +1,6 @@
 // The hub's monitoring: Prometheus with targets and rules from the inventory, Alertmanager, and Grafana's files.
 import { UserError } from "../../lib/errors.ts";
 import type { HostContext } from "../../lib/play.ts";
-import { caStoreFor } from "../../lib/pki/passphrase.ts";
 import { directory } from "../../lib/resources/directory.ts";
 import { file } from "../../lib/resources/file.ts";
 import { packages } from "../../lib/resources/package.ts";
@@ -11,7 +10,7 @@ import { renderTemplate } from "../../lib/template.ts";
 import { daemonRunner, reloadHandlerFor, restartHandlerFor } from "./daemon.ts";
 import type { MonitoringVars } from "./defaults.ts";
 import { grafanaFiles, grafanaHandler, grafanaRuns, grafanaUp } from "./grafana.ts";
-import { inventoryRules, type CertRegister } from "./inventory-rules.ts";
+import { certificateRules, uplinkRules, type CertRegister } from "./inventory-rules.ts";
 import { debianMonitoring } from "./os.ts";
 import { SCRAPE_JOBS, scrapeTargets, targetsFile } from "./targets.ts";
 
@@ -21,14 +20,6 @@ export const RELOAD_ALERTMANAGER = "reload alertmanager";
 export const RESTART_ALERTMANAGER = "restart alertmanager";
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/** The CA's register of issued certificates (no passphrase needed: it holds no secret). */
-export function certRegisterOf(ctx: HostContext): CertRegister {
-  const store = caStoreFor(ctx.inventory);
-  if (!store.exists()) return { issued: [] };
-  const ca = store.cert();
-  return { issued: store.issued(), caName: ca.details.name, caNotAfter: ca.details.notAfter };
-}
 
 /** Everything rendered for the hub, also used by the unit tests to check the files with promtool and amtool. */
 export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, register: CertRegister) {
@@ -61,7 +52,8 @@ export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, registe
     prometheus,
     alertmanager,
     alerts,
-    inventoryRules: inventoryRules(ctx.inventory, register),
+    inventoryRules: uplinkRules(ctx.inventory),
+    certificateRules: certificateRules(ctx.inventory, register),
     targets: Object.fromEntries(SCRAPE_JOBS.map((job) => [job, targetsFile(targets[job])])) as Record<string, string>,
   };
 }
@@ -69,7 +61,7 @@ export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, registe
 export function serverTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
   if (ctx.os !== "debian") throw new UserError(`${ctx.host.name} (${ctx.host.source}) is the hub but not Debian: the monitoring role runs Prometheus from Debian's packages`);
   const d = debianMonitoring(ctx.facts.init);
-  const r = renderHubMonitoring(ctx, v, certRegisterOf(ctx));
+  const r = renderHubMonitoring(ctx, v, { issued: [] });
   const prometheusArgs = [
     `--config.file=${d.configDir}/prometheus.yml`,
     `--storage.tsdb.path=${d.tsdbDir}`,
@@ -91,11 +83,12 @@ export function serverTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
     ...SCRAPE_JOBS.map((job) => file({ path: `${d.configDir}/targets/${job}.json`, content: r.targets[job] })),
     file({ path: `${d.configDir}/rules/alerts.yml`, content: r.alerts, notify: [RELOAD_PROMETHEUS] }),
     file({ path: `${d.configDir}/rules/inventory.yml`, content: r.inventoryRules, notify: [RELOAD_PROMETHEUS] }),
+    // rules/certificates.yml comes from certificateMonitoringRole, which playbooks run once every certificate is recorded.
     file({ path: `${d.configDir}/prometheus.yml`, content: r.prometheus, notify: [RELOAD_PROMETHEUS] }),
     ...daemonRunner(ctx, { unit: d.packages.prometheus, service: d.service.prometheus, bin: d.bin.prometheus, args: prometheusArgs, description: "Prometheus", notify: [RESTART_PROMETHEUS] }),
     service({ name: d.service.prometheus, init: ctx.facts.init }),
     // A webhook URL often carries a token: readable by Alertmanager's group only, masked in --diff.
-    file({ path: `${d.configDir}/alertmanager.yml`, content: r.alertmanager, mode: "0640", group: "prometheus", secret: true, notify: [RELOAD_ALERTMANAGER] }),
+    file({ path: `${d.configDir}/alertmanager.yml`, content: r.alertmanager, mode: "0640", owner: "root", group: "prometheus", secret: true, notify: [RELOAD_ALERTMANAGER] }),
     ...daemonRunner(ctx, { unit: d.packages.alertmanager, service: d.service.alertmanager, bin: d.bin.alertmanager, args: alertmanagerArgs, description: "Alertmanager", notify: [RESTART_ALERTMANAGER] }),
     service({ name: d.service.alertmanager, init: ctx.facts.init }),
     ...grafanaFiles(ctx, v),
@@ -103,10 +96,12 @@ export function serverTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
   ];
 }
 
+export const prometheusReload = (ctx: HostContext): Handler => reloadHandlerFor(debianMonitoring(ctx.facts.init).service.prometheus, ctx.facts.init, RELOAD_PROMETHEUS);
+
 export function serverHandlers(ctx: HostContext, v: MonitoringVars): Handler[] {
   const d = debianMonitoring(ctx.facts.init);
   return [
-    reloadHandlerFor(d.service.prometheus, ctx.facts.init, RELOAD_PROMETHEUS),
+    prometheusReload(ctx),
     restartHandlerFor(d.service.prometheus, ctx.facts.init, RESTART_PROMETHEUS),
     reloadHandlerFor(d.service.alertmanager, ctx.facts.init, RELOAD_ALERTMANAGER),
     restartHandlerFor(d.service.alertmanager, ctx.facts.init, RESTART_ALERTMANAGER),

@@ -12,7 +12,7 @@ import { Session, type SessionOptions } from "../../lib/runner/session.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { SshTransport } from "../../lib/transport/ssh.ts";
 import type { CertAuthority } from "../../roles/nebula/identity.ts";
-import { hubPlay, uplinkPlay } from "../plays.ts";
+import { certificatesPlay, hubPlay, uplinkPlay } from "../plays.ts";
 import { inspectRouter, routerProblems } from "./checks.ts";
 
 export interface EnrollRequest {
@@ -114,6 +114,8 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
       if (!hubUpdated) log(`WARNING: the hub could not be updated (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`);
     }
     await Promise.all(ca.pending);
+    // The new certificate is in the register now: the hub's Prometheus learns when it ends.
+    if (hubUpdated) recaps.push(await session.run(certificatesPlay()));
     const card = renderTemplate("enroll/reference-card.hbs", {
       name: host.name,
       mesh_ip: host.meshIp,

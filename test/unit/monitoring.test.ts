@@ -38,6 +38,7 @@ function renderToDir(extra = {}) {
   writeFileSync(join(dir, "alertmanager.yml"), r.alertmanager);
   writeFileSync(join(dir, "rules/alerts.yml"), r.alerts);
   writeFileSync(join(dir, "rules/inventory.yml"), r.inventoryRules);
+  writeFileSync(join(dir, "rules/certificates.yml"), r.certificateRules);
   for (const [job, content] of Object.entries(r.targets)) writeFileSync(join(dir, `targets/${job}.json`), content);
   return { dir, r };
 }
@@ -56,13 +57,13 @@ describe("Prometheus and Alertmanager files", () => {
 
   it("the Prometheus config passes promtool check config, rule files included", () => {
     const res = run("promtool", ["check", "config", join(dir, "prometheus.yml")]);
-    expect(res.out).toContain("SUCCESS: 2 rule files found");
+    expect(res.out).toContain("SUCCESS: 3 rule files found");
     expect(res.code, res.out).toBe(0);
     for (const job of ["nebula", "node", "failover", "hub-services"]) expect(r.prometheus).toContain(`/etc/prometheus/targets/${job}.json`);
   });
 
   it("the rules pass promtool check rules", () => {
-    const res = run("promtool", ["check", "rules", join(dir, "rules/alerts.yml"), join(dir, "rules/inventory.yml")]);
+    const res = run("promtool", ["check", "rules", join(dir, "rules/alerts.yml"), join(dir, "rules/inventory.yml"), join(dir, "rules/certificates.yml")]);
     expect(res.code, res.out).toBe(0);
   });
 
@@ -82,6 +83,7 @@ describe("Prometheus and Alertmanager files", () => {
     const broken = mkdtempSync(join(tmpdir(), "meshisp-prom-broken-"));
     writeFileSync(join(broken, "alerts.yml"), r.alerts.replace("meshisp_backup_active == 1", "meshisp_backup_active == 2"));
     writeFileSync(join(broken, "inventory.yml"), r.inventoryRules);
+    writeFileSync(join(broken, "certificates.yml"), r.certificateRules);
     copyFileSync("test/fixtures/monitoring/alerts.test.yml", join(broken, "alerts.test.yml"));
     const res = run("promtool", ["test", "rules", "alerts.test.yml"], broken);
     expect(res.code).not.toBe(0);
@@ -89,9 +91,10 @@ describe("Prometheus and Alertmanager files", () => {
   });
 
   it("the certificate rules carry only nodes still in the inventory, and the CA", () => {
-    expect(r.inventoryRules).toContain("node: uplink-1");
-    expect(r.inventoryRules).toContain("node: CA");
-    expect(r.inventoryRules).not.toContain("gone-node");
+    expect(r.certificateRules).toContain("node: uplink-1");
+    expect(r.certificateRules).toContain("node: CA");
+    expect(r.certificateRules).not.toContain("gone-node");
+    expect(r.inventoryRules).not.toContain("meshisp_nebula_cert_expiry_timestamp_seconds");
   });
 
   const amConfigs: [string, Record<string, unknown>, string[]][] = [
@@ -250,7 +253,7 @@ describe("Grafana", () => {
 
   it("every panel of the dashboard queries metrics that exist: recorded by our rules, exported by the checker, Nebula or the node exporter", () => {
     const { r } = renderToDir();
-    const recorded = (parse(r.inventoryRules).groups as { rules: { record: string }[] }[]).flatMap((x) => x.rules.map((y) => y.record));
+    const recorded = [r.inventoryRules, r.certificateRules].flatMap((f) => (parse(f).groups as { rules: { record: string }[] }[]).flatMap((x) => x.rules.map((y) => y.record)));
     const failoverChecker = ["meshisp_uplink_up", "meshisp_uplink_weight", "meshisp_uplink_rtt_seconds", "meshisp_failover_switches_total", "meshisp_backup_active"];
     const prometheusOwn = ["up", "scrape_duration_seconds", "ALERTS"];
     const nodeExporter = ["node_filesystem_avail_bytes", "node_filesystem_size_bytes", "node_network_transmit_bytes_total", "node_network_receive_bytes_total"];

@@ -1,0 +1,145 @@
+// Monitoring for real: the plays converge a hub and two OpenWrt uplinks (twice: the second run changes nothing), the
+// hub's Prometheus scrapes every node's real Nebula stats through the mesh, and an uplink whose Nebula dies goes down
+// in Prometheus and fires UplinkTunnelDown; the OpenWrt exporter, which the lab's feed does not carry, fails honestly.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labUp, type Lab } from "../../scripts/lab/index.ts";
+import { loadInventory } from "../../lib/inventory/load.ts";
+import { Session } from "../../lib/runner/session.ts";
+import { openInventoryCa } from "../../lib/pki/passphrase.ts";
+import { certificatesPlay, hubPlay, uplinkPlay } from "../../tasks/plays.ts";
+import { monitoringRole } from "../../roles/monitoring/index.ts";
+
+const PASSPHRASE = "lab CA passphrase monitoring";
+/** Fast enough for a test: a scrape and a rule evaluation every second, an uplink "down" after 2 s. */
+const HUB_VARS = { monitoring_scrape_interval: "1s", monitoring_scrape_timeout: "1s", monitoring_evaluation_interval: "1s", monitoring_uplink_down_for: "2s" };
+let lab: Lab;
+let ca: Awaited<ReturnType<typeof openInventoryCa>>;
+
+const converge = async () => {
+  const session = new Session(loadInventory(lab.inventoryPath), { output: "silent" });
+  const recaps = [...(await session.run(hubPlay(ca))), ...(await session.run(uplinkPlay(ca)))];
+  await Promise.all(ca.pending);
+  recaps.push(...(await session.run(certificatesPlay())));
+  await session.close();
+  return { recaps, changed: session.reporter.changed().map((e) => `${e.host}: ${e.task}`) };
+};
+
+interface Target { labels: Record<string, string>; health: string; lastError: string }
+const api = async <T>(path: string): Promise<T> => {
+  const res = await lab.host("hub").exec(`curl -sf --max-time 3 'http://127.0.0.1:9090/api/v1/${path}'`);
+  if (res.code !== 0) throw new Error(`Prometheus API ${path}: curl exit ${res.code} ${res.stderr}`);
+  return JSON.parse(res.stdout).data as T;
+};
+const targets = async (job: string) => (await api<{ activeTargets: Target[] }>("targets?state=active")).activeTargets.filter((t) => t.labels.job === job);
+const query = async (q: string) => (await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`query?query=${encodeURIComponent(q)}`)).result;
+
+/** Polls until check() returns a value (not undefined), or fails saying what it waited for. */
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  let last: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const value = await check();
+      if (value !== undefined) return { value, ms: Date.now() - start };
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}
+
+beforeAll(async () => {
+  process.env.MESH_CA_PASSPHRASE = PASSPHRASE;
+  lab = await labUp({
+    hosts: [
+      { name: "hub", kind: "debian", group: "hub", lan: { subnet: "10.42.0.0/24" }, vars: HUB_VARS },
+      { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: { up_mbit: 10, down_mbit: 50 } } },
+      { name: "uplink-2", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
+    ],
+  });
+  ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
+}, 120_000);
+afterAll(async () => {
+  await lab?.down();
+});
+
+describe("monitoring in the lab", () => {
+  it("converges the hub and the uplinks with Prometheus, Alertmanager and exporters; a second run changes nothing", async () => {
+    const first = await converge();
+    for (const r of first.recaps) expect(r.failed, `${r.host}: ${r.error}`).toBe(0);
+    expect(first.changed).toContain("hub: Write /etc/prometheus/rules/certificates.yml (when each node's certificate ends)");
+    const second = await converge();
+    // molecule's idempotence check: every task still reporting "changed" is named.
+    expect(second.changed).toEqual([]);
+    for (const r of second.recaps) expect(r.changed, `${r.host} changed on the second run`).toBe(0);
+    const hub = lab.host("hub");
+    // The lab's debian hosts have no systemd: the role's own init scripts run the Debian packages' binaries.
+    for (const s of ["mesh-prometheus", "mesh-alertmanager", "mesh-node-exporter"]) expect((await hub.exec(`/etc/init.d/${s} running && echo yes`)).stdout.trim(), s).toBe("yes");
+    expect((await hub.exec("curl -sf --max-time 3 http://127.0.0.1:9093/-/ready")).code).toBe(0);
+  }, 150_000);
+
+  it("Prometheus scrapes the real Nebula stats of every node through the mesh, and the hub's node exporter", async () => {
+    const { value: up, ms } = await until("every node's Nebula stats up", async () => {
+      const t = await targets("nebula");
+      return t.length === 3 && t.every((x) => x.health === "up") ? t : undefined;
+    }, 30_000);
+    expect(up.map((t) => `${t.labels.node}@${t.labels.instance}`).sort()).toEqual(["hub@10.0.4.1:9101", "uplink-1@10.0.4.65:9101", "uplink-2@10.0.4.66:9101"]);
+    console.log(`all Nebula targets up ${ms} ms after the converge`);
+    // Real metrics of nebula 1.6.1, scraped from each node.
+    const handshakes = await query('count by (node) ({job="nebula", __name__=~"nebula_.+"})');
+    expect(handshakes.map((r) => r.metric.node).sort()).toEqual(["hub", "uplink-1", "uplink-2"]);
+    const node = await until("the hub's node exporter up", async () => ((await targets("node")).find((t) => t.labels.node === "hub" && t.health === "up") ? true : undefined), 20_000);
+    expect(node.value).toBe(true);
+    // The uplinks have no exporter here (the lab's feed has none): they are not node targets at all.
+    expect((await targets("node")).map((t) => t.labels.node)).toEqual(["hub"]);
+    expect((await query("node_filesystem_avail_bytes")).length).toBeGreaterThan(0);
+    // Series the rules make from the inventory and the CA's register.
+    const caps = await query('meshisp_uplink_cap_bits_per_second{uplink="uplink-1"}');
+    expect(caps.map((r) => `${r.metric.direction}=${r.value[1]}`).sort()).toEqual(["down=50000000", "up=10000000"]);
+    const certs = await until("certificate series", async () => {
+      const r = await query("meshisp_nebula_cert_expiry_timestamp_seconds");
+      return r.length === 4 ? r : undefined;
+    }, 10_000);
+    expect(certs.value.map((r) => r.metric.node).sort()).toEqual(["CA", "hub", "uplink-1", "uplink-2"]);
+    const uplinkEnd = Number(certs.value.find((r) => r.metric.node === "uplink-1")!.value[1]);
+    expect(Math.abs(uplinkEnd - (Date.now() / 1000 + 365 * 86400))).toBeLessThan(3600);
+    // Nothing is wrong yet: no certificate or tunnel alert.
+    const alerts = await api<{ alerts: { labels: Record<string, string> }[] }>("alerts");
+    expect(alerts.alerts.filter((a) => /Cert|Tunnel|HubNebula/.test(a.labels.alertname))).toEqual([]);
+  }, 60_000);
+
+  it("an uplink whose Nebula dies goes down in Prometheus and fires UplinkTunnelDown; it comes back by itself", async () => {
+    const u2 = lab.host("uplink-2");
+    expect((await u2.exec("/etc/init.d/nebula-mesh stop")).code).toBe(0);
+    try {
+      const down = await until("uplink-2's Nebula target down", async () => {
+        const t = (await targets("nebula")).find((x) => x.labels.node === "uplink-2");
+        return t && t.health === "down" ? t : undefined;
+      }, 20_000);
+      console.log(`uplink-2 down in Prometheus after ${down.ms} ms (${down.value.lastError})`);
+      const firing = await until("UplinkTunnelDown firing for uplink-2", async () => {
+        const { alerts } = await api<{ alerts: { labels: Record<string, string>; state: string }[] }>("alerts");
+        const mine = alerts.filter((a) => a.labels.alertname === "UplinkTunnelDown");
+        if (mine.some((a) => a.labels.node !== "uplink-2")) throw new Error(`a healthy uplink alerts: ${JSON.stringify(mine)}`);
+        return mine.find((a) => a.state === "firing") ?? undefined;
+      }, 20_000);
+      console.log(`UplinkTunnelDown firing ${firing.ms} ms after the target went down`);
+      expect(firing.value.labels).toMatchObject({ node: "uplink-2", severity: "warning", node_type: "uplink" });
+      // The healthy uplink stays up.
+      expect((await targets("nebula")).find((x) => x.labels.node === "uplink-1")!.health).toBe("up");
+    } finally {
+      await u2.exec("/etc/init.d/nebula-mesh start");
+    }
+    await until("uplink-2 back up", async () => ((await targets("nebula")).find((x) => x.labels.node === "uplink-2")?.health === "up" ? true : undefined), 30_000);
+  }, 90_000);
+
+  it("on OpenWrt, asking for the Lua exporter where the feed has none fails with opkg's clear word, changing nothing", async () => {
+    const session = new Session(loadInventory(lab.inventoryPath), { output: "silent", extraVars: { monitoring_openwrt_exporter: true } });
+    const [recap] = await session.run({ name: "Monitoring only", hosts: ["uplink-1"], roles: [monitoringRole] });
+    await session.close();
+    expect(recap.failed).toBe(1);
+    expect(recap.error).toContain("Unknown package 'prometheus-node-exporter-lua'");
+    expect((await lab.host("uplink-1").exec("ls /etc/config/prometheus-node-exporter-lua /etc/init.d/prometheus-node-exporter-lua 2>&1")).code).not.toBe(0);
+  }, 30_000);
+});
