@@ -46,7 +46,11 @@ export const htbCommands = {
     sh`{ tc qdisc show dev ${device} | grep -q ${`^qdisc htb ${HTB.root} root`} || { tc qdisc del dev ${device} root 2>/dev/null; tc qdisc replace dev ${device} root handle ${HTB.root} htb default ${HTB.defaultClass}; }; }`,
   cls: (device: string, rateBit: number) =>
     sh`tc class replace dev ${device} parent ${HTB.root} classid ${HTB.classid} htb rate ${`${rateBit}bit`} ceil ${`${rateBit}bit`}`,
+  /** `replace` only changes a leaf of the same kind ("must match existing qdisc"): another kind is deleted first. */
   leaf: (device: string, leaf: LeafQdisc) => sh`tc qdisc replace dev ${device} parent ${HTB.classid} handle ${HTB.leaf} ${leafArgs(leaf)}`,
+  deleteLeaf: (device: string) => sh`tc qdisc del dev ${device} parent ${HTB.classid}`,
+  ensureLeaf: (device: string, leaf: LeafQdisc) =>
+    sh`{ tc qdisc replace dev ${device} parent ${HTB.classid} handle ${HTB.leaf} ${leafArgs(leaf)} 2>/dev/null || { tc qdisc del dev ${device} parent ${HTB.classid} 2>/dev/null; tc qdisc replace dev ${device} parent ${HTB.classid} handle ${HTB.leaf} ${leafArgs(leaf)}; }; }`,
 };
 
 /** What differs between the live state and the cap asked for, part by part (root, class, leaf). */
@@ -83,6 +87,8 @@ export function htbCap(spec: HtbCapSpec): Resource {
       if (diff.root && root?.kind === "htb") commands.push(htbCommands.deleteRoot(spec.device));
       if (diff.root) commands.push(htbCommands.root(spec.device));
       if (diff.cls) commands.push(htbCommands.cls(spec.device, spec.rateBit));
+      const current = state.qdiscs.find((q) => q.parent === HTB.classid);
+      if (diff.leaf && !diff.root && current && current.kind !== leaf.kind) commands.push(htbCommands.deleteLeaf(spec.device));
       if (diff.leaf) commands.push(htbCommands.leaf(spec.device, leaf));
       const changes = [diff.root ? "htb root" : "", diff.cls ?? "", diff.leaf ?? ""].filter(Boolean);
       return changes.length ? { commands, summary: `${state.exists ? "" : "new device: "}${changes.join(", ")}` } : null;

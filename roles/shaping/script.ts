@@ -14,7 +14,7 @@ export function renderShapingScript(s: UplinkShaping, supported: ReadonlySet<Pro
   const commands = [s.download, s.upload].flatMap((d) => [
     htbCommands.ensureRoot(d.device),
     htbCommands.cls(d.device, d.rateBit),
-    htbCommands.leaf(d.device, chooseLeaf(d.leaf, supported)),
+    htbCommands.ensureLeaf(d.device, chooseLeaf(d.leaf, supported)),
   ]);
   commands.push(ingressCommands.qdisc(s.meshDevice), ingressCommands.redirect(s.meshDevice, s.ifbDevice));
   return renderTemplate("shaping/shaping.sh.hbs", {
