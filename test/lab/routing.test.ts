@@ -1,0 +1,207 @@
+// Routing on real lab hosts: a hub with a LAN, three OpenWrt uplinks (two behind home NAT) with different donations,
+// VXLAN tunnels over real Nebula, the health checker failing over (one uplink, all of them onto the backup, back),
+// flows spread by donated bandwidth, the checker's metrics, and QoS under a saturating download.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labUp, type Lab } from "../../scripts/lab/index.ts";
+import { loadInventory } from "../../lib/inventory/load.ts";
+import type { Inventory } from "../../lib/inventory/types.ts";
+import type { Play } from "../../lib/play.ts";
+import { Session } from "../../lib/runner/session.ts";
+import { openInventoryCa } from "../../lib/pki/passphrase.ts";
+import { baseRole } from "../../roles/base/index.ts";
+import { hubRole } from "../../roles/hub/index.ts";
+import { nebulaRole } from "../../roles/nebula/index.ts";
+import { routingHubRole, routingUplinkRole } from "../../roles/routing/index.ts";
+import { tunnelPair } from "../../roles/routing/tunnel.ts";
+import { routingDefaults } from "../../roles/routing/defaults.ts";
+import { labAccess } from "../../scripts/failover/lab-access.ts";
+import { formatReport, runFailoverTest } from "../../scripts/failover/scenario.ts";
+
+const PASSPHRASE = "routing lab CA passphrase";
+const SERVICES = "198.51.100.10";
+const BANDWIDTH = { "uplink-1": { up_mbit: 20, down_mbit: 100 }, "uplink-2": { up_mbit: 5, down_mbit: 50 }, "uplink-3": { up_mbit: 2, down_mbit: 25 } };
+const UPLINKS = Object.keys(BANDWIDTH) as (keyof typeof BANDWIDTH)[];
+let lab: Lab;
+let ca: Awaited<ReturnType<typeof openInventoryCa>>;
+
+const plays = (): Play[] => [
+  { name: "Deploy the hub", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), hubRole, routingHubRole] },
+  { name: "Set up uplinks", hosts: ["uplinks"], roles: [baseRole, nebulaRole(ca), routingUplinkRole] },
+];
+async function converge(inventory: Inventory = loadInventory(lab.inventoryPath)) {
+  const session = new Session(inventory, { output: "silent" });
+  const recaps = [];
+  for (const play of plays()) recaps.push(...(await session.run(play)));
+  await session.close();
+  await Promise.all(ca.pending);
+  return recaps;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const hub = () => lab.host("hub");
+const metrics = async () => (await hub().exec("curl -s -m 2 http://10.0.4.1:9102/metrics")).stdout;
+const metric = (text: string, name: string, uplink?: string) => {
+  const m = new RegExp(`^${name}${uplink ? `\\{uplink="${uplink}"\\}` : ""} (\\S+)$`, "m").exec(text);
+  return m ? Number(m[1]) : NaN;
+};
+async function until(what: string, test: () => Promise<boolean>, seconds: number): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < seconds * 1000) {
+    if (await test()) return (Date.now() - start) / 1000;
+    await sleep(100);
+  }
+  throw new Error(`${what}: not within ${seconds} s`);
+}
+const route = async () => (await hub().exec("ip route show table 100 default")).stdout;
+const devOf = (name: string) => tunnelPair("10.0.4.1", loadInventory(lab.inventoryPath).hosts.find((h) => h.name === name)!.meshIp!, routingDefaults).hub.dev;
+const natCount = async (name: string) => Number(/counter packets (\d+)[^\n]*masquerade/.exec((await lab.host(name).exec("nft list chain ip meshisp postrouting")).stdout)?.[1] ?? NaN);
+const cutTable = "table ip routing_test_cut { set cut { type ipv4_addr; }; chain f { type filter hook forward priority -20; ip saddr @cut drop; ip daddr @cut drop; }; }";
+const cut = (name: string) => lab.internet.exec(`nft add element ip routing_test_cut cut '{ ${lab.host(name).publicAddress} }'`);
+const uncut = (name: string) => lab.internet.exec(`nft delete element ip routing_test_cut cut '{ ${lab.host(name).publicAddress} }'`);
+
+beforeAll(async () => {
+  process.env.MESH_CA_PASSPHRASE = PASSPHRASE;
+  lab = await labUp({
+    hosts: [
+      {
+        name: "hub",
+        kind: "debian",
+        group: "hub",
+        lan: { subnet: "10.42.0.0/24" },
+        vars: { routing_backup: { device: "wan0", gateway: "203.0.113.1" }, routing_probe_target: SERVICES, routing_qos_lan_mbit: 8 },
+      },
+      { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: BANDWIDTH["uplink-1"] } },
+      { name: "uplink-2", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: BANDWIDTH["uplink-2"] } },
+      { name: "uplink-3", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: BANDWIDTH["uplink-3"] } },
+    ],
+  });
+  ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
+  await lab.internet.exec(`nft -f - <<'EOF'\n${cutTable}\nEOF`);
+}, 120_000);
+afterAll(async () => {
+  await lab?.down();
+});
+
+describe("routing over the uplinks, failover and QoS in the lab", () => {
+  it("first deploy with no uplinks yet: the hub converges and sends its LAN through the backup", async () => {
+    const full = loadInventory(lab.inventoryPath);
+    const bare: Inventory = { ...full, hosts: full.hosts.filter((h) => h.group !== "uplinks"), groups: { ...full.groups, uplinks: [] } };
+    const [recap] = await converge(bare);
+    expect(recap.failed, recap.error).toBe(0);
+    await until("the checker routes through the backup", async () => /via 203\.0\.113\.1 dev wan0/.test(await route()), 10);
+    expect((await hub().execLan(`ping -n -c 1 -W 2 ${SERVICES}`)).code).toBe(0);
+    expect(metric(await metrics(), "meshisp_backup_active")).toBe(1);
+  }, 60_000);
+
+  it("uplinks enrolled later: a run adds their tunnels, a second run changes nothing", async () => {
+    const first = await converge();
+    for (const r of first) expect(r.failed, `${r.host}: ${r.error}`).toBe(0);
+    expect(first.find((r) => r.host === "hub")!.changed).toBeGreaterThan(0);
+    const second = await converge();
+    for (const r of second) expect(r.changed, `${r.host} changed on the second run`).toBe(0);
+    const devs = UPLINKS.map(devOf);
+    const waited = await until("every uplink in the route", async () => {
+      const r = await route();
+      return devs.every((d) => r.includes(`dev ${d} `));
+    }, 15);
+    expect(waited).toBeLessThan(15);
+    // Weights follow the donated download bandwidth.
+    const r = await route();
+    for (const name of UPLINKS) expect(r).toMatch(new RegExp(`dev ${devOf(name)} weight ${BANDWIDTH[name].down_mbit}\\b`));
+  }, 90_000);
+
+  it("the hub's LAN reaches the internet through the uplinks, not the backup", async () => {
+    const backup = Number(/counter packets (\d+)/.exec((await hub().exec("nft list chain ip meshisp postrouting")).stdout)?.[1]);
+    const before = await Promise.all(UPLINKS.map(natCount));
+    expect((await hub().execLan(`for p in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null -m 2 http://${SERVICES}:9/ ; done; ping -n -c 2 -W 2 ${SERVICES}`)).code).toBe(0);
+    const after = await Promise.all(UPLINKS.map(natCount));
+    expect(after.reduce((s, n) => s + n, 0) - before.reduce((s, n) => s + n, 0)).toBeGreaterThanOrEqual(11);
+    expect(Number(/counter packets (\d+)/.exec((await hub().exec("nft list chain ip meshisp postrouting")).stdout)?.[1])).toBe(backup);
+  }, 30_000);
+
+  it("spreads flows over the uplinks in proportion to their weights", async () => {
+    const before = await Promise.all(UPLINKS.map(natCount));
+    const flows = 900;
+    await hub().execLan(`bash -c 'for p in $(seq 20001 ${20000 + flows}); do echo x > /dev/udp/${SERVICES}/$p; done'`);
+    const after = await Promise.all(UPLINKS.map(natCount));
+    const counts = after.map((n, i) => n - before[i]);
+    const total = counts.reduce((s, n) => s + n, 0);
+    expect(total).toBeGreaterThanOrEqual(flows);
+    const weights = UPLINKS.map((n) => BANDWIDTH[n].down_mbit);
+    const sum = weights.reduce((s, w) => s + w, 0);
+    const shares = counts.map((n) => n / total);
+    console.log(`flows per uplink: ${UPLINKS.map((n, i) => `${n} ${counts[i]} (${(shares[i] * 100).toFixed(1)}%, weight ${((weights[i] / sum) * 100).toFixed(1)}%)`).join(", ")}`);
+    shares.forEach((s, i) => expect(Math.abs(s - weights[i] / sum), UPLINKS[i]).toBeLessThan(0.07));
+  }, 60_000);
+
+  it("metrics follow the uplinks: one down, all down on the backup, back up", async () => {
+    const start = metric(await metrics(), "meshisp_failover_switches_total");
+    await cut("uplink-2");
+    const down = await until("uplink-2 down in the metrics", async () => metric(await metrics(), "meshisp_uplink_up", "uplink-2") === 0, 3);
+    let m = await metrics();
+    expect(metric(m, "meshisp_uplink_up", "uplink-1")).toBe(1);
+    expect(metric(m, "meshisp_uplink_up", "uplink-3")).toBe(1);
+    expect(metric(m, "meshisp_backup_active")).toBe(0);
+    expect(metric(m, "meshisp_uplink_weight", "uplink-2")).toBe(50);
+    expect(metric(m, "meshisp_uplink_rtt_seconds", "uplink-1")).toBeGreaterThan(0);
+    expect(metric(m, "meshisp_uplink_rtt_seconds", "uplink-1")).toBeLessThan(0.3);
+    await cut("uplink-1");
+    await cut("uplink-3");
+    await until("the backup active in the metrics", async () => metric(await metrics(), "meshisp_backup_active") === 1, 3);
+    m = await metrics();
+    for (const name of UPLINKS) expect(metric(m, "meshisp_uplink_up", name), name).toBe(0);
+    expect(/via 203\.0\.113\.1 dev wan0/.test(await route())).toBe(true);
+    for (const name of UPLINKS) await uncut(name);
+    const back = await until("every uplink up again", async () => {
+      const t = await metrics();
+      return UPLINKS.every((n) => metric(t, "meshisp_uplink_up", n) === 1) && metric(t, "meshisp_backup_active") === 0;
+    }, 5);
+    // uplink-2 out, then the others one by one or together onto the backup, then back: at least three switches.
+    expect(metric(await metrics(), "meshisp_failover_switches_total") - start).toBeGreaterThanOrEqual(3);
+    console.log(`metrics: uplink-2 seen down after ${down.toFixed(2)} s, all back after ${back.toFixed(2)} s`);
+  }, 60_000);
+
+  it("scripts/test-failover: new connections survive each cut within 3 s, the backup carries all-down, an uplink takes over again", async () => {
+    const inventory = loadInventory(lab.inventoryPath);
+    const uplinks = UPLINKS.map((name) => ({ name, meshIp: inventory.hosts.find((h) => h.name === name)!.meshIp!, dev: devOf(name) }));
+    const access = (await labAccess(inventory, uplinks))!;
+    const switches = metric(await metrics(), "meshisp_failover_switches_total");
+    const report = await runFailoverTest(access);
+    console.log(formatReport(report));
+    expect(report.ok, formatReport(report)).toBe(true);
+    for (const c of report.cuts) {
+      expect(c.newConnections, c.uplink).not.toBeNull();
+      expect(c.newConnections!, c.uplink).toBeLessThanOrEqual(3);
+      expect(c.recovery!, c.uplink).toBeLessThanOrEqual(5);
+    }
+    // The ping flow follows one uplink: cutting it loses some pings, never more than 3 s of them.
+    expect(Math.max(...report.cuts.map((c) => c.pingsLost))).toBeGreaterThan(0);
+    expect(Math.max(...report.cuts.map((c) => c.pingsLost))).toBeLessThan(150);
+    expect(report.backup!.viaBackup).toBe(true);
+    expect(report.backup!.leftBackup).toBe(true);
+    expect(metric(await metrics(), "meshisp_failover_switches_total") - switches).toBeGreaterThanOrEqual(8);
+    // Everything the script cut is back: no test table left in the internet, every uplink in the route.
+    expect((await lab.internet.exec("nft list tables")).stdout).not.toContain("meshisp_failover_test");
+  }, 120_000);
+
+  it("QoS: a voice-class ping stays fast while a bulk download saturates the hub's LAN", async () => {
+    const pidfile = `${lab.dir}/qos-iperf.pid`;
+    await lab.services.exec(`iperf3 -s -D -1 -p 5201 --pidfile ${pidfile}`);
+    await sleep(300);
+    const bulk = hub().execLan(`iperf3 -c ${SERVICES} -R -P 4 -t 8 -f k`);
+    await sleep(2000);
+    const ping = (flags: string) => hub().execLan(`ping -n -q ${flags} -i 0.1 -c 30 ${SERVICES}`);
+    const [ef, plain] = await Promise.all([ping("-Q 0xb8"), ping("-s 1000")]);
+    const download = await bulk;
+    const avg = (out: string) => Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1]);
+    const kbit = Number(/([\d.]+) Kbits\/sec\s+receiver/.exec(download.stdout.split("[SUM]").pop() ?? "")?.[1]);
+    console.log(`QoS: download ${kbit} kbit/s on an 8 Mbit/s LAN; EF ping ${avg(ef.stdout)} ms, default-class ping ${avg(plain.stdout)} ms`);
+    // The download fills the shaped LAN (95% of 8 Mbit/s, less headers) ...
+    expect(kbit).toBeGreaterThan(6000);
+    expect(kbit).toBeLessThan(8000);
+    // ... so the default class queues (tens of ms), while the interactive class does not.
+    expect(avg(plain.stdout)).toBeGreaterThan(20);
+    expect(avg(ef.stdout)).toBeLessThan(avg(plain.stdout) / 4);
+    const classes = (await hub().exec("tc -s class show dev lan0")).stdout;
+    expect(Number(/class htb 1:20 [^\n]*\n\s*Sent \d+ bytes (\d+) pkt/.exec(classes)?.[1])).toBeGreaterThanOrEqual(30);
+  }, 60_000);
+});
