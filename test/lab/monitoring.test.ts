@@ -126,6 +126,13 @@ describe("monitoring in the lab", () => {
       }, 20_000);
       console.log(`UplinkTunnelDown firing ${firing.ms} ms after the target went down`);
       expect(firing.value.labels).toMatchObject({ node: "uplink-2", severity: "warning", node_type: "uplink" });
+      // Prometheus hands it to Alertmanager, whose severity route picks the mesh team's usual receiver.
+      const routed = await until("the alert in Alertmanager", async () => {
+        const res = await lab.host("hub").exec("curl -sf --max-time 3 'http://127.0.0.1:9093/api/v2/alerts?filter=alertname=%22UplinkTunnelDown%22'");
+        const list = res.code === 0 ? (JSON.parse(res.stdout) as { labels: Record<string, string>; receivers: { name: string }[] }[]) : [];
+        return list.find((a) => a.labels.node === "uplink-2");
+      }, 15_000);
+      expect(routed.value.receivers.map((r) => r.name)).toEqual(["mesh-team"]);
       // The healthy uplink stays up.
       expect((await targets("nebula")).find((x) => x.labels.node === "uplink-1")!.health).toBe("up");
     } finally {
@@ -133,6 +140,27 @@ describe("monitoring in the lab", () => {
     }
     await until("uplink-2 back up", async () => ((await targets("nebula")).find((x) => x.labels.node === "uplink-2")?.health === "up" ? true : undefined), 30_000);
   }, 90_000);
+
+  it("a node removed from the inventory leaves Prometheus's targets at the next hub run, and returns with it", async () => {
+    const full = loadInventory(lab.inventoryPath);
+    const without = { ...full, hosts: full.hosts.filter((h) => h.name !== "uplink-2"), groups: { ...full.groups, uplinks: full.groups.uplinks.filter((n) => n !== "uplink-2") } };
+    const hubRun = async (inventory: typeof full) => {
+      const session = new Session(inventory, { output: "silent" });
+      const [recap] = await session.run(hubPlay(ca));
+      await session.close();
+      expect(recap.failed, recap.error).toBe(0);
+      return session.reporter.changed().map((e) => e.task);
+    };
+    const nebulaNodes = async () => (await targets("nebula")).map((t) => t.labels.node).sort().join(",");
+    const removed = await hubRun(without);
+    // The nebula job's file changes; the node job's does not (the lab's uplinks have no exporter).
+    expect(removed).toContain("Write /etc/prometheus/targets/nebula.json");
+    expect(removed).not.toContain("Write /etc/prometheus/targets/node.json");
+    await until("uplink-2 gone from Prometheus's targets", async () => ((await nebulaNodes()) === "hub,uplink-1" ? true : undefined), 20_000);
+    const back = await hubRun(full);
+    expect(back).toContain("Write /etc/prometheus/targets/nebula.json");
+    await until("uplink-2 back in Prometheus's targets", async () => ((await nebulaNodes()) === "hub,uplink-1,uplink-2" ? true : undefined), 20_000);
+  }, 60_000);
 
   it("on OpenWrt, asking for the Lua exporter where the feed has none fails with opkg's clear word, changing nothing", async () => {
     const session = new Session(loadInventory(lab.inventoryPath), { output: "silent", extraVars: { monitoring_openwrt_exporter: true } });
