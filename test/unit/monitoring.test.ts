@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import type { FactReader } from "../../lib/facts/fact.ts";
 import { monitoringRole } from "../../roles/monitoring/index.ts";
+import { certificateMonitoringRole } from "../../roles/monitoring/certificates.ts";
 import { renderHubMonitoring } from "../../roles/monitoring/server.ts";
 import { renderGrafana } from "../../roles/monitoring/grafana.ts";
 import { exporterPresent } from "../../roles/monitoring/exporter.ts";
@@ -202,6 +203,30 @@ describe("the role's tasks", () => {
     expect(names(hubContext(inv, { monitoring_node_exporter: false }, "initd", "uplink-1"))).toEqual([]);
     expect(names(hubContext(inv, { monitoring_openwrt_exporter: false }, "initd", "uplink-1"))).toEqual([]);
     expect(names(hubContext(inv, { monitoring_openwrt_exporter: false }, "systemd", "relay-1"))).toContain("Install prometheus-node-exporter");
+  });
+
+  /** What a file task would write on a host that has nothing yet. */
+  const written = (ctx: ReturnType<typeof hubContext>, role: typeof monitoringRole, path: string) => {
+    const task = role.tasks(ctx).find((t) => t.name === `Write ${path}` || t.name.startsWith(`Write ${path} `))!;
+    return task.plan((() => ({ exists: false })) as unknown as FactReader)!.diff!.after;
+  };
+  it("the daemons' arguments: /etc/default for systemd units, the same flags in procd-style scripts", () => {
+    const inv = inventoryFrom(BASE_INVENTORY);
+    const args = written(hubContext(inv, {}, "systemd"), monitoringRole, "/etc/default/prometheus");
+    expect(args).toMatch(/^ARGS="--config\.file=\/etc\/prometheus\/prometheus\.yml --storage\.tsdb\.path=\/var\/lib\/prometheus\/metrics2 --storage\.tsdb\.retention\.time=30d --web\.listen-address=127\.0\.0\.1:9090"$/m);
+    const init = written(hubContext(inv, {}, "initd"), monitoringRole, "/etc/init.d/mesh-alertmanager");
+    expect(init).toContain("procd_set_param command /usr/bin/prometheus-alertmanager --config.file=/etc/prometheus/alertmanager.yml --storage.path=/var/lib/prometheus/alertmanager --web.listen-address=127.0.0.1:9093 --cluster.listen-address=\n");
+    expect(written(hubContext(inv, {}, "systemd", "relay-1"), monitoringRole, "/etc/default/prometheus-node-exporter")).toContain("--web.listen-address=10.0.4.33:9100");
+    expect(written(hubContext(inv, {}, "initd", "uplink-1"), monitoringRole, "/etc/config/prometheus-node-exporter-lua")).toContain("option listen_port '9100'");
+  });
+  it("certificatesPlay's role writes the register's series on the hub (none without a CA), which promtool accepts", () => {
+    const ctx = hubContext(inventoryFrom(BASE_INVENTORY));
+    const content = written(ctx, certificateMonitoringRole, "/etc/prometheus/rules/certificates.yml");
+    expect(parse(content).groups).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), "meshisp-certs-"));
+    writeFileSync(join(dir, "certificates.yml"), content);
+    expect(run("promtool", ["check", "rules", join(dir, "certificates.yml")]).code).toBe(0);
+    expect(certificateMonitoringRole.handlers!(ctx).map((h) => h.command.render())).toEqual(["systemctl reload-or-restart prometheus"]);
   });
 
   const presence: [string, boolean, boolean][] = [
