@@ -27,6 +27,7 @@ export const dnsRole: Role = {
     const native = !composeRunsDns(ctx.vars);
     const notify = native ? [`restart ${v.dns_service}`] : [RELOAD_IN_STACK];
     const files = [
+      packages({ names: [v.dns_tools_package], os: ctx.os }),
       directory({ path: dir, mode: "0755" }),
       file({ path: `${dir}/dnsmasq.conf`, content: conf, notify }),
       file({ path: `${dir}/mesh.hosts`, content: hosts, notify }),

@@ -41,17 +41,33 @@ async function containerProblems(transport: Transport, decl: HubDeclaration, nam
   return text.includes("(healthy)") ? [] : [`container ${text}`];
 }
 
-/** Another service: its declared health probe from the hub, and for a compose service also Docker's health status. */
+/**
+ * Another service, by its declared health probe. Native: the probe runs on the hub against the service's address.
+ * Compose: the probe runs inside the container (its own tools, as its healthcheck does), Docker must call it healthy,
+ * and an HTTP service must also answer on the address it is published on, from the hub.
+ */
 async function checkProbe(transport: Transport, decl: HubDeclaration, s: DeclaredService): Promise<CheckResult> {
-  const { shell, expect } = probeCommand(s.spec, { host: s.address, port: s.spec.port, domain: decl.vars.dns_domain, postgresUser: decl.vars.docker_postgres_user });
+  const inside = s.runner === "compose";
+  const host = inside && !s.spec.hostNetwork ? "127.0.0.1" : s.address;
+  const { shell, expect } = probeCommand(s.spec, { host, port: s.spec.port, domain: decl.vars.dns_domain, postgresUser: decl.vars.docker_postgres_user });
   const tool = shell.split(" ")[0];
-  const probe = await transport.run(sh`command -v ${tool} >/dev/null || { echo ${`${tool} not found on the hub`}; exit 127; }; ${raw(shell)} 2>&1`, { timeoutMs: 15_000 });
-  const where = `${s.address}:${s.spec.port}`;
+  const where = `${host}:${s.spec.port}${inside ? ` in its container` : ""}`;
+  const command = inside
+    ? sh`id=$(docker ps -q --filter ${`label=com.docker.compose.project=${decl.vars.docker_project}`} --filter ${`label=com.docker.compose.service=${s.name}`} 2>/dev/null | head -n 1); [ -n "$id" ] || { echo 'no running container'; exit 125; }; docker exec "$id" sh -c ${shell} 2>&1`
+    : sh`command -v ${tool} >/dev/null || { echo ${`${tool} not found on the hub`}; exit 127; }; ${raw(shell)} 2>&1`;
+  const probe = await transport.run(command, { timeoutMs: 15_000 });
   const problems: string[] = [];
   if (probe.code !== 0) problems.push(`probe ${tool} at ${where} exited ${probe.code}${firstLine(probe.stdout) ? `: ${firstLine(probe.stdout).slice(0, 160)}` : ""}`);
   else if (expect && !probe.stdout.includes(expect)) problems.push(`probe at ${where} answered without "${expect}"`);
-  if (s.runner === "compose") problems.push(...(await containerProblems(transport, decl, s.name)));
-  return problems.length ? { service: s.name, ok: false, detail: problems.join("; ") } : { service: s.name, ok: true, detail: `${tool} at ${where}${expect ? ` (${expect})` : ""}${s.runner === "compose" ? ", container healthy" : ""}` };
+  if (inside) {
+    problems.push(...(await containerProblems(transport, decl, s.name)));
+    if (!s.spec.hostNetwork && (s.spec.probe.kind === "http" || s.spec.probe.kind === "metrics")) {
+      const url = `http://${s.address}:${s.spec.port}${s.spec.probe.path ?? "/"}`;
+      const outside = await transport.run(sh`if command -v wget >/dev/null; then wget -q -T 4 -O /dev/null ${url}; else curl -fsS -m 4 -o /dev/null ${url}; fi 2>&1`);
+      if (outside.code !== 0) problems.push(`not reachable from the hub at ${url}`);
+    }
+  }
+  return problems.length ? { service: s.name, ok: false, detail: problems.join("; ") } : { service: s.name, ok: true, detail: `${tool} at ${where}${expect ? ` (${expect})` : ""}${inside ? ", container healthy" : ""}` };
 }
 
 export async function checkServices(transport: Transport, decl: HubDeclaration): Promise<CheckResult[]> {

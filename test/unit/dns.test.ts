@@ -76,6 +76,7 @@ describe("who runs dnsmasq", () => {
     const names = dnsRole.tasks(ctx()).map((r) => r.name);
     expect(names).toEqual([
       "Install dnsmasq-base",
+      "Install bind9-dnsutils",
       "Create directory /etc/meshisp/dns",
       "Write /etc/meshisp/dns/dnsmasq.conf",
       "Write /etc/meshisp/dns/mesh.hosts",
@@ -87,8 +88,8 @@ describe("who runs dnsmasq", () => {
 
   it("the compose stack with docker_enabled: the same files, the native service stopped, new names reloaded in the container", () => {
     const tasks = dnsRole.tasks(ctx({ docker_enabled: true }));
-    expect(tasks.map((r) => r.name)).toEqual(["Create directory /etc/meshisp/dns", "Write /etc/meshisp/dns/dnsmasq.conf", "Write /etc/meshisp/dns/mesh.hosts", "Stop service mesh-dns"]);
-    expect(tasks[2].notify).toEqual(["reload the stack's dns"]);
+    expect(tasks.map((r) => r.name)).toEqual(["Install bind9-dnsutils", "Create directory /etc/meshisp/dns", "Write /etc/meshisp/dns/dnsmasq.conf", "Write /etc/meshisp/dns/mesh.hosts", "Stop service mesh-dns"]);
+    expect(tasks[3].notify).toEqual(["reload the stack's dns"]);
     const reload = dnsRole.handlers!(ctx({ docker_enabled: true })).find((h) => h.name === "reload the stack's dns")!;
     expect(reload.command.display()).toBe("docker ps -q --filter label=com.docker.compose.project=meshisp --filter label=com.docker.compose.service=dns | xargs -r docker kill -s HUP");
   });
