@@ -32,8 +32,8 @@ export const routingDefaults = {
   /** QoS on the hub: HTB on the LAN (rate: sum of the uplinks' down_mbit unless set) and on each tunnel (its up_mbit). */
   routing_qos: true,
   routing_qos_lan_mbit: 0,
-  /** The LAN interface of the hub (the lab's is lan0). */
-  routing_lan_device: "lan0",
+  /** The hub's LAN interface for QoS; null: the interface with the route to lan_subnet (no lan_subnet: no LAN QoS). */
+  routing_lan_device: null as string | null,
   /** Traffic classes: ports (TCP and UDP) and DSCP names that go to each; everything else is "default". */
   routing_qos_emergency_dscp: ["cs6", "cs7"],
   routing_qos_emergency_ports: [] as number[],

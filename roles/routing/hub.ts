@@ -11,7 +11,7 @@ import type { Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { routingDefaults } from "./defaults.ts";
 import { routingOsVars } from "./os.ts";
-import { CLASS_SHARES, htb, htbFor } from "./qos.ts";
+import { CLASS_SHARES, htb, htbFor, lanHtb } from "./qos.ts";
 import { ownNftTable, policyRules, staleTunnels, tunnel } from "./resources.ts";
 import { communitySources, uplinksOf, type Vars } from "./settings.ts";
 
@@ -30,6 +30,7 @@ function hubTasks(ctx: HostContext): Resource[] {
   const hubIp = ctx.host.meshIp!;
   const uplinks = uplinksOf(ctx, hubIp);
   const sources = communitySources(ctx.host, v);
+  const lan = (v.lan_subnet as string | undefined) ?? undefined;
   const dir = v.hub_state_dir as string | undefined ?? "/etc/meshisp";
   const p = v.routing_rule_priority;
   const restart = [`restart ${FAILOVER_SERVICE}`];
@@ -54,7 +55,7 @@ function hubTasks(ctx: HostContext): Resource[] {
   const lanKbit = (v.routing_qos_lan_mbit || uplinks.reduce((s, u) => s + u.downMbit, 0) || 100) * 1000 * 0.95;
   const qos = v.routing_qos
     ? [
-        ...(v.routing_lan_device && sources.length ? [htb(htbFor(v.routing_lan_device, lanKbit))] : []),
+        ...(v.routing_lan_device ? [htb(htbFor(v.routing_lan_device, lanKbit))] : lan ? [lanHtb(lan, lanKbit)] : []),
         ...uplinks.filter((u) => u.upMbit > 0).map((u) => htb(htbFor(u.tunnels.hub.dev, u.upMbit * 1000 * 0.95))),
       ]
     : [];
@@ -87,7 +88,7 @@ function hubTasks(ctx: HostContext): Resource[] {
     ownNftTable({
       family: "ip",
       table: "meshisp",
-      body: renderTemplate("routing/hub.nft.hbs", { sources, backup: backup && backup.masquerade !== false ? backup : null, mss, mss_above: mss + 1, lan_device: v.routing_lan_device, classes: qosClasses(v) }),
+      body: renderTemplate("routing/hub.nft.hbs", { sources, backup: backup && backup.masquerade !== false ? backup : null, mss, mss_above: mss + 1, classes: qosClasses(v) }),
     }),
     ...qos,
     directory({ path: dir, mode: "0755" }),

@@ -2,6 +2,7 @@
 // a voice call or the emergency broadcast. Classes are chosen by nftables (`meta priority set 1:<class>`), see hub-nft.ts.
 import { sh, type Command } from "../../lib/command.ts";
 import { defineFact, type ProbeOutput } from "../../lib/facts/fact.ts";
+import { UserError } from "../../lib/errors.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 
 export interface HtbClass {
@@ -104,6 +105,33 @@ export function htb(want: HtbSpec): Resource {
     plan(read) {
       const commands = planHtb(want, read(fact));
       return commands.length ? { commands, summary: `${commands.length} tc change(s)` } : null;
+    },
+  };
+}
+
+/** The interface with the connected route to `subnet` (first line "dev NAME"), then its qdiscs and classes. */
+export const lanHtbFact = (subnet: string) =>
+  defineFact(
+    `htb-lan:${subnet}`,
+    sh`dev=$(ip -o -4 route show exact ${subnet} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | head -n 1); echo "dev $dev"; [ -n "$dev" ] && tc qdisc show dev "$dev" && echo --- && tc class show dev "$dev"`,
+    ({ stdout, code }) => {
+      const [first, ...rest] = stdout.split("\n");
+      const dev = first.replace(/^dev ?/, "").trim();
+      return { dev: dev || null, state: dev ? parseHtb({ stdout: rest.join("\n"), code }) : null };
+    },
+  );
+
+/** The HTB tree on the hub's LAN, found by the route to its subnet. */
+export function lanHtb(subnet: string, rateKbit: number): Resource {
+  const fact = lanHtbFact(subnet);
+  return {
+    name: `Set QoS classes on the LAN ${subnet} (${Math.round(rateKbit)} kbit/s)`,
+    facts: [fact],
+    plan(read) {
+      const { dev, state } = read(fact);
+      if (!dev) throw new UserError(`no interface has a route to the hub's LAN ${subnet}`, "bring the LAN up, or set routing_lan_device (or routing_qos: false)");
+      const commands = planHtb(htbFor(dev, rateKbit), state);
+      return commands.length ? { commands, summary: `${dev}: ${commands.length} tc change(s)` } : null;
     },
   };
 }

@@ -10,7 +10,7 @@ import { renderTemplate } from "../../lib/template.ts";
 import { parseAddresses, parseLinks, parseRoutes, parseRules } from "../../roles/routing/ip-facts.ts";
 import { planTunnel, staleHubTunnels, tunnelPair, uplinkNumber } from "../../roles/routing/tunnel.ts";
 import { planRoutes, planRules } from "../../roles/routing/policy.ts";
-import { htbFor, parseHtb, parseRate, planHtb } from "../../roles/routing/qos.ts";
+import { htbFor, lanHtb, parseHtb, parseRate, planHtb } from "../../roles/routing/qos.ts";
 import { ownNftTable, tunnel } from "../../roles/routing/resources.ts";
 import { routingDefaults } from "../../roles/routing/defaults.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
@@ -187,6 +187,12 @@ class htb 1:40 parent 1:1 leaf 40: prio 3 rate 760Kbit ceil 7600Kbit burst 1599b
     expect(cmds).toContain("tc qdisc replace dev lan0 parent 1:40 handle 40: pfifo limit 64");
     expect(cmds).toHaveLength(10);
     expect(planHtb(want, parseHtb(out("", 1)))).toHaveLength(10);
+  });
+  it("the LAN is found by the route to its subnet; no such route is an error that says what to set", () => {
+    const lan = lanHtb("10.42.0.0/24", 7600);
+    expect(plan(lan, { "htb-lan:10.42.0.0/24": `dev lan0\n${TC}` })).toBeNull();
+    expect(plan(lan, { "htb-lan:10.42.0.0/24": "dev eth1\nqdisc noqueue 0: root refcnt 2\n---\n" })?.[0]).toBe("tc qdisc replace dev eth1 root handle 1: htb default 30");
+    expect(() => plan(lan, { "htb-lan:10.42.0.0/24": ["dev \n", 1] })).toThrow(/no interface has a route to the hub's LAN 10\.42\.0\.0\/24/);
   });
   it("link rate changed: the classes follow, leaves stay", () => {
     const cmds = planHtb(htbFor("lan0", 9500), parseHtb(out(TC))).map((c) => c.display());
