@@ -41,8 +41,8 @@ export const monitoringDefaults = {
   /** A filesystem with less than this fraction free, or on course to fill within a day, alerts. */
   monitoring_disk_free_ratio: 0.1,
 
-  /** The hub's failover checker's metrics (host:port on the hub's mesh address; see the routing role). */
-  monitoring_failover_target: "10.0.4.1:9102",
+  /** Port of the hub's failover checker's metrics, on the hub's mesh address (see the routing role). */
+  monitoring_failover_port: 9102,
   /** Other services of the hub's stack that serve Prometheus metrics: [{ name, target: "host:port", path? }]. */
   monitoring_service_targets: [] as { name: string; target: string; path?: string }[],
 

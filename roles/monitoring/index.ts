@@ -3,12 +3,15 @@ import type { HostContext, Role } from "../../lib/play.ts";
 import { monitoringDefaults, type MonitoringVars } from "./defaults.ts";
 import { exporterHandlers, exporterTasks } from "./exporter.ts";
 import { serverHandlers, serverTasks } from "./server.ts";
+import { hubMayReach } from "./targets.ts";
 
 const isHub = (group: string) => group === "hub";
 
-/** The native exporter, unless the host opts out, its OS's feed has none, or the Docker stack runs one on the same port. */
+/** The native exporter, unless the host opts out, the hub cannot reach it, its OS's feed has none, or the Docker stack runs one on the same port. */
 function wantsExporter(ctx: HostContext, v: MonitoringVars): boolean {
   if (!ctx.host.meshIp || v.monitoring_node_exporter === false) return false;
+  // Not where the node's Nebula firewall keeps the hub out (relays, clients): it would never be scraped.
+  if (!hubMayReach(ctx.host, v.monitoring_node_exporter_port)) return false;
   if (ctx.os === "openwrt") return v.monitoring_openwrt_exporter !== false;
   return ctx.vars.docker_enabled !== true;
 }

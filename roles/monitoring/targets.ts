@@ -28,7 +28,7 @@ export function hubMayReach(h: Host, port: number): boolean {
 const nodeLabels = (h: Host) => ({ node: h.name, node_type: nodeTypeOf(h), group: h.group });
 
 export interface HubTargetVars {
-  monitoring_failover_target: string;
+  monitoring_failover_port: number;
   monitoring_prometheus_listen: string;
   monitoring_alertmanager_listen: string;
   monitoring_grafana: boolean;
@@ -55,8 +55,9 @@ export function scrapeTargets(inventory: Inventory, hub: HubTargetVars): Record<
       targets: [`${h.meshIp}:${varOf(h, "monitoring_node_exporter_port", monitoringDefaults.monitoring_node_exporter_port)}`],
       labels: { ...nodeLabels(h), ...(h.group === "uplinks" ? { wan_device: varOf(h, "monitoring_wan_device", monitoringDefaults.monitoring_wan_device) } : {}) },
     }));
-  const hubName = inventory.hosts.find((h) => h.group === "hub")?.name ?? "hub";
-  const failover = [{ targets: [hub.monitoring_failover_target], labels: { node: hubName, service: "failover-checker" } }];
+  const theHub = inventory.hosts.find((h) => h.group === "hub");
+  const hubName = theHub?.name ?? "hub";
+  const failover = theHub?.meshIp ? [{ targets: [`${theHub.meshIp}:${hub.monitoring_failover_port}`], labels: { node: hubName, service: "failover-checker" } }] : [];
   const services: TargetGroup[] = [
     { targets: [local(hub.monitoring_prometheus_listen)], labels: { node: hubName, service: "prometheus" } },
     { targets: [local(hub.monitoring_alertmanager_listen)], labels: { node: hubName, service: "alertmanager" } },

@@ -191,7 +191,7 @@ describe("the role's tasks", () => {
     expect(n).not.toContain("Run Grafana");
     expect(n).toContain("Write /etc/meshisp/grafana/compose.yml");
   });
-  it("an OpenWrt uplink gets the Lua exporter; a relay only its exporter; monitoring_node_exporter: false skips it", () => {
+  it("an OpenWrt uplink gets the Lua exporter; a relay none (its firewall keeps the hub out); the switches skip it", () => {
     const inv = inventoryFrom(BASE_INVENTORY);
     expect(names(hubContext(inv, {}, "initd", "uplink-1"))).toEqual([
       "Install prometheus-node-exporter-lua",
@@ -199,10 +199,11 @@ describe("the role's tasks", () => {
       "Write /etc/config/prometheus-node-exporter-lua",
       "Run service prometheus-node-exporter-lua at boot",
     ]);
-    expect(names(hubContext(inv, {}, "systemd", "relay-1"))).toEqual(["Install prometheus-node-exporter", "Write /etc/default/prometheus-node-exporter", "Run service prometheus-node-exporter at boot"]);
+    // A relay's Nebula firewall admits the hub only on the stats port: no exporter nobody could scrape.
+    expect(names(hubContext(inv, {}, "systemd", "relay-1"))).toEqual([]);
     expect(names(hubContext(inv, { monitoring_node_exporter: false }, "initd", "uplink-1"))).toEqual([]);
     expect(names(hubContext(inv, { monitoring_openwrt_exporter: false }, "initd", "uplink-1"))).toEqual([]);
-    expect(names(hubContext(inv, { monitoring_openwrt_exporter: false }, "systemd", "relay-1"))).toContain("Install prometheus-node-exporter");
+    expect(names(hubContext(inv, { monitoring_openwrt_exporter: false }, "systemd", "hub"))).toContain("Install prometheus-node-exporter");
   });
 
   /** What a file task would write on a host that has nothing yet. */
@@ -216,7 +217,7 @@ describe("the role's tasks", () => {
     expect(args).toMatch(/^ARGS="--config\.file=\/etc\/prometheus\/prometheus\.yml --storage\.tsdb\.path=\/var\/lib\/prometheus\/metrics2 --storage\.tsdb\.retention\.time=30d --web\.listen-address=127\.0\.0\.1:9090"$/m);
     const init = written(hubContext(inv, {}, "initd"), monitoringRole, "/etc/init.d/mesh-alertmanager");
     expect(init).toContain("procd_set_param command /usr/bin/prometheus-alertmanager --config.file=/etc/prometheus/alertmanager.yml --storage.path=/var/lib/prometheus/alertmanager --web.listen-address=127.0.0.1:9093 --cluster.listen-address=\n");
-    expect(written(hubContext(inv, {}, "systemd", "relay-1"), monitoringRole, "/etc/default/prometheus-node-exporter")).toContain("--web.listen-address=10.0.4.33:9100");
+    expect(written(hubContext(inv, {}, "systemd"), monitoringRole, "/etc/default/prometheus-node-exporter")).toContain("--web.listen-address=10.0.4.1:9100");
     expect(written(hubContext(inv, {}, "initd", "uplink-1"), monitoringRole, "/etc/config/prometheus-node-exporter-lua")).toContain("option listen_port '9100'");
   });
   it("certificatesPlay's role writes the register's series on the hub (none without a CA), which promtool accepts", () => {
