@@ -43,7 +43,9 @@ async function main(): Promise<number> {
   const extra = mergeVars(...(values.extra ?? []).map(parseExtraVar));
   const decl = declaredOnHub(inventory, extra, values.hub);
   const session = new Session(inventory, { output: "silent" });
-  const transport = await session.connect(decl.hub);
+  const transport = await session.connect(decl.hub).catch((err: Error) => {
+    throw new UserError(`cannot reach the hub ${decl.hub.name} (${decl.hub.address}): ${err.message}`, "check the address in the inventory and that SSH to it works");
+  });
   const lines: string[] = [];
   let failed = 0;
   const report = (ok: boolean, what: string, detail: string) => {
