@@ -12,6 +12,7 @@ import { renderTemplate } from "../../lib/template.ts";
 import { routingDefaults } from "./defaults.ts";
 import { routingOsVars } from "./os.ts";
 import { CLASS_SHARES, htb, htbFor, lanHtb } from "./qos.ts";
+import { bootResources } from "./boot.ts";
 import { ownNftTable, policyRules, staleTunnels, tunnel } from "./resources.ts";
 import { communitySources, uplinksOf, type Vars } from "./settings.ts";
 
@@ -59,13 +60,7 @@ function hubTasks(ctx: HostContext): Resource[] {
         ...uplinks.filter((u) => u.upMbit > 0).map((u) => htb(htbFor(u.tunnels.hub.dev, u.upMbit * 1000 * 0.95))),
       ]
     : [];
-  return [
-    packages({ names: v.routing_packages, os: ctx.os }),
-    // Forwarding is the base role's. Per-flow hashing keeps a connection on one uplink; replies come back on a tunnel
-    // the main table would not pick, so reverse-path filtering is loose. One file per key: the sysctl resources of a
-    // run each plan from the file as it was before the run.
-    sysctl({ key: "net.ipv4.fib_multipath_hash_policy", value: 1, file: "/etc/sysctl.d/91-meshisp-multipath.conf" }),
-    sysctl({ key: "net.ipv4.conf.all.rp_filter", value: 2, file: "/etc/sysctl.d/91-meshisp-rp-filter.conf" }),
+  const network: Resource[] = [
     ...uplinks.map((u) =>
       tunnel({
         ...u.tunnels.hub,
@@ -73,7 +68,6 @@ function hubTasks(ctx: HostContext): Resource[] {
         routes: [{ table: String(u.probeTable), dst: "default", gateway: u.tunnels.hub.peer, dev: u.tunnels.hub.dev }],
       }),
     ),
-    staleTunnels(uplinks.map((u) => u.tunnels.hub.dev)),
     policyRules({
       name: "Route the community's internet traffic through the uplinks' table",
       owned: [p, p + 20],
@@ -91,6 +85,17 @@ function hubTasks(ctx: HostContext): Resource[] {
       body: renderTemplate("routing/hub.nft.hbs", { sources, backup: backup && backup.masquerade !== false ? backup : null, mss, mss_above: mss + 1, classes: qosClasses(v) }),
     }),
     ...qos,
+  ];
+  return [
+    packages({ names: v.routing_packages, os: ctx.os }),
+    // Forwarding is the base role's. Per-flow hashing keeps a connection on one uplink; replies come back on a tunnel
+    // the main table would not pick, so reverse-path filtering is loose. One file per key: the sysctl resources of a
+    // run each plan from the file as it was before the run.
+    sysctl({ key: "net.ipv4.fib_multipath_hash_policy", value: 1, file: "/etc/sysctl.d/91-meshisp-multipath.conf" }),
+    sysctl({ key: "net.ipv4.conf.all.rp_filter", value: 2, file: "/etc/sysctl.d/91-meshisp-rp-filter.conf" }),
+    ...network,
+    staleTunnels(uplinks.map((u) => u.tunnels.hub.dev)),
+    ...bootResources(network, ctx.facts.init, unitVars.nebula_service),
     directory({ path: dir, mode: "0755" }),
     file({ path: `${dir}/routing.conf`, content: renderTemplate("routing/routing.conf.hbs", conf), notify: restart }),
     file({ path: "/usr/sbin/meshisp-failover", content: renderTemplate("routing/failover.sh.hbs", {}), mode: "0755", notify: restart }),

@@ -121,10 +121,18 @@ export const lanHtbFact = (subnet: string) =>
     },
   );
 
-/** The HTB tree on the hub's LAN, found by the route to its subnet. */
-export function lanHtb(subnet: string, rateKbit: number): Resource {
+/** A resource that knows its own commands for a freshly booted host (see boot.ts). */
+export type BootAware = Resource & { bootCommands(): string[] };
+
+/** The HTB tree on the hub's LAN, found by the route to its subnet (at boot too: the script looks the device up). */
+export function lanHtb(subnet: string, rateKbit: number): BootAware {
   const fact = lanHtbFact(subnet);
   return {
+    bootCommands() {
+      const placeholder = "MESHISP_LAN_DEV";
+      const lookup = sh`dev=$(ip -o -4 route show exact ${subnet} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | head -n 1)`.render();
+      return [lookup, ...planHtb(htbFor(placeholder, rateKbit), null).map((c) => c.render().replaceAll(placeholder, '"$dev"'))];
+    },
     name: `Set QoS classes on the LAN ${subnet} (${Math.round(rateKbit)} kbit/s)`,
     facts: [fact],
     plan(read) {

@@ -9,6 +9,7 @@ import type { Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { routingDefaults } from "./defaults.ts";
 import { routingOsVars } from "./os.ts";
+import { bootResources } from "./boot.ts";
 import { ownNftTable, tunnel } from "./resources.ts";
 import { communitySources, hubOf, type Vars } from "./settings.ts";
 import { tunnelPair } from "./tunnel.ts";
@@ -21,10 +22,14 @@ function uplinkTasks(ctx: HostContext): Resource[] {
   const t = tunnelPair(hub.meshIp!, ctx.host.meshIp!, v).uplink;
   const mss = v.routing_tunnel_mtu - 40;
   const back = communitySources(hub, { ...v, lan_subnet: hub.vars.lan_subnet });
-  return [
-    packages({ names: v.routing_packages, os: ctx.os }),
+  const network = [
     tunnel({ ...t, name: `Tunnel to the hub (${t.dev}, ${t.remote})`, routes: back.map((dst) => ({ table: "main", dst, gateway: t.peer, dev: t.dev })) }),
     ownNftTable({ family: "ip", table: "meshisp", body: renderTemplate("routing/uplink.nft.hbs", { dev: t.dev, forbidden: v.routing_uplink_forbidden, mss, mss_above: mss + 1 }) }),
+  ];
+  return [
+    packages({ names: v.routing_packages, os: ctx.os }),
+    ...network,
+    ...bootResources(network, ctx.facts.init, (v.nebula_service as string | undefined) ?? "nebula-mesh"),
     ...(ctx.os === "openwrt"
       ? [
           directory({ path: FW4_INCLUDE.replace(/\/[^/]+$/, "") }),

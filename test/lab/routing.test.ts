@@ -204,4 +204,25 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     const classes = (await hub().exec("tc -s class show dev lan0")).stdout;
     expect(Number(/class htb 1:20 [^\n]*\n\s*Sent \d+ bytes (\d+) pkt/.exec(classes)?.[1])).toBeGreaterThanOrEqual(30);
   }, 60_000);
+
+  it("after a reboot the boot scripts put the routing back, and the runner then finds nothing to change", async () => {
+    // What a reboot leaves of it: no tunnels, policy rules, nftables table or qdiscs (the kernel forgets them all).
+    await lab.host("uplink-3").exec("ip link del mu-hub && nft delete table ip meshisp");
+    const rules = "for p in 1000 1000 1000 1010 1010 1011 1011; do ip rule del priority $p; done";
+    await hub().exec(`nft delete table ip meshisp; for d in ${UPLINKS.map(devOf).join(" ")}; do ip link del $d; done; ${rules}; tc qdisc del dev lan0 root`);
+    await until("the hub on the backup", async () => /via 203\.0\.113\.1/.test(await route()), 5);
+    expect((await lab.host("uplink-3").exec("/etc/init.d/meshisp-routing start")).code).toBe(0);
+    expect((await hub().exec("/etc/init.d/meshisp-routing start")).code).toBe(0);
+    await until("every uplink in the route again", async () => {
+      const r = await route();
+      return UPLINKS.every((n) => r.includes(`dev ${devOf(n)} `));
+    }, 10);
+    expect((await hub().execLan(`ping -n -c 1 -W 2 ${SERVICES}`)).code).toBe(0);
+    for (const r of await converge()) expect(r.changed, `${r.host} changed after the boot script`).toBe(0);
+    // Run again (a service restart), it leaves a set-up host alone.
+    const again = (await hub().exec("/etc/init.d/meshisp-routing start; ip rule | grep -c 'lookup 100$'")).stdout;
+    expect(again).toContain("routing already set up");
+    expect(again.trim().split("\n").pop()).toBe("2"); // the LAN's and the mesh clients', once each
+
+  }, 60_000);
 });

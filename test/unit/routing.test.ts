@@ -13,6 +13,7 @@ import { planRoutes, planRules } from "../../roles/routing/policy.ts";
 import { htbFor, lanHtb, parseHtb, parseRate, planHtb } from "../../roles/routing/qos.ts";
 import { ownNftTable, tunnel } from "../../roles/routing/resources.ts";
 import { routingDefaults } from "../../roles/routing/defaults.ts";
+import { bootCommands } from "../../roles/routing/boot.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 
 const out = (stdout: string, code = 0) => ({ stdout, code });
@@ -231,4 +232,20 @@ describe("the health checker's route (meshisp-failover --route, the real script)
     { name: "donations over 256: scaled together into the kernel's 1..256", uplinks: "a 10.0.4.65 100 1000\nb 10.0.4.66 50 100\nc 10.0.4.67 1 1\n", live: "a b c", expect: "default nexthop via 10.0.253.131 dev mu65 weight 256 nexthop via 10.0.253.133 dev mu66 weight 25 nexthop via 10.0.253.135 dev mu67 weight 1" },
   ];
   for (const c of cases) it(c.name, () => expect(routeFor(c.uplinks, c.live, c.backup)).toBe(c.expect));
+});
+
+describe("boot script: the role's plan for an empty host", () => {
+  it("creates the tunnel with its routes, loads the table, sets the LAN's QoS by looking its device up", () => {
+    const lines = bootCommands([
+      tunnel({ ...HUB_65, name: "Tunnel to uplink-1", routes: [{ table: "265", dst: "default", gateway: "10.0.253.131", dev: "mu65" }] }),
+      ownNftTable({ family: "ip", table: "meshisp", body: "" }),
+      lanHtb("10.42.0.0/24", 7600),
+    ]);
+    const text = lines.join("\n");
+    expect(lines).toContain("ip link add mu65 type vxlan id 1089 local 10.0.4.1 remote 10.0.4.65 dstport 4789");
+    expect(lines).toContain("ip route replace default via 10.0.253.131 dev mu65 table 265");
+    expect(text).toMatch(/\| nft -f -/);
+    expect(lines).toContain('tc qdisc replace dev "$dev" root handle 1: htb default 30');
+    expect(text.indexOf("dev=$(ip -o -4 route show exact 10.42.0.0/24")).toBeLessThan(text.indexOf("tc qdisc replace"));
+  });
 });
