@@ -253,6 +253,12 @@ describe("the docker role's plans", () => {
     expect(resources[0].facts).toEqual([]);
   });
 
+  it("a misspelt docker_source is refused when the inventory loads, with its file and line", () => {
+    const file = join(dir, "bad.yml");
+    writeFileSync(file, INVENTORY.replace("docker_enabled: true", "docker_enabled: true, docker_source: dockr"));
+    expect(() => loadInventory(file)).toThrow(/bad\.yml:\d+: .*docker_source/);
+  });
+
   it("a playbook without the secrets (enrollment) leaves the stack as it is", () => {
     const resources = dockerRole(undefined).tasks(hubContext());
     expect(resources.map((r) => r.name)).toEqual([expect.stringMatching(/as it is/)]);
