@@ -74,6 +74,7 @@ export const dockerDefaults = {
       volume: "/var/lib/postgresql/data", probe: { kind: "postgres" },
     },
     redis: {
+      // No password: it is reachable only on the stack's own network and the hub's loopback (not the mesh, not the LAN).
       image: "docker.io/library/redis:7.2-alpine", port: 6379, publish: ["loopback"], memory: "128m", cpus: 0.25,
       volume: "/data", probe: { kind: "redis" },
     },
