@@ -11,7 +11,12 @@ import { monitoringRole } from "../../roles/monitoring/index.ts";
 
 const PASSPHRASE = "lab CA passphrase monitoring";
 /** Fast enough for a test: a scrape and a rule evaluation every second, an uplink "down" after 2 s. */
-const HUB_VARS = { monitoring_scrape_interval: "1s", monitoring_scrape_timeout: "1s", monitoring_evaluation_interval: "1s", monitoring_uplink_down_for: "2s" };
+const HUB_VARS = {
+  monitoring_scrape_interval: "1s", monitoring_scrape_timeout: "1s", monitoring_evaluation_interval: "1s", monitoring_uplink_down_for: "2s",
+  // The routing role's failover checker probes the simulated internet's services host through each uplink.
+  routing_probe_target: "198.51.100.10",
+};
+const PROBE_TARGET = "198.51.100.10";
 let lab: Lab;
 let ca: Awaited<ReturnType<typeof openInventoryCa>>;
 
@@ -140,6 +145,39 @@ describe("monitoring in the lab", () => {
     }
     await until("uplink-2 back up", async () => ((await targets("nebula")).find((x) => x.labels.node === "uplink-2")?.health === "up" ? true : undefined), 30_000);
   }, 90_000);
+
+  it("the failover checker's metrics: an uplink whose upstream dies fires UplinkDown, every one down fires the critical alert", async () => {
+    const checker = await until("the failover checker scraped", async () => {
+      const t = (await targets("failover"))[0];
+      return t?.health === "up" ? t : undefined;
+    }, 20_000);
+    expect(checker.value.labels.instance).toBe("10.0.4.1:9102");
+    await until("both uplinks up in the checker", async () => ((await query("meshisp_uplink_up == 1")).length === 2 ? true : undefined), 20_000);
+    // Cut an uplink's way to the probe target at the internet router: its home line "dies upstream", its tunnel stays.
+    const cut = (names: string[]) =>
+      lab.internet.exec(
+        `nft add table inet labmon && nft add chain inet labmon cut '{ type filter hook forward priority -10; }' && ${names.map((n) => `nft add rule inet labmon cut ip saddr ${lab.host(n).publicAddress} ip daddr ${PROBE_TARGET} drop`).join(" && ")}`,
+      );
+    const restore = () => lab.internet.exec("nft delete table inet labmon");
+    const alertsNamed = async (name: string) => (await api<{ alerts: { labels: Record<string, string>; state: string }[] }>("alerts")).alerts.filter((a) => a.labels.alertname === name);
+    const cut2 = await cut(["uplink-2"]);
+    expect(cut2.code, cut2.stderr).toBe(0);
+    try {
+      const down = await until("UplinkDown firing for uplink-2", async () => (await alertsNamed("UplinkDown")).find((a) => a.state === "firing"), 20_000);
+      console.log(`UplinkDown firing ${down.ms} ms after uplink-2's upstream was cut`);
+      expect(down.value.labels).toMatchObject({ uplink: "uplink-2", severity: "warning" });
+      expect((await alertsNamed("UplinkDown")).map((a) => a.labels.uplink)).toEqual(["uplink-2"]);
+      // Its tunnel is fine: the hub still scrapes its Nebula stats.
+      expect((await targets("nebula")).find((x) => x.labels.node === "uplink-2")!.health).toBe("up");
+      await restore();
+      expect((await cut(["uplink-1", "uplink-2"])).code).toBe(0);
+      const all = await until("AllTerrestrialUplinksDown pending or firing", async () => (await alertsNamed("AllTerrestrialUplinksDown"))[0], 20_000);
+      expect(all.value.labels.severity).toBe("critical");
+    } finally {
+      await restore();
+    }
+    await until("both uplinks up again", async () => ((await query("meshisp_uplink_up == 1")).length === 2 ? true : undefined), 30_000);
+  }, 120_000);
 
   it("a node removed from the inventory leaves Prometheus's targets at the next hub run, and returns with it", async () => {
     const full = loadInventory(lab.inventoryPath);
