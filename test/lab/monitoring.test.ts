@@ -8,6 +8,8 @@ import { Session } from "../../lib/runner/session.ts";
 import { openInventoryCa } from "../../lib/pki/passphrase.ts";
 import { certificatesPlay, hubPlay, uplinkPlay } from "../../tasks/plays.ts";
 import { monitoringRole } from "../../roles/monitoring/index.ts";
+import { DASHBOARD_FILE } from "../../roles/monitoring/grafana.ts";
+import { readFileSync } from "node:fs";
 
 const PASSPHRASE = "lab CA passphrase monitoring";
 /** Fast enough for a test: a scrape and a rule evaluation every second, an uplink "down" after 2 s. */
@@ -109,6 +111,10 @@ describe("monitoring in the lab", () => {
     expect(certs.value.map((r) => r.metric.node).sort()).toEqual(["CA", "hub", "uplink-1", "uplink-2"]);
     const uplinkEnd = Number(certs.value.find((r) => r.metric.node === "uplink-1")!.value[1]);
     expect(Math.abs(uplinkEnd - (Date.now() / 1000 + 365 * 86400))).toBeLessThan(3600);
+    // Every query of the Grafana dashboard is valid PromQL for this Prometheus (and the coordinator's key panels have data).
+    const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, "utf8")) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    for (const p of dashboard.panels) for (const t of p.targets ?? []) expect(Array.isArray(await query(t.expr)), `${p.title}: ${t.expr}`).toBe(true);
+    expect((await query('up{job=~"hub-services|failover"}')).map((r) => r.metric.service).sort()).toEqual(["alertmanager", "failover-checker", "prometheus"]);
     // Nothing is wrong yet: no certificate or tunnel alert.
     const alerts = await api<{ alerts: { labels: Record<string, string> }[] }>("alerts");
     expect(alerts.alerts.filter((a) => /Cert|Tunnel|HubNebula/.test(a.labels.alertname))).toEqual([]);

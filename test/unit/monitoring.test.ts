@@ -271,6 +271,13 @@ describe("Grafana", () => {
     expect(validate({ ...compose, services: { grafana: { ...compose.services.grafana, imag: "x" } } })).toBe(false);
   });
 
+  it("docker-compose 1.29 (what a Debian 12 hub runs it with) accepts the compose file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "meshisp-grafana-"));
+    writeFileSync(join(dir, "compose.yml"), g.compose);
+    const res = run("docker-compose", ["-p", "meshisp-monitoring", "-f", join(dir, "compose.yml"), "config", "-q"]);
+    expect(res.code, res.out).toBe(0);
+  });
+
   it("the data source points at the hub's Prometheus and the provider at the dashboards' folder", () => {
     expect(parse(g.datasource).datasources[0]).toMatchObject({ uid: "meshisp-prometheus", type: "prometheus", url: "http://127.0.0.1:9090", isDefault: true });
     expect(parse(g.provider).providers[0].options.path).toBe("/etc/grafana/dashboards");
