@@ -49,6 +49,13 @@ async function main(args: string[]): Promise<number> {
       url: option(args, "--url") ?? "http://connectivitycheck.gstatic.com/generate_204",
       pingTarget: option(args, "--ping") ?? String(vars.routing_probe_target),
     });
+  // Interrupted (Ctrl-C, a CI timeout): put back what was cut before leaving.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: restoring every cut uplink before exiting`);
+      access.close().finally(() => process.exit(130));
+    });
+  }
   const report = await runFailoverTest(access, limits, (line) => console.log(line));
   console.log(`\n${formatReport(report)}`);
   return report.ok ? 0 : 1;

@@ -31,8 +31,8 @@ function hubTasks(ctx: HostContext): Resource[] {
   const hubIp = ctx.host.meshIp!;
   const uplinks = uplinksOf(ctx, hubIp);
   const sources = communitySources(ctx.host, v);
-  const lan = (v.lan_subnet as string | undefined) ?? undefined;
-  const dir = v.hub_state_dir as string | undefined ?? "/etc/meshisp";
+  const lan = v.lan_subnet as string | undefined;
+  const dir = (v.hub_state_dir as string | undefined) ?? "/etc/meshisp";
   const p = v.routing_rule_priority;
   const restart = [`restart ${FAILOVER_SERVICE}`];
   const systemd = ctx.facts.init === "systemd";
