@@ -14,8 +14,6 @@ export const monitoringDefaults = {
   monitoring_openwrt_exporter: true,
   /** OpenWrt: the UCI network interface the Lua exporter binds to; "*" for all (Nebula's firewall admits only the hub). */
   monitoring_openwrt_listen_interface: "*",
-  /** The uplink's WAN device, whose traffic is compared with the volunteer's donated bandwidth. */
-  monitoring_wan_device: "wan",
 
   /** How often Prometheus scrapes every target and evaluates rules (the lab uses 1s). */
   monitoring_scrape_interval: "15s",

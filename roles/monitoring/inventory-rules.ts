@@ -2,7 +2,8 @@
 import { stringify } from "yaml";
 import type { Host, Inventory } from "../../lib/inventory/types.ts";
 import type { IssuedEntry } from "../../lib/pki/ca-store.ts";
-import { monitoringDefaults } from "./defaults.ts";
+import { routingDefaults } from "../routing/defaults.ts";
+import { tunnelPair } from "../routing/tunnel.ts";
 
 interface RecordingRule {
   record: string;
@@ -21,17 +22,23 @@ export interface CertRegister {
   caNotAfter?: Date;
 }
 
-function rulesOfUplink(h: Host): RecordingRule[] {
+/**
+ * An uplink's cap (what its volunteer donated) and the mesh's traffic through it, measured on the hub's end of the
+ * routing role's tunnel to it: what the mesh uses, not the volunteer household's own traffic on the same line.
+ * Upload is what the hub sends into the tunnel, download what comes back.
+ */
+function rulesOfUplink(h: Host, hub: Host | undefined): RecordingRule[] {
   const bw = (h.vars.bandwidth ?? {}) as { up_mbit?: number; down_mbit?: number };
-  const device = (h.vars.monitoring_wan_device as string | undefined) ?? monitoringDefaults.monitoring_wan_device;
-  const sel = `{job="node",node=${quote(h.name)},device=${quote(device)}}`;
   const rules: RecordingRule[] = [];
   // A cap of 0 means "not given": no constant series, so the dashboard shows no line rather than a false one.
   if (bw.up_mbit) rules.push({ record: "meshisp_uplink_cap_bits_per_second", expr: `vector(${bw.up_mbit * MBIT})`, labels: { uplink: h.name, direction: "up" } });
   if (bw.down_mbit) rules.push({ record: "meshisp_uplink_cap_bits_per_second", expr: `vector(${bw.down_mbit * MBIT})`, labels: { uplink: h.name, direction: "down" } });
+  if (!hub?.meshIp || !h.meshIp) return rules;
+  const device = tunnelPair(hub.meshIp, h.meshIp, { ...routingDefaults, ...hub.vars } as typeof routingDefaults).hub.dev;
+  const sel = `{job="node",node=${quote(hub.name)},device=${quote(device)}}`;
   rules.push(
-    { record: "meshisp_uplink_traffic_bits_per_second", expr: `sum(rate(node_network_transmit_bytes_total${sel}[2m])) * 8`, labels: { uplink: h.name, direction: "up" } },
-    { record: "meshisp_uplink_traffic_bits_per_second", expr: `sum(rate(node_network_receive_bytes_total${sel}[2m])) * 8`, labels: { uplink: h.name, direction: "down" } },
+    { record: "meshisp_uplink_traffic_bits_per_second", expr: `sum(rate(node_network_transmit_bytes_total${sel}[1m])) * 8`, labels: { uplink: h.name, direction: "up" } },
+    { record: "meshisp_uplink_traffic_bits_per_second", expr: `sum(rate(node_network_receive_bytes_total${sel}[1m])) * 8`, labels: { uplink: h.name, direction: "down" } },
   );
   return rules;
 }
@@ -42,7 +49,8 @@ const ruleFile = (source: string, groups: { name: string; rules: RecordingRule[]
 /** Caps and traffic of every uplink, from the inventory: stable for the same inventory, so the file resource says "ok". */
 export function uplinkRules(inventory: Inventory): string {
   const uplinks = inventory.hosts.filter((h) => h.group === "uplinks").sort((a, b) => a.name.localeCompare(b.name));
-  return ruleFile("the inventory", [{ name: "meshisp-uplink-caps-and-traffic", rules: uplinks.flatMap(rulesOfUplink) }]);
+  const hub = inventory.hosts.find((h) => h.group === "hub");
+  return ruleFile("the inventory", [{ name: "meshisp-uplink-caps-and-traffic", rules: uplinks.flatMap((h) => rulesOfUplink(h, hub)) }]);
 }
 
 /** When each node's certificate (and the CA) ends, from the CA's register; nodes no longer in the inventory left out. */

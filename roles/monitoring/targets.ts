@@ -53,7 +53,7 @@ export function scrapeTargets(inventory: Inventory, hub: HubTargetVars): Record<
     .filter((h) => hubMayReach(h, varOf(h, "monitoring_node_exporter_port", monitoringDefaults.monitoring_node_exporter_port)))
     .map((h) => ({
       targets: [`${h.meshIp}:${varOf(h, "monitoring_node_exporter_port", monitoringDefaults.monitoring_node_exporter_port)}`],
-      labels: { ...nodeLabels(h), ...(h.group === "uplinks" ? { wan_device: varOf(h, "monitoring_wan_device", monitoringDefaults.monitoring_wan_device) } : {}) },
+      labels: nodeLabels(h),
     }));
   const theHub = inventory.hosts.find((h) => h.group === "hub");
   const hubName = theHub?.name ?? "hub";

@@ -104,6 +104,12 @@ describe("monitoring in the lab", () => {
     // Series the rules make from the inventory and the CA's register.
     const caps = await query('meshisp_uplink_cap_bits_per_second{uplink="uplink-1"}');
     expect(caps.map((r) => `${r.metric.direction}=${r.value[1]}`).sort()).toEqual(["down=50000000", "up=10000000"]);
+    // The mesh's traffic through each uplink, on the hub's end of its tunnel: the checker's probes at least.
+    const traffic = await until("traffic through both uplinks' tunnels", async () => {
+      const r = await query('meshisp_uplink_traffic_bits_per_second{direction="up"} > 0');
+      return r.length === 2 ? r : undefined;
+    }, 20_000);
+    console.log(`upload through each uplink: ${traffic.value.map((r) => `${r.metric.uplink} ${Math.round(Number(r.value[1]))} bit/s`).join(", ")}`);
     const certs = await until("certificate series", async () => {
       const r = await query("meshisp_nebula_cert_expiry_timestamp_seconds");
       return r.length === 4 ? r : undefined;

@@ -23,7 +23,7 @@ export const BASE_INVENTORY = `groups:
       uplink-1:
         address: 198.18.9.31
         os: openwrt
-        vars: { bandwidth: { up_mbit: 10, down_mbit: 50 }, monitoring_wan_device: eth1 }
+        vars: { bandwidth: { up_mbit: 10, down_mbit: 50 } }
       uplink-2: { address: 198.18.9.32, os: openwrt }
   clients:
     hosts:
