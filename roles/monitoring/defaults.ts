@@ -15,6 +15,8 @@ export const monitoringDefaults = {
   /** OpenWrt: the UCI network interface the Lua exporter binds to; "*" for all (Nebula's firewall admits only the hub). */
   monitoring_openwrt_listen_interface: "*",
 
+  /** Names this mesh on every series and alert (Prometheus's external label "mesh"): useful once two meshes share a receiver. */
+  monitoring_mesh_name: "community-mesh",
   /** How often Prometheus scrapes every target and evaluates rules (the lab uses 1s). */
   monitoring_scrape_interval: "15s",
   monitoring_evaluation_interval: "15s",

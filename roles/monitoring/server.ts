@@ -22,7 +22,7 @@ export const RESTART_ALERTMANAGER = "restart alertmanager";
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Everything rendered for the hub, also used by the unit tests to check the files with promtool and amtool. */
-export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, register: CertRegister) {
+export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, register: CertRegister = { issued: [] }) {
   const d = debianMonitoring(ctx.facts.init);
   const targets = scrapeTargets(ctx.inventory, v);
   const uplinks = ctx.inventory.hosts.filter((h) => h.group === "uplinks").map((h) => escapeRegex(h.name)).sort();
@@ -35,7 +35,7 @@ export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, registe
   const prometheus = renderTemplate("monitoring/prometheus.yml.hbs", {
     ...v,
     config_dir: d.configDir,
-    mesh_name: (ctx.vars.mesh_name as string | undefined) ?? ctx.host.name,
+    mesh_name: v.monitoring_mesh_name,
     alertmanager_target: v.monitoring_alertmanager_listen.replace(/^(0\.0\.0\.0|):/, "127.0.0.1:"),
     jobs: SCRAPE_JOBS.map((name) => ({ name, file: `${d.configDir}/targets/${name}.json` })),
   });
@@ -61,7 +61,7 @@ export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, registe
 export function serverTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
   if (ctx.os !== "debian") throw new UserError(`${ctx.host.name} (${ctx.host.source}) is the hub but not Debian: the monitoring role runs Prometheus from Debian's packages`);
   const d = debianMonitoring(ctx.facts.init);
-  const r = renderHubMonitoring(ctx, v, { issued: [] });
+  const r = renderHubMonitoring(ctx, v);
   const prometheusArgs = [
     `--config.file=${d.configDir}/prometheus.yml`,
     `--storage.tsdb.path=${d.tsdbDir}`,
