@@ -4,7 +4,8 @@ import type { LabHostSpec } from "./types.ts";
 
 /** A hub with a LAN, a relay, three uplinks (two behind home NAT, one of them with UDP to the hub blocked), a client. */
 export const DEFAULT_TOPOLOGY: LabHostSpec[] = [
-  { name: "hub", kind: "debian", group: "hub", lan: { subnet: "10.42.0.0/24" } },
+  // The lab's "distant target" is its services host; the hub's own WAN stands in for Starlink (the backup tier).
+  { name: "hub", kind: "debian", group: "hub", lan: { subnet: "10.42.0.0/24" }, vars: { routing_probe_target: "198.51.100.10", routing_backup: { device: "wan0", gateway: "203.0.113.1" } } },
   { name: "relay", kind: "debian", group: "relays" },
   { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: { up_mbit: 20, down_mbit: 100 } } },
   { name: "uplink-2", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
