@@ -38,7 +38,8 @@ export function writeFileCommand(options: WriteFileOptions): Command {
     const format = printfFormat(data.subarray(at, at + CHUNK_BYTES));
     writes.push(sh`printf ${options.secret ? secret(format) : format} >> ${tmp}`);
   }
-  const owner = options.owner ? `${options.owner}${options.group ? `:${options.group}` : ""}` : undefined;
+  // chown takes "user", "user:group" or ":group" (group only).
+  const owner = options.owner || options.group ? `${options.owner ?? ""}${options.group ? `:${options.group}` : ""}` : undefined;
   // A subshell keeps the umask from reaching the commands that follow.
   const body = join(
     [

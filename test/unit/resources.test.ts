@@ -166,6 +166,18 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
     expect: [/^x$/],
   },
   {
+    name: "file with only a group asked -> written with chown :group",
+    resource: file({ path: "/etc/x", content: "hello\n", group: "prometheus" }),
+    probes: { "path:/etc/x": "absent\n" },
+    expect: [/chown :prometheus \/etc\/\.x\.meshisp-new && mv -f/],
+  },
+  {
+    name: "file with only a group asked, already so -> nothing",
+    resource: file({ path: "/etc/x", content: "hello\n", group: "prometheus" }),
+    probes: { "path:/etc/x": `file\n644 root prometheus 6\n${HELLO_SHA}\n` },
+    expect: null,
+  },
+  {
     name: "nft table absent -> created in one transaction",
     resource: nftTable({ family: "ip", name: "t", body: "chain c {\n type nat hook prerouting priority dstnat; policy accept;\n}" }),
     probes: { "nft:ip:t": ["", 1] },
