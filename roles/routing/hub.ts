@@ -11,7 +11,7 @@ import type { Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { routingDefaults } from "./defaults.ts";
 import { routingOsVars } from "./os.ts";
-import { CLASS_SHARES, htb, htbFor, lanHtb } from "./qos.ts";
+import { CLASS_SHARES, htb, lanHtb } from "./qos.ts";
 import { bootResources } from "./boot.ts";
 import { ownNftTable, policyRules, staleTunnels, tunnel } from "./resources.ts";
 import { communitySources, uplinksOf, type Vars } from "./settings.ts";
@@ -56,8 +56,8 @@ function hubTasks(ctx: HostContext): Resource[] {
   const lanKbit = (v.routing_qos_lan_mbit || uplinks.reduce((s, u) => s + u.downMbit, 0) || 100) * 1000 * 0.95;
   const qos = v.routing_qos
     ? [
-        ...(v.routing_lan_device ? [htb(htbFor(v.routing_lan_device, lanKbit))] : lan ? [lanHtb(lan, lanKbit)] : []),
-        ...uplinks.filter((u) => u.upMbit > 0).map((u) => htb(htbFor(u.tunnels.hub.dev, u.upMbit * 1000 * 0.95))),
+        ...(v.routing_lan_device ? [htb(v.routing_lan_device, lanKbit)] : lan ? [lanHtb(lan, lanKbit)] : []),
+        ...uplinks.filter((u) => u.upMbit > 0).map((u) => htb(u.tunnels.hub.dev, u.upMbit * 1000 * 0.95)),
       ]
     : [];
   const network: Resource[] = [

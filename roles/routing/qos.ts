@@ -1,17 +1,21 @@
 // QoS on the hub: an HTB tree per egress device (emergency, interactive, default, bulk) so a bulk download cannot starve
-// a voice call or the emergency broadcast. Classes are chosen by nftables (`meta priority set 1:<class>`), see hub-nft.ts.
+// a voice call or the emergency broadcast. Classes are chosen by nftables (`meta priority set 1:<class>`, hub.nft.hbs).
+// Leaves are fq_codel where the kernel has it (it also copes with GSO bursts), else a short pfifo.
 import { sh, type Command } from "../../lib/command.ts";
 import { defineFact, type ProbeOutput } from "../../lib/facts/fact.ts";
+import { qdiscSupportFact } from "../../lib/facts/tc.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 
+export type LeafKind = "fq_codel" | "pfifo";
 export interface HtbClass {
   id: string;
   /** Guaranteed and maximum rate, kbit/s. */
   rate: number;
   ceil: number;
   prio: number;
-  /** Leaf queue length in packets: short, or a bulk flow adds seconds of delay. */
+  leaf: LeafKind;
+  /** pfifo's length in packets: short, or a bulk flow adds seconds of delay. */
   limit: number;
 }
 export interface HtbSpec {
@@ -22,7 +26,7 @@ export interface HtbSpec {
 }
 export interface HtbState {
   root: { kind: string; handle: string; defaultClass: string } | null;
-  classes: Map<string, { rate: number; ceil: number; prio: number; leaf?: string }>;
+  classes: Map<string, { rate: number; ceil: number; prio: number }>;
   leaves: Map<string, { kind: string; limit: number }>;
 }
 
@@ -34,13 +38,13 @@ export const CLASS_SHARES = [
   { name: "bulk", id: "40", share: 0.1, prio: 3, limit: 64 },
 ] as const;
 
-export function htbFor(dev: string, rateKbit: number): HtbSpec {
+export function htbFor(dev: string, rateKbit: number, leaf: LeafKind = "pfifo"): HtbSpec {
   const rate = Math.max(64, Math.round(rateKbit));
   return {
     dev,
     rateKbit: rate,
     defaultClass: "30",
-    classes: CLASS_SHARES.map((c) => ({ id: `1:${c.id}`, rate: Math.max(8, Math.round(rate * c.share)), ceil: rate, prio: c.prio, limit: c.limit })),
+    classes: CLASS_SHARES.map((c) => ({ id: `1:${c.id}`, rate: Math.max(8, Math.round(rate * c.share)), ceil: rate, prio: c.prio, leaf, limit: c.limit })),
   };
 }
 
@@ -70,6 +74,12 @@ export function parseHtb({ stdout, code }: ProbeOutput): HtbState | null {
 }
 
 const near = (a: number, b: number) => Math.abs(a - b) <= Math.max(1, b * 0.01);
+const leafCommand = (dev: string, c: HtbClass, kind: LeafKind = c.leaf): Command => {
+  const handle = `${c.id.split(":")[1]}:`;
+  return kind === "fq_codel"
+    ? sh`tc qdisc replace dev ${dev} parent ${c.id} handle ${handle} fq_codel`
+    : sh`tc qdisc replace dev ${dev} parent ${c.id} handle ${handle} pfifo limit ${c.limit}`;
+};
 
 /** Commands to make the device's HTB tree as asked; none when it is. `replace` keeps it one step, without a gap. */
 export function planHtb(want: HtbSpec, have: HtbState | null): Command[] {
@@ -85,27 +95,41 @@ export function planHtb(want: HtbSpec, have: HtbState | null): Command[] {
     if (!now || !near(now.rate, c.rate) || !near(now.ceil, c.ceil) || now.prio !== c.prio) {
       commands.push(sh`tc class replace dev ${want.dev} parent 1:1 classid ${c.id} htb rate ${`${c.rate}kbit`} ceil ${`${c.ceil}kbit`} prio ${c.prio}`);
     }
-    const leaf = rootOk ? have?.leaves.get(c.id) : undefined;
-    if (!leaf || leaf.kind !== "pfifo" || leaf.limit !== c.limit) {
-      commands.push(sh`tc qdisc replace dev ${want.dev} parent ${c.id} handle ${`${c.id.split(":")[1]}:`} pfifo limit ${c.limit}`);
-    }
+    const leaf = rootOk && now ? have?.leaves.get(c.id) : undefined;
+    if (leaf && leaf.kind === c.leaf && (c.leaf !== "pfifo" || leaf.limit === c.limit)) continue;
+    // `replace` only changes a leaf of the same kind: another kind goes first.
+    if (leaf && leaf.kind !== c.leaf) commands.push(sh`tc qdisc del dev ${want.dev} parent ${c.id}`);
+    commands.push(leafCommand(want.dev, c));
   }
   return commands;
+}
+
+/** The tree on a freshly booted host: fq_codel leaves, or the pfifo the runner would pick where the kernel lacks it. */
+export function bootHtb(want: HtbSpec, dev = want.dev): string[] {
+  const spec = { ...want, dev, classes: want.classes.map((c) => ({ ...c, leaf: "fq_codel" as const })) };
+  return planHtb(spec, null).map((cmd) => {
+    const c = spec.classes.find((k) => cmd.render() === leafCommand(dev, k).render());
+    return c ? `${cmd.render()} 2>/dev/null || ${leafCommand(dev, c, "pfifo").render()}` : cmd.render();
+  });
 }
 
 export const htbFact = (dev: string) =>
   defineFact(`htb:${dev}`, sh`tc qdisc show dev ${dev} 2>/dev/null && echo --- && tc class show dev ${dev}`, (out) => parseHtb(out));
 
+/** A resource that knows its own commands for a freshly booted host (see boot.ts). */
+export type BootAware = Resource & { bootCommands(): string[] };
+
 /** The HTB tree on one device (the device may be created earlier in the same run). */
-export function htb(want: HtbSpec): Resource {
-  const fact = htbFact(want.dev);
+export function htb(dev: string, rateKbit: number): BootAware {
+  const fact = htbFact(dev);
   return {
-    name: `Set QoS classes on ${want.dev} (${want.rateKbit} kbit/s)`,
-    facts: [fact],
+    name: `Set QoS classes on ${dev} (${Math.round(rateKbit)} kbit/s)`,
+    facts: [fact, qdiscSupportFact],
     plan(read) {
-      const commands = planHtb(want, read(fact));
+      const commands = planHtb(htbFor(dev, rateKbit, read(qdiscSupportFact).has("fq_codel") ? "fq_codel" : "pfifo"), read(fact));
       return commands.length ? { commands, summary: `${commands.length} tc change(s)` } : null;
     },
+    bootCommands: () => bootHtb(htbFor(dev, rateKbit)),
   };
 }
 
@@ -121,25 +145,22 @@ export const lanHtbFact = (subnet: string) =>
     },
   );
 
-/** A resource that knows its own commands for a freshly booted host (see boot.ts). */
-export type BootAware = Resource & { bootCommands(): string[] };
-
 /** The HTB tree on the hub's LAN, found by the route to its subnet (at boot too: the script looks the device up). */
 export function lanHtb(subnet: string, rateKbit: number): BootAware {
   const fact = lanHtbFact(subnet);
   return {
-    bootCommands() {
-      const placeholder = "MESHISP_LAN_DEV";
-      const lookup = sh`dev=$(ip -o -4 route show exact ${subnet} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | head -n 1)`.render();
-      return [lookup, ...planHtb(htbFor(placeholder, rateKbit), null).map((c) => c.render().replaceAll(placeholder, '"$dev"'))];
-    },
     name: `Set QoS classes on the LAN ${subnet} (${Math.round(rateKbit)} kbit/s)`,
-    facts: [fact],
+    facts: [fact, qdiscSupportFact],
     plan(read) {
       const { dev, state } = read(fact);
       if (!dev) throw new UserError(`no interface has a route to the hub's LAN ${subnet}`, "bring the LAN up, or set routing_lan_device (or routing_qos: false)");
-      const commands = planHtb(htbFor(dev, rateKbit), state);
+      const commands = planHtb(htbFor(dev, rateKbit, read(qdiscSupportFact).has("fq_codel") ? "fq_codel" : "pfifo"), state);
       return commands.length ? { commands, summary: `${dev}: ${commands.length} tc change(s)` } : null;
+    },
+    bootCommands() {
+      const placeholder = "MESHISP_LAN_DEV";
+      const lookup = sh`dev=$(ip -o -4 route show exact ${subnet} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | head -n 1)`.render();
+      return [lookup, ...bootHtb(htbFor(placeholder, rateKbit)).map((line) => line.replaceAll(placeholder, '"$dev"'))];
     },
   };
 }

@@ -191,9 +191,19 @@ class htb 1:40 parent 1:1 leaf 40: prio 3 rate 760Kbit ceil 7600Kbit burst 1599b
   });
   it("the LAN is found by the route to its subnet; no such route is an error that says what to set", () => {
     const lan = lanHtb("10.42.0.0/24", 7600);
-    expect(plan(lan, { "htb-lan:10.42.0.0/24": `dev lan0\n${TC}` })).toBeNull();
-    expect(plan(lan, { "htb-lan:10.42.0.0/24": "dev eth1\nqdisc noqueue 0: root refcnt 2\n---\n" })?.[0]).toBe("tc qdisc replace dev eth1 root handle 1: htb default 30");
-    expect(() => plan(lan, { "htb-lan:10.42.0.0/24": ["dev \n", 1] })).toThrow(/no interface has a route to the hub's LAN 10\.42\.0\.0\/24/);
+    const noFq = { "tc:qdisc-support": "fq_codel no\ncake no\n" };
+    expect(plan(lan, { ...noFq, "htb-lan:10.42.0.0/24": `dev lan0\n${TC}` })).toBeNull();
+    expect(plan(lan, { ...noFq, "htb-lan:10.42.0.0/24": "dev eth1\nqdisc noqueue 0: root refcnt 2\n---\n" })?.[0]).toBe("tc qdisc replace dev eth1 root handle 1: htb default 30");
+    expect(() => plan(lan, { ...noFq, "htb-lan:10.42.0.0/24": ["dev \n", 1] })).toThrow(/no interface has a route to the hub's LAN 10\.42\.0\.0\/24/);
+  });
+  it("fq_codel leaves where the kernel has it: a pfifo leaf is removed first (replace keeps the kind), then nothing", () => {
+    const lan = lanHtb("10.42.0.0/24", 7600);
+    const fq = { "tc:qdisc-support": "fq_codel yes\ncake no\n" };
+    const cmds = plan(lan, { ...fq, "htb-lan:10.42.0.0/24": `dev lan0\n${TC}` })!;
+    expect(cmds).toHaveLength(8);
+    expect(cmds.slice(0, 2)).toEqual(["tc qdisc del dev lan0 parent 1:10", "tc qdisc replace dev lan0 parent 1:10 handle 10: fq_codel"]);
+    const converged = TC.replace(/qdisc pfifo (\d+): parent (\S+) limit \d+p/g, "qdisc fq_codel $1: parent $2 limit 10240p flows 1024 quantum 1514 target 5ms interval 100ms");
+    expect(plan(lan, { ...fq, "htb-lan:10.42.0.0/24": `dev lan0\n${converged}` })).toBeNull();
   });
   it("link rate changed: the classes follow, leaves stay", () => {
     const cmds = planHtb(htbFor("lan0", 9500), parseHtb(out(TC))).map((c) => c.display());
@@ -246,6 +256,8 @@ describe("boot script: the role's plan for an empty host", () => {
     expect(lines).toContain("ip route replace default via 10.0.253.131 dev mu65 table 265");
     expect(text).toMatch(/\| nft -f -/);
     expect(lines).toContain('tc qdisc replace dev "$dev" root handle 1: htb default 30');
+    // The leaf the runner would pick: fq_codel, or the pfifo where the kernel has none.
+    expect(lines).toContain('tc qdisc replace dev "$dev" parent 1:30 handle 30: fq_codel 2>/dev/null || tc qdisc replace dev "$dev" parent 1:30 handle 30: pfifo limit 64');
     expect(text.indexOf("dev=$(ip -o -4 route show exact 10.42.0.0/24")).toBeLessThan(text.indexOf("tc qdisc replace"));
   });
 });
