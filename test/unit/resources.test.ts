@@ -181,7 +181,7 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
     name: "nft table absent -> created in one transaction",
     resource: nftTable({ family: "ip", name: "t", body: "chain c {\n type nat hook prerouting priority dstnat; policy accept;\n}" }),
     probes: { "nft:ip:t": ["", 1] },
-    expect: [/^printf '%s' 'table ip t\012delete table ip t\012table ip t \{.*' \| nft -f -$/s],
+    expect: [/^printf '%s' 'table ip t\ndelete table ip t\ntable ip t \{.*' \| nft -f -$/s],
   },
   {
     name: "nft table identical but for nft's own tabs and blank lines -> nothing",
