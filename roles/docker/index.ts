@@ -1,5 +1,7 @@
 // The docker role: Docker Engine and compose on the Debian hub, and the hub's nine-service stack, restarted only when it changed.
 import { sh } from "../../lib/command.ts";
+import YAML from "yaml";
+import { composeProblems } from "../../lib/compose-schema.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { HostContext, Role } from "../../lib/play.ts";
 import type { ServiceSecrets } from "../../lib/secrets/service-secrets.ts";
@@ -24,7 +26,11 @@ const debArch = (arch: string) => ({ x86_64: "amd64", aarch64: "arm64", armv7l: 
 export function hubStack(ctx: HostContext, secrets: ServiceSecrets): Stack {
   const vars = ctx.vars as DockerVars & Record<string, unknown>;
   const { mesh, lan } = hubAddresses(ctx);
-  return buildStack({ vars, hostName: ctx.host.name, mesh, lan, domain: dnsVarsOf(ctx).dns_domain, dns: renderDnsFiles(ctx), secrets });
+  const stack = buildStack({ vars, hostName: ctx.host.name, mesh, lan, domain: dnsVarsOf(ctx).dns_domain, dns: renderDnsFiles(ctx), secrets });
+  // Inventory values (images, limits, ports) end up in the file: refuse one the engine would refuse, before touching the hub.
+  const problems = composeProblems(YAML.parse(stack.yaml, { version: "1.1" }));
+  if (problems.length) throw new UserError(`${ctx.host.name} (${ctx.host.source}): the hub stack's compose file would be invalid:\n  ${problems.join("\n  ")}`, "check the docker_* variables in the inventory");
+  return stack;
 }
 
 /** The engine from Debian's packages, or from Docker's apt repository (its key, then the source line). */
