@@ -13,7 +13,8 @@ import { routingDefaults } from "./defaults.ts";
 import { routingOsVars } from "./os.ts";
 import { CLASS_SHARES, htb, lanHtb } from "./qos.ts";
 import { bootResources } from "./boot.ts";
-import { ownNftTable, policyRules, staleTunnels, tunnel } from "./resources.ts";
+import { nftTable } from "../../lib/resources/nft-table.ts";
+import { policyRules, staleTunnels, tunnel } from "./resources.ts";
 import { communitySources, uplinksOf, type Vars } from "./settings.ts";
 
 export const FAILOVER_SERVICE = "meshisp-failover";
@@ -79,9 +80,9 @@ function hubTasks(ctx: HostContext): Resource[] {
         ]),
       ],
     }),
-    ownNftTable({
+    nftTable({
       family: "ip",
-      table: "meshisp",
+      name: "meshisp",
       body: renderTemplate("routing/hub.nft.hbs", { sources, backup: backup && backup.masquerade !== false ? backup : null, mss, mss_above: mss + 1, classes: qosClasses(v) }),
     }),
     ...qos,

@@ -1,7 +1,5 @@
-// Resources of the routing role: a tunnel with the routes through it, policy rules, an nftables table of our own.
-import { createHash } from "node:crypto";
+// Resources of the routing role: a tunnel with the routes through it, policy rules (its nftables table: lib/resources/nft-table.ts).
 import { sh } from "../../lib/command.ts";
-import { defineFact } from "../../lib/facts/fact.ts";
 import type { Resource, ResourceOptions } from "../../lib/resources/resource.ts";
 import { addressesFact, linksFact, routesFact, rulesFact } from "./ip-facts.ts";
 import { planRoutes, planRules, type WantedRoute, type WantedRule } from "./policy.ts";
@@ -59,30 +57,6 @@ export function staticRoutes(spec: { name: string; routes: WantedRoute[] } & Res
     plan(read) {
       const commands = planRoutes(spec.routes, read(routesFact));
       return commands.length ? { commands, summary: `${commands.length} route(s)` } : null;
-    },
-  };
-}
-
-/** The live table's comment (we put the sha256 of what we loaded there), or null when the table is absent. */
-export const nftCommentFact = (family: string, table: string) =>
-  defineFact(`nft-comment:${family}:${table}`, sh`nft list table ${family} ${table} 2>/dev/null`, ({ stdout, code }) =>
-    code === 0 ? (/^\s*comment "([^"]*)"/m.exec(stdout)?.[1] ?? "") : null,
-  );
-
-/** An nftables table owned whole by the role, loaded in one transaction; compared by a hash of its text kept in the table's comment. */
-export function ownNftTable(spec: { family: string; table: string; body: string } & ResourceOptions): Resource {
-  const hash = `meshisp sha256:${createHash("sha256").update(spec.body).digest("hex").slice(0, 16)}`;
-  const live = nftCommentFact(spec.family, spec.table);
-  const text = `table ${spec.family} ${spec.table}\ndelete table ${spec.family} ${spec.table}\ntable ${spec.family} ${spec.table} {\n\tcomment "${hash}"\n${spec.body}\n}\n`;
-  return {
-    name: `Load nftables table ${spec.family} ${spec.table}`,
-    notify: spec.notify,
-    tags: spec.tags,
-    facts: [live],
-    plan(read) {
-      const now = read(live);
-      if (now === hash) return null;
-      return { commands: [sh`printf '%s' ${text} | nft -f -`], summary: now === null ? "create" : "replace rules" };
     },
   };
 }

@@ -10,7 +10,8 @@ import { renderTemplate } from "../../lib/template.ts";
 import { routingDefaults } from "./defaults.ts";
 import { routingOsVars } from "./os.ts";
 import { bootResources } from "./boot.ts";
-import { ownNftTable, tunnel } from "./resources.ts";
+import { nftTable } from "../../lib/resources/nft-table.ts";
+import { tunnel } from "./resources.ts";
 import { communitySources, hubOf, type Vars } from "./settings.ts";
 import { tunnelPair } from "./tunnel.ts";
 
@@ -24,7 +25,7 @@ function uplinkTasks(ctx: HostContext): Resource[] {
   const back = communitySources(hub, { ...v, lan_subnet: hub.vars.lan_subnet });
   const network = [
     tunnel({ ...t, name: `Tunnel to the hub (${t.dev}, ${t.remote})`, routes: back.map((dst) => ({ table: "main", dst, gateway: t.peer, dev: t.dev })) }),
-    ownNftTable({ family: "ip", table: "meshisp", body: renderTemplate("routing/uplink.nft.hbs", { dev: t.dev, forbidden: v.routing_uplink_forbidden, mss, mss_above: mss + 1 }) }),
+    nftTable({ family: "ip", name: "meshisp", body: renderTemplate("routing/uplink.nft.hbs", { dev: t.dev, forbidden: v.routing_uplink_forbidden, mss, mss_above: mss + 1 }) }),
   ];
   return [
     packages({ names: v.routing_packages, os: ctx.os }),

@@ -8,7 +8,7 @@ import { sysctl } from "../../lib/resources/sysctl.ts";
 import { service } from "../../lib/resources/service.ts";
 import { packages } from "../../lib/resources/package.ts";
 import { guardedCommand } from "../../lib/resources/command.ts";
-import { nftTable } from "../../lib/resources/nft-table.ts";
+import { nftTable, nftTableStamp } from "../../lib/resources/nft-table.ts";
 import { sh } from "../../lib/command.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 
@@ -178,33 +178,33 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
     expect: null,
   },
   {
-    name: "nft table absent -> created in one transaction",
-    resource: nftTable({ family: "ip", name: "t", body: "chain c {\n type nat hook prerouting priority dstnat; policy accept;\n}" }),
-    probes: { "nft:ip:t": ["", 1] },
-    expect: [/^printf '%s' 'table ip t\ndelete table ip t\ntable ip t \{.*' \| nft -f -$/s],
+    name: "nft table absent -> created in one transaction, stamped with its hash",
+    resource: nftTable({ family: "ip", name: "t", body: "\tchain c {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}" }),
+    probes: { "nft-comment:ip:t": ["", 1] },
+    expect: [/^printf '%s' 'table ip t\ndelete table ip t\ntable ip t \{\n\tcomment "meshisp sha256:[0-9a-f]{16}"\n\tchain c \{.*' \| nft -f -$/s],
   },
   {
-    name: "nft table identical but for nft's own tabs and blank lines -> nothing",
-    resource: nftTable({ family: "ip", name: "t", body: "chain c {\n type nat hook prerouting priority dstnat; policy accept;\n udp dport 4243 dnat to 203.0.113.10:4242\n}" }),
-    probes: { "nft:ip:t": "table ip t {\n\tchain c {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tudp dport 4243 dnat to 203.0.113.10:4242\n\t}\n\n}\n" },
+    name: "nft table carrying the stamp of the same body -> nothing (however this nft version prints the rules)",
+    resource: nftTable({ family: "ip", name: "t", body: "\tchain c {\n\t}" }),
+    probes: { "nft-comment:ip:t": `table ip t {\n\tcomment "${nftTableStamp("\tchain c {\n\t}")}"\n\tchain c {\n\t}\n}\n` },
     expect: null,
   },
   {
-    name: "nft table with a rule changed by hand -> replaced",
-    resource: nftTable({ family: "ip", name: "t", body: "chain c {\n udp dport 4243 dnat to 203.0.113.10:4242\n}" }),
-    probes: { "nft:ip:t": "table ip t {\n\tchain c {\n\t\tudp dport 4243 dnat to 203.0.113.99:4242\n\t}\n}\n" },
+    name: "nft table with another stamp, or none (an older version, or rebuilt by hand) -> replaced",
+    resource: nftTable({ family: "ip", name: "t", body: "\tchain c {\n\t}" }),
+    probes: { "nft-comment:ip:t": "table ip t {\n\tchain c {\n\t}\n}\n" },
     expect: [/nft -f -/],
   },
   {
     name: "nft table to remove, present -> deleted",
     resource: nftTable({ family: "ip", name: "t", body: "", absent: true }),
-    probes: { "nft:ip:t": "table ip t {\n}\n" },
+    probes: { "nft-comment:ip:t": "table ip t {\n}\n" },
     expect: [/^nft delete table ip t$/],
   },
   {
     name: "nft table to remove, already gone -> nothing",
     resource: nftTable({ family: "ip", name: "t", body: "", absent: true }),
-    probes: { "nft:ip:t": ["", 1] },
+    probes: { "nft-comment:ip:t": ["", 1] },
     expect: null,
   },
 ];

@@ -11,7 +11,8 @@ import { parseAddresses, parseLinks, parseRoutes, parseRules } from "../../roles
 import { planTunnel, staleHubTunnels, tunnelPair, uplinkNumber } from "../../roles/routing/tunnel.ts";
 import { planRoutes, planRules } from "../../roles/routing/policy.ts";
 import { htbFor, lanHtb, parseHtb, parseRate, planHtb } from "../../roles/routing/qos.ts";
-import { ownNftTable, tunnel } from "../../roles/routing/resources.ts";
+import { tunnel } from "../../roles/routing/resources.ts";
+import { nftTable } from "../../lib/resources/nft-table.ts";
 import { routingDefaults } from "../../roles/routing/defaults.ts";
 import { bootCommands } from "../../roles/routing/boot.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
@@ -213,7 +214,7 @@ class htb 1:40 parent 1:1 leaf 40: prio 3 rate 760Kbit ceil 7600Kbit burst 1599b
 });
 
 describe("own nftables table", () => {
-  const t = ownNftTable({ family: "ip", table: "meshisp", body: "\tchain forward {\n\t\ttype filter hook forward priority mangle; policy accept;\n\t}" });
+  const t = nftTable({ family: "ip", name: "meshisp", body: "\tchain forward {\n\t\ttype filter hook forward priority mangle; policy accept;\n\t}" });
   const key = "nft-comment:ip:meshisp";
   it("absent: loaded in one transaction", () => expect(plan(t, { [key]: ["", 1] })?.[0]).toMatch(/^printf '%s' 'table ip meshisp\n\s*delete table ip meshisp\n\s*table ip meshisp \{\n\s*comment "meshisp sha256:[0-9a-f]{16}"/));
   it("same hash in the live table: nothing", () => {
@@ -248,7 +249,7 @@ describe("boot script: the role's plan for an empty host", () => {
   it("creates the tunnel with its routes, loads the table, sets the LAN's QoS by looking its device up", () => {
     const lines = bootCommands([
       tunnel({ ...HUB_65, name: "Tunnel to uplink-1", routes: [{ table: "265", dst: "default", gateway: "10.0.253.131", dev: "mu65" }] }),
-      ownNftTable({ family: "ip", table: "meshisp", body: "" }),
+      nftTable({ family: "ip", name: "meshisp", body: "" }),
       lanHtb("10.42.0.0/24", 7600),
     ]);
     const text = lines.join("\n");
