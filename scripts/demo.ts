@@ -1,12 +1,15 @@
-// The main job on the lab: a hub and a relay deployed, three volunteers' routers enrolled as uplinks, a client device,
-// every tunnel checked, and a second run that changes nothing. Usage: npx tsx scripts/demo.ts [--keep]
+// The main job on the lab: a hub and a relay deployed, three volunteers' routers enrolled as uplinks (one whose UDP to
+// the hub is blocked), a client device, every tunnel checked, a second run that changes nothing, then the field tests:
+// the donated caps, failover across the uplinks to the backup, the hub's services with the internet cut.
+// Usage: npx tsx scripts/demo.ts [--keep]
+import { spawn } from "node:child_process";
 import { labUp } from "./lab/index.ts";
 import { DEFAULT_TOPOLOGY } from "./lab/topology.ts";
 import { loadInventory } from "../lib/inventory/load.ts";
 import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { Session } from "../lib/runner/session.ts";
-import { formatRecap, mergeRecaps } from "../lib/runner/report.ts";
-import { clientPlay, hubPlay, relayPlay, uplinkPlay } from "../tasks/plays.ts";
+import { formatRecap } from "../lib/runner/report.ts";
+import { deployMesh } from "../tasks/plays.ts";
 import { enrollUplink } from "../tasks/enroll/enroll.ts";
 import { reportError } from "../lib/cli.ts";
 
@@ -23,11 +26,11 @@ try {
   console.log("== Maintainer: deploy the hub and the relay");
   const converge = async (output: "listr" | "silent") => {
     const session = new Session(loadInventory(lab.inventoryPath), { output });
-    const recaps = [];
-    for (const play of [hubPlay(ca), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)]) recaps.push(await session.run(play));
-    await session.close();
-    await Promise.all(ca.pending);
-    return mergeRecaps(...recaps);
+    try {
+      return await deployMesh(session, ca);
+    } finally {
+      await session.close();
+    }
   };
   console.log(formatRecap(await converge("listr")));
 
@@ -61,7 +64,18 @@ try {
   const again = await converge("silent");
   console.log(formatRecap(again));
   failed ||= again.some((r) => r.changed || r.failed || r.unreachable);
-  console.log(failed ? "\nDEMO FAILED" : "\nDemo complete: hub, relay, 3 uplinks and a client on one mesh.");
+
+  // The scripts a maintainer runs against the live mesh, here against the lab's inventory.
+  for (const [title, script, ...args] of [
+    ["The volunteers' caps hold (iperf3 over the mesh)", "scripts/test-shaping.ts"],
+    ["The kitchen stays online: each uplink cut, then all (the backup), then back", "scripts/test-failover.ts"],
+    ["The hub's services answer with the internet cut", "scripts/test-local-services.ts", "--cut-internet"],
+  ]) {
+    console.log(`\n== ${title}: npx tsx ${script} -i <lab inventory> ${args.join(" ")}`);
+    const exit = await new Promise<number | null>((done) => spawn("npx", ["tsx", script, "-i", lab.inventoryPath, ...args], { stdio: "inherit" }).on("close", done));
+    failed ||= exit !== 0;
+  }
+  console.log(failed ? "\nDEMO FAILED" : "\nDemo complete: hub, relay, 3 uplinks and a client on one mesh; caps, failover and local services checked.");
 } catch (err) {
   code = reportError(err);
 } finally {

@@ -2,8 +2,7 @@
 import { runPlaybook } from "../lib/cli.ts";
 import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { openServiceSecrets } from "../lib/secrets/service-secrets.ts";
-import { mergeRecaps } from "../lib/runner/report.ts";
-import { certificatesPlay, clientPlay, hubPlay, relayPlay, uplinkPlay } from "./plays.ts";
+import { deployMesh } from "./plays.ts";
 
 await runPlaybook({
   command: "tasks/deploy-hub.ts",
@@ -19,11 +18,6 @@ The CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.
     // The hub's container stack needs its service secrets (sealed with the CA's passphrase) only where it is enabled.
     const stack = session.inventory.hosts.some((h) => h.group === "hub" && h.vars.docker_enabled === true);
     const secrets = stack ? await openServiceSecrets(session.inventory) : undefined;
-    const plays = args["hub-only"] ? [hubPlay(ca, secrets)] : [hubPlay(ca, secrets), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)];
-    const recaps = [];
-    for (const play of plays) if (play.hosts.some((g) => session.inventory.groups[g]?.length)) recaps.push(await session.run(play));
-    await Promise.all(ca.pending);
-    recaps.push(await session.run(certificatesPlay()));
-    return mergeRecaps(...recaps);
+    return deployMesh(session, ca, { secrets, hubOnly: !!args["hub-only"] });
   },
 });

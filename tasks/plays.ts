@@ -1,5 +1,7 @@
 // The plays the playbooks are made of, one place for each: which roles run on which group.
 import type { Play } from "../lib/play.ts";
+import { mergeRecaps, type HostRecap } from "../lib/runner/report.ts";
+import type { Session } from "../lib/runner/session.ts";
 import type { CertAuthority } from "../roles/nebula/identity.ts";
 import type { ServiceSecrets } from "../lib/secrets/service-secrets.ts";
 import { baseRole } from "../roles/base/index.ts";
@@ -19,3 +21,16 @@ export const uplinkPlay = (ca: CertAuthority, hosts: string[] = ["uplinks"]): Pl
 export const clientPlay = (ca: CertAuthority): Play => ({ name: "Set up client devices", hosts: ["clients"], roles: [baseRole, nebulaRole(ca)] });
 /** Last in a playbook, once the CA's register holds every certificate the run issued: the hub's view of when they end. */
 export const certificatesPlay = (): Play => ({ name: "Watch the mesh's certificates", hosts: ["hub"], roles: [certificateMonitoringRole] });
+
+/**
+ * What deploy-hub runs: the hub, then relays, uplinks and clients (groups with hosts only), then the certificates'
+ * view once every certificate the run issued is registered.
+ */
+export async function deployMesh(session: Session, ca: CertAuthority & { pending: Promise<void>[] }, options: { secrets?: ServiceSecrets; hubOnly?: boolean } = {}): Promise<HostRecap[]> {
+  const plays = options.hubOnly ? [hubPlay(ca, options.secrets)] : [hubPlay(ca, options.secrets), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)];
+  const recaps: HostRecap[][] = [];
+  for (const play of plays) if (play.hosts.some((g) => session.inventory.groups[g]?.length)) recaps.push(await session.run(play));
+  await Promise.all(ca.pending);
+  if (session.inventory.groups.hub?.length) recaps.push(await session.run(certificatesPlay()));
+  return mergeRecaps(...recaps);
+}

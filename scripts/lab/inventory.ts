@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import type { HostPlan } from "./plan.ts";
+import { SERVICES_ADDRESS, type HostPlan } from "./plan.ts";
 import type { Lab, LabHost } from "./types.ts";
 
 export interface InventoryPaths {
@@ -26,7 +26,10 @@ export function inventoryYaml(paths: InventoryPaths, plans: HostPlan[]): string 
     groups[p.spec.group].hosts[p.spec.name] = { address: p.mgmtAddress, port: 22, user: "root", os: p.spec.kind, vars };
   }
   // The lab's opkg feed has no Lua exporter (its image has no Lua): the monitoring role skips it on OpenWrt hosts.
-  const doc = { ssh_key: paths.sshKeyPath, known_hosts: paths.knownHostsPath, vars: { lab: true, monitoring_openwrt_exporter: false }, groups };
+  // Lab traffic never leaves the lab: the failover probe and the DNS forwarders are the simulated internet's services
+  // host, not the public resolvers the roles default to.
+  const vars = { lab: true, monitoring_openwrt_exporter: false, routing_probe_target: SERVICES_ADDRESS, dns_forwarders: [SERVICES_ADDRESS] };
+  const doc = { ssh_key: paths.sshKeyPath, known_hosts: paths.knownHostsPath, vars, groups };
   return `# Lab inventory written by scripts/lab (run ${paths.runId}). Hosts are reached over the lab's management network.\n${YAML.stringify(doc)}`;
 }
 
