@@ -11,14 +11,14 @@ import { hubRole } from "../roles/hub/index.ts";
 import { monitoringRole } from "../roles/monitoring/index.ts";
 import { certificateMonitoringRole } from "../roles/monitoring/certificates.ts";
 import { nebulaRole } from "../roles/nebula/index.ts";
-import { routingHubRole, routingUplinkRole } from "../roles/routing/index.ts";
+import { routingClientRole, routingHubRole, routingUplinkRole } from "../roles/routing/index.ts";
 import { shapingRole } from "../roles/shaping/index.ts";
 
 /** `secrets` unlocks the hub's container stack (docker_enabled hubs); without it the stack is left as it is. */
 export const hubPlay = (ca: CertAuthority, secrets?: ServiceSecrets): Play => ({ name: "Deploy the hub", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), hubRole, dnsRole, dockerRole(secrets), routingHubRole, monitoringRole] });
 export const relayPlay = (ca: CertAuthority): Play => ({ name: "Deploy relays", hosts: ["relays"], roles: [baseRole, nebulaRole(ca), monitoringRole] });
 export const uplinkPlay = (ca: CertAuthority, hosts: string[] = ["uplinks"]): Play => ({ name: "Set up uplinks", hosts, roles: [baseRole, nebulaRole(ca), shapingRole, routingUplinkRole, monitoringRole] });
-export const clientPlay = (ca: CertAuthority): Play => ({ name: "Set up client devices", hosts: ["clients"], roles: [baseRole, nebulaRole(ca)] });
+export const clientPlay = (ca: CertAuthority): Play => ({ name: "Set up client devices", hosts: ["clients"], roles: [baseRole, nebulaRole(ca), routingClientRole] });
 /** Last in a playbook, once the CA's register holds every certificate the run issued: the hub's view of when they end. */
 export const certificatesPlay = (): Play => ({ name: "Watch the mesh's certificates", hosts: ["hub"], roles: [certificateMonitoringRole] });
 

@@ -27,4 +27,9 @@ export const nebulaDefaults = {
   nebula_subnets: [] as string[],
   /** Routes through other nodes' subnets: [{ route, via }]. */
   nebula_unsafe_routes: [] as { route: string; via: string }[],
+  /**
+   * On a client: send its internet traffic through the hub (and so the uplinks) instead of its own line. Not prefixed:
+   * one switch read by this role (the client's routes, the hub's certificate) and routing's client part (underlay routes).
+   */
+  client_internet_via_mesh: false,
 };

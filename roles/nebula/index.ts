@@ -7,6 +7,7 @@ import { packages } from "../../lib/resources/package.ts";
 import { restartHandler, service } from "../../lib/resources/service.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { nebulaDefaults } from "./defaults.ts";
+import { clientInternetRoutes, hubInternetSubnets } from "./client-internet.ts";
 import { nebulaIdentity, type CertAuthority, type CertRequest } from "./identity.ts";
 import { groupsOf, inboundRules, lighthousesOf, nodeTypeOf, relaysOf } from "./node-types.ts";
 import { nebulaOsVars } from "./os.ts";
@@ -27,7 +28,7 @@ export function nebulaSettings(ctx: HostContext) {
     name: host.name,
     ip: `${host.meshIp}/16`,
     groups: [...groupsOf(type), ...v.nebula_groups],
-    subnets: v.nebula_subnets,
+    subnets: [...new Set([...v.nebula_subnets, ...hubInternetSubnets(type, ctx.inventory)])],
     days: v.nebula_cert_days,
   };
   return {
@@ -46,7 +47,7 @@ export function nebulaSettings(ctx: HostContext) {
       use_relays: !!v.nebula_use_relays,
       listen_port: amLighthouse || amRelay ? v.nebula_port : v.nebula_node_port,
       stats_listen: `${host.meshIp}:${v.nebula_stats_port}`,
-      unsafe_routes: v.nebula_unsafe_routes,
+      unsafe_routes: [...v.nebula_unsafe_routes, ...clientInternetRoutes(type, v, lighthouses[0].mesh_ip)],
       inbound: inboundRules(type, v.nebula_stats_port),
     },
   };

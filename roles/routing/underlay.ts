@@ -1,0 +1,74 @@
+// A mesh client's underlay host routes: with its internet inside Nebula (0.0.0.0/1 + 128.0.0.0/1 on the tun), Nebula's
+// own UDP to the hub and the relays' forwarders must keep using the real default gateway, or it would loop into the tun.
+import { sh, type Command } from "../../lib/command.ts";
+import { UserError } from "../../lib/errors.ts";
+import { defineFact, type ProbeOutput } from "../../lib/facts/fact.ts";
+import type { Resource } from "../../lib/resources/resource.ts";
+
+/** Protocol number that marks the routes this role owns (shown by `ip route` as "proto 77"). */
+export const UNDERLAY_PROTO = "77";
+
+export interface MainRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  metric: number;
+  protocol: string;
+}
+
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  metric?: number;
+  protocol?: string | number;
+}
+export function parseMainRoutes({ stdout, code }: ProbeOutput): MainRoute[] {
+  if (code !== 0) throw new Error(`could not read the routes (ip exited ${code}); is iproute2's ip installed?`);
+  const text = stdout.trim();
+  return (text ? (JSON.parse(text) as IpRoute[]) : []).map((r) => ({
+    dst: r.dst,
+    ...(r.gateway ? { gateway: r.gateway } : {}),
+    ...(r.dev ? { dev: r.dev } : {}),
+    metric: r.metric ?? 0,
+    protocol: String(r.protocol ?? "boot"),
+  }));
+}
+export const mainRoutesFact = defineFact("ip:main-routes", sh`ip -j -4 route show table main`, parseMainRoutes);
+
+const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const covers = (cidr: string, ip: string) => {
+  const [net, len] = cidr.split("/");
+  const bits = Number(len ?? 32);
+  const size = 2 ** (32 - bits);
+  return Math.floor(toInt(net) / size) === Math.floor(toInt(ip) / size);
+};
+
+/**
+ * Commands that give each endpoint a host route via the current default gateway (lowest metric), except endpoints on
+ * a directly connected network; routes of ours no longer wanted (endpoint gone, client opted out) are deleted.
+ */
+export function planUnderlayRoutes(endpoints: string[], routes: MainRoute[], host: string): Command[] {
+  const ours = routes.filter((r) => r.protocol === UNDERLAY_PROTO);
+  const connected = routes.filter((r) => r.protocol === "kernel" && !r.gateway && r.dst !== "default");
+  const wanted = [...new Set(endpoints)].filter((ip) => !connected.some((r) => covers(r.dst, ip)));
+  const del = ours.filter((r) => !wanted.includes(r.dst)).map((r) => sh`ip route del ${r.dst} proto ${UNDERLAY_PROTO}`);
+  if (wanted.length === 0) return del;
+  const gw = routes.filter((r) => r.dst === "default" && r.gateway && r.dev).sort((a, b) => a.metric - b.metric)[0];
+  if (!gw) throw new UserError(`${host} has no default route: its Nebula traffic to ${wanted.join(", ")} would enter the mesh itself`, "give the client a default route (its own internet line), or set client_internet_via_mesh: false");
+  const set = wanted
+    .filter((ip) => !ours.some((r) => r.dst === ip && r.gateway === gw.gateway && r.dev === gw.dev))
+    .map((ip) => sh`ip route replace ${ip} via ${gw.gateway!} dev ${gw.dev!} proto ${UNDERLAY_PROTO}`);
+  return [...del, ...set];
+}
+
+export function underlayRoutes(spec: { name: string; endpoints: string[]; host: string }): Resource {
+  return {
+    name: spec.name,
+    facts: [mainRoutesFact],
+    plan(read) {
+      const commands = planUnderlayRoutes(spec.endpoints, read(mainRoutesFact), spec.host);
+      return commands.length ? { commands, summary: `${commands.length} route change(s)` } : null;
+    },
+  };
+}
