@@ -5,6 +5,7 @@ import { UserError } from "../../lib/errors.ts";
 import { nebulaDefaults } from "../nebula/defaults.ts";
 import { lighthousesOf } from "../nebula/node-types.ts";
 import { routingDefaults } from "./defaults.ts";
+import { bootResources } from "./boot.ts";
 import { underlayRoutes } from "./underlay.ts";
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -20,7 +21,10 @@ export const routingClientRole: Role = {
     const endpoints = on ? lighthousesOf(ctx.inventory, port, forward).flatMap((l) => l.endpoints.map((e) => e.replace(/:\d+$/, ""))) : [];
     const named = endpoints.find((e) => !IPV4.test(e));
     if (named) throw new UserError(`${ctx.host.name}: the mesh endpoint ${named} is a name, and a client whose internet goes through the mesh needs a host route to it`, "set nebula_public_address of the hub (and relays) to an IPv4 address");
-    // Always planned: a client that opts out loses the routes it no longer needs.
-    return [underlayRoutes({ name: "Keep Nebula's underlay on the real default gateway", endpoints, host: ctx.host.name })];
+    // Always planned: a client that opts out loses the routes it no longer needs. A reboot forgets them: the boot
+    // service puts them back (after Nebula, which retries its handshakes until the underlay works again).
+    const routes = underlayRoutes({ name: "Keep Nebula's underlay on the real default gateway", endpoints, host: ctx.host.name });
+    const nebulaService = (v.nebula_service as string | undefined) ?? nebulaDefaults.nebula_service;
+    return on ? [routes, ...bootResources([routes], ctx.facts.init, nebulaService)] : [routes];
   },
 };

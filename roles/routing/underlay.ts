@@ -1,6 +1,6 @@
 // A mesh client's underlay host routes: with its internet inside Nebula (0.0.0.0/1 + 128.0.0.0/1 on the tun), Nebula's
 // own UDP to the hub and the relays' forwarders must keep using the real default gateway, or it would loop into the tun.
-import { sh, type Command } from "../../lib/command.ts";
+import { quote, sh, type Command } from "../../lib/command.ts";
 import { UserError } from "../../lib/errors.ts";
 import { defineFact, type ProbeOutput } from "../../lib/facts/fact.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
@@ -54,16 +54,31 @@ export function planUnderlayRoutes(endpoints: string[], routes: MainRoute[], hos
   const wanted = [...new Set(endpoints)].filter((ip) => !connected.some((r) => covers(r.dst, ip)));
   const del = ours.filter((r) => !wanted.includes(r.dst)).map((r) => sh`ip route del ${r.dst} proto ${UNDERLAY_PROTO}`);
   if (wanted.length === 0) return del;
-  const gw = routes.filter((r) => r.dst === "default" && r.gateway && r.dev).sort((a, b) => a.metric - b.metric)[0];
+  // A PPP or LTE default has a device and no gateway.
+  const gw = routes.filter((r) => r.dst === "default" && r.dev && r.protocol !== UNDERLAY_PROTO).sort((a, b) => a.metric - b.metric)[0];
   if (!gw) throw new UserError(`${host} has no default route: its Nebula traffic to ${wanted.join(", ")} would enter the mesh itself`, "give the client a default route (its own internet line), or set client_internet_via_mesh: false");
   const set = wanted
     .filter((ip) => !ours.some((r) => r.dst === ip && r.gateway === gw.gateway && r.dev === gw.dev))
-    .map((ip) => sh`ip route replace ${ip} via ${gw.gateway!} dev ${gw.dev!} proto ${UNDERLAY_PROTO}`);
+    .map((ip) => (gw.gateway ? sh`ip route replace ${ip} via ${gw.gateway} dev ${gw.dev!} proto ${UNDERLAY_PROTO}` : sh`ip route replace ${ip} dev ${gw.dev!} proto ${UNDERLAY_PROTO}`));
   return [...del, ...set];
 }
 
-export function underlayRoutes(spec: { name: string; endpoints: string[]; host: string }): Resource {
+/** At boot (no runner to read the host): the same routes via whatever default route the host has by then. */
+export function underlayBootCommands(endpoints: string[]): string[] {
+  if (endpoints.length === 0) return [];
+  return [
+    "route=$(ip -4 route show default | head -n 1)",
+    "via=$(echo \"$route\" | sed -n 's/.* via \\([^ ]*\\).*/\\1/p')",
+    "dev=$(echo \"$route\" | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')",
+    `if [ -n "$dev" ]; then`,
+    ...[...new Set(endpoints)].map((ip) => `\tip route replace ${quote(ip)} \${via:+via "$via"} dev "$dev" proto ${UNDERLAY_PROTO}`),
+    "fi",
+  ];
+}
+
+export function underlayRoutes(spec: { name: string; endpoints: string[]; host: string }): Resource & { bootCommands(): string[] } {
   return {
+    bootCommands: () => underlayBootCommands(spec.endpoints),
     name: spec.name,
     facts: [mainRoutesFact],
     plan(read) {

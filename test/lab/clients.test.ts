@@ -85,4 +85,17 @@ describe("a client's internet through the mesh and out of an uplink", () => {
     expect(source).toBe(lab.host("uplink").publicAddress);
     expect(source).not.toBe(client().publicAddress);
   }, 60_000);
+
+  it("after a reboot (its routes forgotten) the boot script puts the underlay back and the mesh recovers", async () => {
+    const c = client();
+    const hubPublic = lab.host("hub").publicAddress;
+    expect((await c.exec("ip route flush proto 77")).code).toBe(0);
+    expect((await c.exec(`ip -4 route get ${hubPublic}`)).stdout).toMatch(/dev nebula1/); // the loop the routes prevent
+    const boot = await c.exec("/etc/meshisp/routing-boot.sh");
+    expect(boot.code, boot.stderr).toBe(0);
+    expect((await c.exec(`ip -4 route get ${hubPublic}`)).stdout).not.toMatch(/nebula1/);
+    await until("the client reaches the services host again", async () => (await c.exec(`ping -c 1 -W 1 ${SERVICES}`)).code === 0, 20);
+    const again = await converge();
+    for (const r of again) expect(r.changed, `${r.host} changed after the boot script`).toBe(0);
+  }, 60_000);
 });

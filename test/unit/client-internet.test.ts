@@ -11,7 +11,7 @@ import { UserError } from "../../lib/errors.ts";
 import { nebulaSettings } from "../../roles/nebula/index.ts";
 import { nebulaDefaults } from "../../roles/nebula/defaults.ts";
 import { routingClientRole } from "../../roles/routing/client.ts";
-import { mainRoutesFact, parseMainRoutes, planUnderlayRoutes, type MainRoute } from "../../roles/routing/underlay.ts";
+import { mainRoutesFact, parseMainRoutes, planUnderlayRoutes, underlayBootCommands, type MainRoute } from "../../roles/routing/underlay.ts";
 
 const inventoryYaml = (clientVars: string) => `
 groups:
@@ -72,6 +72,7 @@ describe("underlay host routes on the client", () => {
     ["wrong gateway (the home network changed): replaced", [HUB], [DEFAULT, HOME_LAN, ours(HUB, "192.168.9.1")], [`ip route replace ${HUB} via 192.168.3.1 dev wan0 proto 77`]],
     ["wrong device: replaced", [HUB], [DEFAULT, ours(HUB, "192.168.3.1", "eth1")], [`ip route replace ${HUB} via 192.168.3.1 dev wan0 proto 77`]],
     ["the lowest-metric default wins", [HUB], [{ ...DEFAULT, gateway: "10.9.9.1", dev: "wwan0", metric: 600 }, { ...DEFAULT, metric: 100 }], [`ip route replace ${HUB} via 192.168.3.1 dev wan0 proto 77`]],
+    ["a PPP default (a device, no gateway): routes on the device", [HUB], [{ dst: "default", dev: "ppp0", metric: 0, protocol: "boot" }], [`ip route replace 203.0.113.10 dev ppp0 proto 77`]],
     ["an endpoint on a connected network needs no route", ["192.168.3.50"], [DEFAULT, HOME_LAN], []],
     ["an endpoint gone from the inventory: its route removed", [HUB], [DEFAULT, ours(HUB), ours(RELAY)], [`ip route del ${RELAY} proto 77`]],
     ["the client opted out: its routes removed", [], [DEFAULT, ours(HUB), ours(RELAY)], [`ip route del ${HUB} proto 77`, `ip route del ${RELAY} proto 77`]],
@@ -83,6 +84,14 @@ describe("underlay host routes on the client", () => {
 
   it("refuses to plan without a default route (Nebula's UDP would enter its own tun)", () => {
     expect(() => planUnderlayRoutes([HUB], [HOME_LAN, TUN_HALF], "laptop")).toThrow(UserError);
+  });
+
+  it("at boot: the same routes via whatever default route the host has then, nothing without one", () => {
+    const script = underlayBootCommands([HUB, RELAY, HUB]).join("\n");
+    expect(script.match(/ip route replace/g)).toHaveLength(2);
+    expect(script).toContain(`ip route replace ${HUB} \${via:+via "$via"} dev "$dev" proto 77`);
+    expect(script).toMatch(/if \[ -n "\$dev" \]; then/);
+    expect(underlayBootCommands([])).toEqual([]);
   });
 
   it("parses ip -j output: no protocol field means boot, a number stays a number's text", () => {
@@ -110,8 +119,10 @@ describe("routing's client part", () => {
       `ip route replace ${RELAY} via 192.168.3.1 dev wan0 proto 77`,
     ]);
   });
-  it("leaves a client that does not opt in alone", () => {
+  it("leaves a client that does not opt in alone (and gives it no boot service)", () => {
     expect(plan(OPTED_IN, "phone", [DEFAULT, HOME_LAN])).toEqual([]);
+    expect(routingClientRole.tasks(ctx(OPTED_IN, "phone"))).toHaveLength(1);
+    expect(routingClientRole.tasks(ctx(OPTED_IN, "laptop")).map((r) => r.name)).toContain("Enable meshisp-routing at boot");
   });
   it("says what to do when an endpoint is a name", () => {
     const named = OPTED_IN.replace("nebula_public_address: 203.0.113.10", "nebula_public_address: hub.example.org");
