@@ -1,10 +1,6 @@
 // The hub's DNS cache from the inventory: what it answers, where it listens, and who runs it (native or the stack).
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadInventory } from "../../lib/inventory/load.ts";
-import { mergeVars } from "../../lib/inventory/vars.ts";
+import { hostContext, inventoryFrom } from "../context.ts";
 import type { HostContext } from "../../lib/play.ts";
 import { dnsRole } from "../../roles/dns/index.ts";
 import { dnsDefaults } from "../../roles/dns/defaults.ts";
@@ -27,19 +23,8 @@ groups:
       printer: { address: 10.42.0.20 }
 `;
 
-function ctx(extra: Record<string, unknown> = {}, init: "systemd" | "initd" = "systemd"): HostContext {
-  const file = join(mkdtempSync(join(tmpdir(), "meshisp-dns-")), "hosts.yml");
-  writeFileSync(file, INVENTORY);
-  const inventory = loadInventory(file);
-  const host = inventory.hosts.find((h) => h.name === "hub")!;
-  return {
-    host,
-    os: "debian",
-    facts: { os: "debian", init, arch: "x86_64", kernel: "6.1", hostname: "hub", pendingHandlers: [] },
-    vars: mergeVars(dnsDefaults, host.vars, extra),
-    inventory,
-  };
-}
+const ctx = (extra: Record<string, unknown> = {}, init: "systemd" | "initd" = "systemd"): HostContext =>
+  hostContext(inventoryFrom(INVENTORY), "hub", { defaults: dnsDefaults, extra: [extra], init });
 
 describe("the DNS cache's files", () => {
   it("answers the hub's services on both sides, every mesh node by its mesh IP, and nothing for hosts outside the mesh", () => {

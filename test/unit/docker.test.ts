@@ -11,7 +11,7 @@ import { composeProblems } from "../../lib/compose-schema.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { Fact, FactReader } from "../../lib/facts/fact.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
-import { mergeVars } from "../../lib/inventory/vars.ts";
+import { hostContext, inventoryFrom } from "../context.ts";
 import type { HostContext } from "../../lib/play.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { renderDiff } from "../../lib/runner/diff.ts";
@@ -39,19 +39,8 @@ groups:
       uplink-1: { address: 192.168.8.1, os: openwrt, mesh_ip: 10.0.4.65 }
 `;
 
-function hubContext(extra: Record<string, unknown> = {}): HostContext {
-  const file = join(dir, "hosts.yml");
-  writeFileSync(file, INVENTORY);
-  const inventory = loadInventory(file);
-  const host = inventory.hosts.find((h) => h.name === "hub")!;
-  return {
-    host,
-    os: "debian",
-    facts: { os: "debian", init: "systemd", arch: "x86_64", kernel: "6.1", hostname: "hub", pendingHandlers: [] },
-    vars: mergeVars(dockerDefaults, host.vars, { docker_secrets_dir: join(dir, "secrets") }, extra),
-    inventory,
-  };
-}
+const hubContext = (extra: Record<string, unknown> = {}): HostContext =>
+  hostContext(inventoryFrom(INVENTORY, dir), "hub", { defaults: dockerDefaults, extra: [{ docker_secrets_dir: join(dir, "secrets") }, extra] });
 
 const secretValues = () => ["postgres_password", ...STACK_SERVICES.map((s) => `${s}_secret_key`)].map((n) => secrets.get(n).reveal());
 

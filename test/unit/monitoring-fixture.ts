@@ -1,9 +1,5 @@
 // A small mesh for the monitoring role's unit tests: an inventory written to a temp dir, and a host context for its hub.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadInventory } from "../../lib/inventory/load.ts";
-import { mergeVars } from "../../lib/inventory/vars.ts";
+import { hostContext, inventoryFrom } from "../context.ts";
 import type { HostContext } from "../../lib/play.ts";
 import type { InitSystem } from "../../lib/facts/host.ts";
 import type { Inventory } from "../../lib/inventory/types.ts";
@@ -30,19 +26,7 @@ export const BASE_INVENTORY = `groups:
       laptop-1: { address: 198.18.9.40, os: debian }
 `;
 
-export function inventoryFrom(yaml: string): Inventory {
-  const dir = mkdtempSync(join(tmpdir(), "meshisp-mon-"));
-  writeFileSync(join(dir, "hosts.yml"), yaml);
-  return loadInventory(join(dir, "hosts.yml"));
-}
+export { inventoryFrom };
 
-export function hubContext(inventory: Inventory, extra: Record<string, unknown> = {}, init: InitSystem = "systemd", name = "hub"): HostContext & { vars: MonitoringVars } {
-  const host = inventory.hosts.find((h) => h.name === name)!;
-  return {
-    host,
-    os: host.os ?? "debian",
-    facts: { os: host.os ?? "debian", init, arch: "x86_64", kernel: "6.1", hostname: host.name, pendingHandlers: [] },
-    vars: mergeVars(monitoringDefaults, host.vars, extra) as MonitoringVars,
-    inventory,
-  };
-}
+export const hubContext = (inventory: Inventory, extra: Record<string, unknown> = {}, init: InitSystem = "systemd", name = "hub") =>
+  hostContext(inventory, name, { defaults: monitoringDefaults, extra: [extra], init }) as HostContext & { vars: MonitoringVars };
