@@ -14,10 +14,10 @@ await runPlaybook({
 The CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.
 `,
   async run(session, args) {
-    const ca = await openInventoryCa(session.inventory, { create: !!args["init-ca"] });
+    const ca = await openInventoryCa(session.inventory, { create: !!args["init-ca"], check: !!args.check });
     // The hub's container stack needs its service secrets (sealed with the CA's passphrase) only where it is enabled.
     const stack = session.inventory.hosts.some((h) => h.group === "hub" && h.vars.docker_enabled === true);
-    const secrets = stack ? await openServiceSecrets(session.inventory) : undefined;
+    const secrets = stack ? await openServiceSecrets(session.inventory, { check: !!args.check }) : undefined;
     return deployMesh(session, ca, { secrets, hubOnly: !!args["hub-only"] });
   },
 });

@@ -1,4 +1,7 @@
 // Where the mesh CA lives (beside the inventory) and how its passphrase is asked for: MESH_CA_PASSPHRASE, or a prompt without echo.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
 import type { Inventory } from "../inventory/types.ts";
@@ -60,15 +63,29 @@ export async function readNewPassphrase(what: string, source: PassphraseSource =
   return first;
 }
 
+/** What the mesh CA allows its certificates: the node types' groups and the mesh's /16. */
+const CA_GROUPS = ["hub", "lighthouse", "relay", "uplink", "client", "node"] as const;
+const CA_IPS = ["10.0.4.0/16"] as const;
+
 export const caStoreFor = (inventory: Inventory): CaStore => new CaStore(join(dirname(inventory.file), "pki"));
 
-/** Opens (or, when asked, first creates) the inventory's CA. */
-export async function openInventoryCa(inventory: Inventory, options: { create?: boolean; name?: string } = {}): Promise<OpenAuthority> {
+/**
+ * Opens (or, when asked, first creates) the inventory's CA. Under --check (`check`) a CA that would be created is made
+ * in a temporary directory instead, removed when the process exits: the run can plan certificates, nothing is kept.
+ */
+export async function openInventoryCa(inventory: Inventory, options: { create?: boolean; name?: string; check?: boolean; log?: (line: string) => void } = {}): Promise<OpenAuthority> {
   const store = caStoreFor(inventory);
   if (!store.exists()) {
     if (!options.create) throw new UserError(`no mesh CA in ${store.dir}`, "the maintainer creates it once with: npx tsx tasks/deploy-hub.ts --init-ca");
+    if (options.check) {
+      const scratch = new CaStore(mkdtempSync(join(tmpdir(), "meshisp-check-ca-")));
+      process.once("exit", () => rmSync(scratch.dir, { recursive: true, force: true }));
+      (options.log ?? console.log)(`check mode: a new mesh CA would be created in ${store.dir}; planning with a throwaway one`);
+      const { key } = scratch.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase: randomBytes(24).toString("base64"), groups: [...CA_GROUPS], ips: [...CA_IPS] });
+      return openAuthority(scratch, key);
+    }
     const passphrase = await readNewPassphrase(`the mesh CA in ${store.dir}`);
-    const { key } = store.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase, groups: ["hub", "lighthouse", "relay", "uplink", "client", "node"], ips: ["10.0.4.0/16"] });
+    const { key } = store.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase, groups: [...CA_GROUPS], ips: [...CA_IPS] });
     return openAuthority(store, key);
   }
   return openAuthority(store, await readPassphrase(`Passphrase of the mesh CA (${store.dir}): `));

@@ -49,8 +49,10 @@ export function openSecretsFile(file: string, passphrase: Passphrase, argon2?: A
 }
 
 /** The inventory's service secrets, unlocked with the CA's passphrase (MESH_CA_PASSPHRASE or a prompt). */
-export async function openServiceSecrets(inventory: Inventory): Promise<ServiceSecrets> {
+export async function openServiceSecrets(inventory: Inventory, options: { check?: boolean } = {}): Promise<ServiceSecrets> {
   const file = serviceSecretsFile(inventory);
+  // --check plans with throwaway secrets when none exist yet: it writes nothing, and the compose file's diff masks them.
+  if (options.check && !existsSync(file)) return fromSeed(randomBytes(SEED_BYTES), file);
   try {
     return openSecretsFile(file, await readPassphrase(`Passphrase of the mesh CA (unlocks ${file}): `));
   } catch (err) {

@@ -1,7 +1,7 @@
 // The CA on disk: encrypted key (0600), import of a nebula-cert CA, the issued register under concurrent writers, the passphrase prompt.
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,8 @@ import { CaStore } from "../../lib/pki/ca-store.ts";
 import { withFileLock } from "../../lib/pki/file-lock.ts";
 import { certFromPem, describeCert, describeCertJson, signHostCert, verifyCert } from "../../lib/pki/cert.ts";
 import { generateX25519 } from "../../lib/pki/keys.ts";
-import { readNewPassphrase, readPassphrase } from "../../lib/pki/passphrase.ts";
+import { openInventoryCa, readNewPassphrase, readPassphrase } from "../../lib/pki/passphrase.ts";
+import { inventoryFrom } from "../context.ts";
 import { CHEAP_ARGON2, FIXTURES, run, tempDir } from "./fixtures/pki/helpers.ts";
 
 const PASS = "correct horse battery staple";
@@ -177,6 +178,19 @@ describe("openAuthority (the nebula role's CA)", () => {
     expect(auth.problems("garbage", request, pair.publicKeyPem, 30)).toEqual(["the certificate on the node cannot be read"]);
     const other = openAuthority(newStore("authority-other"), PASS);
     expect(auth.problems(other.issue(request, pair.publicKeyPem), request, pair.publicKeyPem, 30).join("; ")).toMatch(/issued by another CA/);
+  });
+});
+
+describe("openInventoryCa under --check", () => {
+  it("plans with a throwaway CA where one would be created, and writes nothing beside the inventory", async () => {
+    const inventory = inventoryFrom("groups:\n  hub:\n    hosts:\n      hub: { address: 198.18.9.10 }\n");
+    const lines: string[] = [];
+    const ca = await openInventoryCa(inventory, { create: true, check: true, log: (l) => lines.push(l) });
+    expect(lines.join("\n")).toMatch(/check mode: a new mesh CA would be created in .*\/pki; planning with a throwaway one/);
+    expect(existsSync(join(dirname(inventory.file), "pki"))).toBe(false);
+    expect(ca.caCertPem).toContain("BEGIN NEBULA CERTIFICATE");
+    // Without --init-ca, a missing CA is still a clear error, check mode or not.
+    await expect(openInventoryCa(inventory, { check: true })).rejects.toThrow(/no mesh CA in .*pki/);
   });
 });
 
