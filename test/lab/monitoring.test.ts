@@ -165,13 +165,15 @@ describe("monitoring in the lab", () => {
     }, 20_000);
     expect(checker.value.labels.instance).toBe("10.0.4.1:9102");
     await until("both uplinks up in the checker", async () => ((await query("meshisp_uplink_up == 1")).length === 2 ? true : undefined), 20_000);
+    const alertsNamed = async (name: string) => (await api<{ alerts: { labels: Record<string, string>; state: string }[] }>("alerts")).alerts.filter((a) => a.labels.alertname === name);
+    // The previous test stopped uplink-2's Nebula, which its probes saw too: wait until that UplinkDown has resolved.
+    await until("no UplinkDown left from the previous test", async () => ((await alertsNamed("UplinkDown")).length === 0 ? true : undefined), 30_000);
     // Cut an uplink's way to the probe target at the internet router: its home line "dies upstream", its tunnel stays.
     const cut = (names: string[]) =>
       lab.internet.exec(
         `nft add table inet labmon && nft add chain inet labmon cut '{ type filter hook forward priority -10; }' && ${names.map((n) => `nft add rule inet labmon cut ip saddr ${lab.host(n).publicAddress} ip daddr ${PROBE_TARGET} drop`).join(" && ")}`,
       );
     const restore = () => lab.internet.exec("nft delete table inet labmon");
-    const alertsNamed = async (name: string) => (await api<{ alerts: { labels: Record<string, string>; state: string }[] }>("alerts")).alerts.filter((a) => a.labels.alertname === name);
     const cut2 = await cut(["uplink-2"]);
     expect(cut2.code, cut2.stderr).toBe(0);
     try {
