@@ -9,7 +9,7 @@ import { renderTemplate } from "../../lib/template.ts";
 import { nebulaDefaults } from "./defaults.ts";
 import { clientInternetRoutes, hubInternetSubnets } from "./client-internet.ts";
 import { nebulaIdentity, type CertAuthority, type CertRequest } from "./identity.ts";
-import { groupsOf, inboundRules, lighthousesOf, nodeTypeOf, relaysOf } from "./node-types.ts";
+import { directPreference, groupsOf, inboundRules, lighthousesOf, nodeTypeOf, relaysOf } from "./node-types.ts";
 import { nebulaOsVars } from "./os.ts";
 import { relayForward } from "./relay-forward.ts";
 
@@ -44,6 +44,7 @@ export function nebulaSettings(ctx: HostContext) {
       am_relay: amRelay,
       // A node lists the relays others may use to reach it.
       relays: v.nebula_use_relays && !amRelay ? relaysOf(ctx.inventory, host) : [],
+      preferred_ranges: directPreference(lighthouses),
       use_relays: !!v.nebula_use_relays,
       listen_port: amLighthouse || amRelay ? v.nebula_port : v.nebula_node_port,
       stats_listen: `${host.meshIp}:${v.nebula_stats_port}`,

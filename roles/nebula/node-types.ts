@@ -57,6 +57,18 @@ export function lighthousesOf(inventory: Inventory, port: number, forwardPort = 
     }));
 }
 
+/**
+ * Where a node also has relays' forwarders for the hub, it prefers the hub's own address: Nebula takes whichever
+ * endpoint answers a handshake first, and moves a tunnel to a preferred range when that range answers (1.6's
+ * TryPromoteBest), so a node that can reach the hub directly ends up there even if the relay answered first.
+ */
+export const directPreference = (lighthouses: { endpoints: string[] }[]): string[] =>
+  lighthouses
+    .filter((l) => l.endpoints.length > 1)
+    .map((l) => l.endpoints[0].slice(0, l.endpoints[0].lastIndexOf(":")))
+    .filter((address) => /^\d{1,3}(\.\d{1,3}){3}$/.test(address))
+    .map((address) => `${address}/32`);
+
 /** Mesh addresses of the relays (the hub relays too) a node behind hard NAT can be reached through. */
 export const relaysOf = (inventory: Inventory, self: Host): string[] =>
   inventory.hosts.filter((h) => h !== self && h.meshIp && (nodeTypeOf(h) === "relay" || nodeTypeOf(h) === "lighthouse")).map((h) => h.meshIp!);
