@@ -19,6 +19,8 @@ export interface TcClass {
   parent: string;
   rateBit: number;
   ceilBit: number;
+  /** HTB's priority, where tc shows one (leaf classes). */
+  prio?: number;
 }
 
 export interface TcDeviceState {
@@ -91,22 +93,17 @@ export function parseQdiscs(text: string): TcQdisc[] {
     });
   }
   // qdisc htb 1: root refcnt 2 r2q 10 default 0x10 ... | qdisc pfifo 10: parent 1:10 limit 30p | qdisc ingress ffff: parent ffff:fff1 ---
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith("qdisc "))
-    .map((l) => {
-      const words = l.trim().split(/\s+/);
-      const after = (key: string) => (words.indexOf(key) > 1 ? words[words.indexOf(key) + 1] : undefined);
-      const def = after("default");
-      const limit = after("limit");
-      return {
-        kind: words[1],
-        handle: words[2],
-        parent: words.includes("root") ? "root" : (after("parent") ?? ""),
-        defaultClass: def === undefined ? undefined : hex(def),
-        limit: limit === undefined ? undefined : parseInt(limit, 10),
-      };
-    });
+  return textLines(text, "qdisc").map(({ words, after }) => {
+    const def = after("default");
+    const limit = after("limit");
+    return {
+      kind: words[1],
+      handle: words[2],
+      parent: words.includes("root") ? "root" : (after("parent") ?? ""),
+      defaultClass: def === undefined ? undefined : hex(def),
+      limit: limit === undefined ? undefined : parseInt(limit, 10),
+    };
+  });
 }
 
 export function parseClasses(text: string): TcClass[] {
@@ -118,22 +115,31 @@ export function parseClasses(text: string): TcClass[] {
       parent: c.root ? "root" : String(c.parent ?? ""),
       rateBit: Number(c.rate ?? 0) * 8,
       ceilBit: Number(c.ceil ?? 0) * 8,
+      ...(typeof c.prio === "number" ? { prio: c.prio } : {}),
     }));
   }
   // class htb 1:10 root leaf 10: prio 0 rate 5Mbit ceil 5Mbit burst 1600b cburst 1600b
+  return textLines(text, "class").map(({ words, after }) => {
+    const prio = after("prio");
+    return {
+      kind: words[1],
+      classid: words[2],
+      parent: words.includes("root") ? "root" : (after("parent") ?? ""),
+      rateBit: parseRate(after("rate") ?? "0"),
+      ceilBit: parseRate(after("ceil") ?? "0"),
+      ...(prio === undefined ? {} : { prio: parseInt(prio, 10) }),
+    };
+  });
+}
+
+/** tc's text lines of one kind ("qdisc", "class"): their words, and the word after a keyword. */
+function textLines(text: string, kind: string): { words: string[]; after: (key: string) => string | undefined }[] {
   return text
     .split("\n")
-    .filter((l) => l.startsWith("class "))
+    .filter((l) => l.startsWith(`${kind} `))
     .map((l) => {
       const words = l.trim().split(/\s+/);
-      const after = (key: string) => (words.indexOf(key) > 1 ? words[words.indexOf(key) + 1] : undefined);
-      return {
-        kind: words[1],
-        classid: words[2],
-        parent: words.includes("root") ? "root" : (after("parent") ?? ""),
-        rateBit: parseRate(after("rate") ?? "0"),
-        ceilBit: parseRate(after("ceil") ?? "0"),
-      };
+      return { words, after: (key: string) => (words.indexOf(key) > 1 ? words[words.indexOf(key) + 1] : undefined) };
     });
 }
 

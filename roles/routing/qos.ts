@@ -3,7 +3,7 @@
 // Leaves are fq_codel where the kernel has it (it also copes with GSO bursts), else a short pfifo.
 import { sh, type Command } from "../../lib/command.ts";
 import { defineFact, type ProbeOutput } from "../../lib/facts/fact.ts";
-import { qdiscSupportFact } from "../../lib/facts/tc.ts";
+import { parseClasses, parseQdiscs, qdiscSupportFact } from "../../lib/facts/tc.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 
@@ -48,27 +48,17 @@ export function htbFor(dev: string, rateKbit: number, leaf: LeafKind = "pfifo"):
   };
 }
 
-const UNITS: Record<string, number> = { bit: 1e-3, kbit: 1, mbit: 1e3, gbit: 1e6 };
-/** "2Mbit" -> 2000 (kbit/s). */
-export const parseRate = (text: string): number => {
-  const m = /^([\d.]+)([KMG]?bit)$/i.exec(text);
-  return m ? Number(m[1]) * UNITS[m[2].toLowerCase()] : NaN;
-};
-
 /** Parses `tc qdisc show dev D; echo ---; tc class show dev D` (tc's text output: `tc -j class` is not JSON everywhere). */
 export function parseHtb({ stdout, code }: ProbeOutput): HtbState | null {
   if (code !== 0) return null;
   const [qdiscs = "", classes = ""] = stdout.split("\n---\n");
   const state: HtbState = { root: null, classes: new Map(), leaves: new Map() };
-  for (const line of qdiscs.split("\n")) {
-    const q = /^qdisc (\S+) (\S+) (root|parent (\S+))(.*)$/.exec(line.trim());
-    if (!q) continue;
-    if (q[3] === "root") state.root = { kind: q[1], handle: q[2], defaultClass: /default (\S+)/.exec(q[5])?.[1]?.replace(/^0x/, "") ?? "" };
-    else state.leaves.set(q[4], { kind: q[1], limit: Number(/limit (\d+)p?/.exec(q[5])?.[1] ?? NaN) });
+  for (const q of parseQdiscs(qdiscs)) {
+    if (q.parent === "root") state.root = { kind: q.kind, handle: q.handle, defaultClass: q.defaultClass ?? "" };
+    else state.leaves.set(q.parent, { kind: q.kind, limit: q.limit ?? NaN });
   }
-  for (const line of classes.split("\n")) {
-    const c = /^class htb (\S+) .*?(?:prio (\d+) )?rate (\S+) ceil (\S+)/.exec(line.trim());
-    if (c) state.classes.set(c[1], { rate: parseRate(c[3]), ceil: parseRate(c[4]), prio: Number(c[2] ?? 0) });
+  for (const c of parseClasses(classes)) {
+    if (c.kind === "htb") state.classes.set(c.classid, { rate: c.rateBit / 1000, ceil: c.ceilBit / 1000, prio: c.prio ?? 0 });
   }
   return state;
 }

@@ -10,7 +10,7 @@ import { renderTemplate } from "../../lib/template.ts";
 import { parseAddresses, parseLinks, parseRoutes, parseRules } from "../../roles/routing/ip-facts.ts";
 import { planTunnel, staleHubTunnels, tunnelPair, uplinkNumber } from "../../roles/routing/tunnel.ts";
 import { planRoutes, planRules } from "../../roles/routing/policy.ts";
-import { htbFor, lanHtb, parseHtb, parseRate, planHtb } from "../../roles/routing/qos.ts";
+import { htbFor, lanHtb, parseHtb, planHtb } from "../../roles/routing/qos.ts";
 import { tunnel } from "../../roles/routing/resources.ts";
 import { nftTable } from "../../lib/resources/nft-table.ts";
 import { routingDefaults } from "../../roles/routing/defaults.ts";
@@ -179,7 +179,10 @@ class htb 1:30 parent 1:1 leaf 30: prio 2 rate 3040Kbit ceil 7600Kbit burst 1599
 class htb 1:40 parent 1:1 leaf 40: prio 3 rate 760Kbit ceil 7600Kbit burst 1599b cburst 1599b`;
   const want = htbFor("lan0", 7600);
   it("rates parse to kbit/s", () => {
-    expect([parseRate("2Mbit"), parseRate("760Kbit"), parseRate("1Gbit"), parseRate("500bit")]).toEqual([2000, 760, 1e6, 0.5]);
+    const state = parseHtb(out(TC.replace("rate 2280Kbit ceil 7600Kbit", "rate 2Mbit ceil 1Gbit").replace("rate 3040Kbit", "rate 500bit")))!;
+    expect(state.classes.get("1:20")).toEqual({ rate: 2000, ceil: 1e6, prio: 1 });
+    expect(state.classes.get("1:30")).toEqual({ rate: 0.5, ceil: 7600, prio: 2 });
+    expect(state.classes.get("1:40")).toEqual({ rate: 760, ceil: 7600, prio: 3 });
   });
   it("converged: nothing", () => expect(planHtb(want, parseHtb(out(TC)))).toEqual([]));
   it("no qdisc yet (or the device is new): the whole tree", () => {

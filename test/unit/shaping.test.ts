@@ -202,7 +202,7 @@ describe("the tc parser, on real tc output", () => {
       { kind: "pfifo", handle: "10:", parent: "1:10", defaultClass: undefined, limit: 97 },
       { kind: "ingress", handle: "ffff:", parent: "ffff:fff1", defaultClass: undefined, limit: undefined },
     ]);
-    expect(state.classes).toEqual([{ kind: "htb", classid: "1:10", parent: "root", rateBit: 20e6, ceilBit: 20e6 }]);
+    expect(state.classes).toEqual([{ kind: "htb", classid: "1:10", parent: "root", rateBit: 20e6, ceilBit: 20e6, prio: 0 }]);
   });
 
   it("reads a fresh tun, a missing device and a changed rate", () => {
