@@ -7,6 +7,9 @@ export interface Cidr {
   bits: number;
 }
 
+/** A dotted IPv4 address, each part at most 255. */
+export const isIpv4 = (text: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(text) && text.split(".").every((p) => Number(p) <= 255);
+
 export const ipToUint = (ip: string): number => ip.split(".").reduce((n, p) => n * 256 + Number(p), 0) >>> 0;
 export const uintToIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
 export const maskOfBits = (bits: number): number => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
@@ -20,7 +23,7 @@ export function bitsOfMask(mask: number): number | null {
 /** "10.0.4.65/16" -> its parts; a clear error for anything else. */
 export function parseCidr(cidr: string, what = "address"): Cidr {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
-  if (!m || m[1].split(".").some((p) => Number(p) > 255) || Number(m[2]) > 32) {
+  if (!m || !isIpv4(m[1]) || Number(m[2]) > 32) {
     throw new UserError(`${what} "${cidr}" is not an IPv4 CIDR like 10.0.4.65/16`);
   }
   return { ip: ipToUint(m[1]), mask: maskOfBits(Number(m[2])), bits: Number(m[2]) };

@@ -1,5 +1,6 @@
 // What each kind of mesh node is: its certificate groups, lighthouse/relay duties and who may reach it.
 import type { Host, Inventory } from "../../lib/inventory/types.ts";
+import { isIpv4 } from "../../lib/pki/cidr.ts";
 
 export type NodeType = "lighthouse" | "relay" | "uplink" | "client" | "node";
 
@@ -65,9 +66,12 @@ export function lighthousesOf(inventory: Inventory, port: number, forwardPort = 
 export const directPreference = (lighthouses: { endpoints: string[] }[]): string[] =>
   lighthouses
     .filter((l) => l.endpoints.length > 1)
-    .map((l) => l.endpoints[0].slice(0, l.endpoints[0].lastIndexOf(":")))
-    .filter((address) => /^\d{1,3}(\.\d{1,3}){3}$/.test(address))
+    .map((l) => endpointAddress(l.endpoints[0]))
+    .filter(isIpv4)
     .map((address) => `${address}/32`);
+
+/** "203.0.113.10:4242" -> "203.0.113.10". */
+export const endpointAddress = (endpoint: string): string => endpoint.slice(0, endpoint.lastIndexOf(":"));
 
 /** Mesh addresses of the relays (the hub relays too) a node behind hard NAT can be reached through. */
 export const relaysOf = (inventory: Inventory, self: Host): string[] =>

@@ -3,12 +3,11 @@
 import type { Role } from "../../lib/play.ts";
 import { UserError } from "../../lib/errors.ts";
 import { nebulaDefaults } from "../nebula/defaults.ts";
-import { lighthousesOf } from "../nebula/node-types.ts";
+import { isIpv4 } from "../../lib/pki/cidr.ts";
+import { endpointAddress, lighthousesOf } from "../nebula/node-types.ts";
 import { routingDefaults } from "./defaults.ts";
 import { bootResources } from "./boot.ts";
 import { underlayRoutes } from "./underlay.ts";
-
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 export const routingClientRole: Role = {
   name: "routing",
@@ -18,8 +17,8 @@ export const routingClientRole: Role = {
     const on = v.client_internet_via_mesh === true;
     const port = (v.nebula_port as number | undefined) ?? nebulaDefaults.nebula_port;
     const forward = (v.nebula_relay_forward_port as number | undefined) ?? nebulaDefaults.nebula_relay_forward_port;
-    const endpoints = on ? lighthousesOf(ctx.inventory, port, forward).flatMap((l) => l.endpoints.map((e) => e.replace(/:\d+$/, ""))) : [];
-    const named = endpoints.find((e) => !IPV4.test(e));
+    const endpoints = on ? lighthousesOf(ctx.inventory, port, forward).flatMap((l) => l.endpoints.map(endpointAddress)) : [];
+    const named = endpoints.find((e) => !isIpv4(e));
     if (named) throw new UserError(`${ctx.host.name}: the mesh endpoint ${named} is a name, and a client whose internet goes through the mesh needs a host route to it`, "set nebula_public_address of the hub (and relays) to an IPv4 address");
     // Always planned: a client that opts out loses the routes it no longer needs. A reboot forgets them: the boot
     // service puts them back (after Nebula, which retries its handshakes until the underlay works again).

@@ -22,7 +22,7 @@ export interface RouteState {
   dev?: string;
 }
 
-const json = <T>({ stdout, code }: ProbeOutput, what: string): T[] => {
+export const json = <T>({ stdout, code }: ProbeOutput, what: string): T[] => {
   if (code !== 0) throw new Error(`could not read ${what} (ip exited ${code}); is iproute2's ip installed?`);
   const text = stdout.trim();
   return text ? (JSON.parse(text) as T[]) : [];
@@ -78,6 +78,8 @@ interface IpRoute {
   gateway?: string;
   dev?: string;
   table?: string | number;
+  metric?: number;
+  protocol?: string | number;
 }
 /** Routes of every table; the main table's have no "table" field in ip's output. */
 export const parseRoutes = (out: ProbeOutput): RouteState[] =>
@@ -87,3 +89,21 @@ export const linksFact = defineFact("ip:links", sh`ip -j -d link show`, parseLin
 export const addressesFact = defineFact("ip:addresses", sh`ip -j -4 addr show`, parseAddresses);
 export const rulesFact = defineFact("ip:rules", sh`ip -j -4 rule show`, parseRules);
 export const routesFact = defineFact("ip:routes", sh`ip -j -4 route show table all`, parseRoutes);
+
+/** A main-table route with what a client's underlay plan compares: metric, and the protocol that marks routes as ours. */
+export interface MainRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  metric: number;
+  protocol: string;
+}
+export const parseMainRoutes = (out: ProbeOutput): MainRoute[] =>
+  json<IpRoute>(out, "the routes").map((r) => ({
+    dst: r.dst,
+    ...(r.gateway ? { gateway: r.gateway } : {}),
+    ...(r.dev ? { dev: r.dev } : {}),
+    metric: r.metric ?? 0,
+    protocol: String(r.protocol ?? "boot"),
+  }));
+export const mainRoutesFact = defineFact("ip:main-routes", sh`ip -j -4 route show table main`, parseMainRoutes);

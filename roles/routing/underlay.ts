@@ -2,47 +2,15 @@
 // own UDP to the hub and the relays' forwarders must keep using the real default gateway, or it would loop into the tun.
 import { quote, sh, type Command } from "../../lib/command.ts";
 import { UserError } from "../../lib/errors.ts";
-import { defineFact, type ProbeOutput } from "../../lib/facts/fact.ts";
+import { cidrWithin } from "../../lib/pki/cidr.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
+import { mainRoutesFact, type MainRoute } from "./ip-facts.ts";
 
 /** Protocol number that marks the routes this role owns (shown by `ip route` as "proto 77"). */
 export const UNDERLAY_PROTO = "77";
 
-export interface MainRoute {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  metric: number;
-  protocol: string;
-}
-
-interface IpRoute {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  metric?: number;
-  protocol?: string | number;
-}
-export function parseMainRoutes({ stdout, code }: ProbeOutput): MainRoute[] {
-  if (code !== 0) throw new Error(`could not read the routes (ip exited ${code}); is iproute2's ip installed?`);
-  const text = stdout.trim();
-  return (text ? (JSON.parse(text) as IpRoute[]) : []).map((r) => ({
-    dst: r.dst,
-    ...(r.gateway ? { gateway: r.gateway } : {}),
-    ...(r.dev ? { dev: r.dev } : {}),
-    metric: r.metric ?? 0,
-    protocol: String(r.protocol ?? "boot"),
-  }));
-}
-export const mainRoutesFact = defineFact("ip:main-routes", sh`ip -j -4 route show table main`, parseMainRoutes);
-
-const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-const covers = (cidr: string, ip: string) => {
-  const [net, len] = cidr.split("/");
-  const bits = Number(len ?? 32);
-  const size = 2 ** (32 - bits);
-  return Math.floor(toInt(net) / size) === Math.floor(toInt(ip) / size);
-};
+/** A connected route's destination covers an endpoint ("192.168.3.0/24", or a bare address for a /32). */
+const covers = (dst: string, ip: string) => cidrWithin(`${ip}/32`, dst.includes("/") ? dst : `${dst}/32`);
 
 /**
  * Commands that give each endpoint a host route via the current default gateway (lowest metric), except endpoints on

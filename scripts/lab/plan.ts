@@ -1,6 +1,7 @@
 // The lab's address and naming plan, computed from a spec before anything is created (and checked: clear errors).
 // Host i (0-based, in spec order): management 198.18.S.(10+i); internet address 203.0.113.(10+i), on the host itself
 // or on its home gateway; a home LAN is 192.168.(10+i).0/24 with the gateway at .1 and the host at .2.
+import { cidrWithin, isIpv4 } from "../../lib/pki/cidr.ts";
 import type { LabHostSpec } from "./types.ts";
 
 export const MAX_HOSTS = 245;
@@ -22,17 +23,11 @@ export interface HostPlan {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,30}$/;
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 /** Ranges a LAN behind a host may not take: the lab's own networks, the Nebula overlay, this machine's network. */
 const RESERVED: [string, number][] = [["198.18.0.0", 15], ["203.0.113.0", 24], ["198.51.100.0", 24], ["192.168.0.0", 16], ["10.0.0.0", 16], ["192.0.2.0", 24], ["127.0.0.0", 8]];
 
-const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-const overlaps = (a: string, pa: number, b: string, pb: number) => {
-  const bits = Math.min(pa, pb);
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return ((toInt(a) & mask) >>> 0) === ((toInt(b) & mask) >>> 0);
-};
-const isIpv4 = (s: string) => IPV4.test(s) && s.split(".").every((o) => Number(o) <= 255);
+/** Two networks overlap when either lies inside the other. */
+const overlaps = (a: string, pa: number, b: string, pb: number) => cidrWithin(`${a}/${pa}`, `${b}/${pb}`) || cidrWithin(`${b}/${pb}`, `${a}/${pa}`);
 
 export function planLab(runId: string, slot: number, specs: LabHostSpec[]): HostPlan[] {
   if (!Array.isArray(specs) || specs.length === 0) throw new Error("lab spec: `hosts` must list at least one host");

@@ -11,7 +11,8 @@ import { UserError } from "../../lib/errors.ts";
 import { nebulaSettings } from "../../roles/nebula/index.ts";
 import { nebulaDefaults } from "../../roles/nebula/defaults.ts";
 import { routingClientRole } from "../../roles/routing/client.ts";
-import { mainRoutesFact, parseMainRoutes, planUnderlayRoutes, underlayBootCommands, type MainRoute } from "../../roles/routing/underlay.ts";
+import { mainRoutesFact, parseMainRoutes, type MainRoute } from "../../roles/routing/ip-facts.ts";
+import { planUnderlayRoutes, underlayBootCommands } from "../../roles/routing/underlay.ts";
 
 const inventoryYaml = (clientVars: string) => `
 groups:

@@ -3,19 +3,11 @@ import { describe, expect, it } from "vitest";
 import { inventoryYaml } from "../../scripts/lab/inventory.ts";
 import { planLab } from "../../scripts/lab/plan.ts";
 import { DEFAULT_TOPOLOGY } from "../../scripts/lab/topology.ts";
+import { cidrWithin } from "../../lib/pki/cidr.ts";
 
 /** DESIGN.md's lab plan: management, simulated internet, its services, homes, hub LANs and the overlay. */
-const LAB_RANGES: [number, number][] = [
-  ["198.18.0.0", 15],
-  ["203.0.113.0", 24],
-  ["198.51.100.0", 24],
-  ["192.168.0.0", 16],
-  ["10.0.0.0", 8],
-].map(([net, bits]) => [(net as string).split(".").reduce((n, o) => n * 256 + Number(o), 0), bits as number]);
-const inLab = (ip: string) => {
-  const n = ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
-  return LAB_RANGES.some(([net, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(net / 2 ** (32 - bits)));
-};
+const LAB_RANGES = ["198.18.0.0/15", "203.0.113.0/24", "198.51.100.0/24", "192.168.0.0/16", "10.0.0.0/8"];
+const inLab = (ip: string) => LAB_RANGES.some((range) => cidrWithin(`${ip}/32`, range));
 
 describe("the lab's inventory", () => {
   const text = inventoryYaml({ runId: "mltest", sshKeyPath: "/k", knownHostsPath: "/kh" }, planLab("mltest", 3, DEFAULT_TOPOLOGY));
