@@ -4,7 +4,6 @@ import type { InitSystem } from "../../lib/facts/host.ts";
 import type { HostContext } from "../../lib/play.ts";
 import { file } from "../../lib/resources/file.ts";
 import type { Handler, Resource } from "../../lib/resources/resource.ts";
-import { restartHandler } from "../../lib/resources/service.ts";
 import { renderTemplate } from "../../lib/template.ts";
 
 export interface DaemonSpec {
@@ -26,9 +25,6 @@ export function daemonRunner(ctx: HostContext, d: DaemonSpec): Resource[] {
     ? [file({ path: `/etc/default/${d.unit}`, content: renderTemplate("monitoring/default.hbs", vars), notify: d.notify })]
     : [file({ path: `/etc/init.d/${d.service}`, content: renderTemplate("monitoring/service.init.hbs", vars), mode: "0755", notify: d.notify })];
 }
-
-/** Restart (the unit re-reads /etc/default) under either init. */
-export const restartHandlerFor = (service: string, init: InitSystem, name: string): Handler => restartHandler(service, init, name);
 
 /** Prometheus and Alertmanager re-read their configuration on SIGHUP: systemd's reload sends it; procd-style scripts restart. */
 export const reloadHandlerFor = (service: string, init: InitSystem, name: string): Handler => ({

@@ -5,11 +5,11 @@ import type { HostContext } from "../../lib/play.ts";
 import { file } from "../../lib/resources/file.ts";
 import { packages } from "../../lib/resources/package.ts";
 import type { Handler, Resource } from "../../lib/resources/resource.ts";
-import { service } from "../../lib/resources/service.ts";
+import { restartHandler, service } from "../../lib/resources/service.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import type { MonitoringVars } from "./defaults.ts";
 import { debianMonitoring, openwrtExporter } from "./os.ts";
-import { daemonRunner, restartHandlerFor } from "./daemon.ts";
+import { daemonRunner } from "./daemon.ts";
 
 export const RESTART_EXPORTER = "restart node exporter";
 
@@ -53,5 +53,5 @@ export function exporterTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
 
 export function exporterHandlers(ctx: HostContext): Handler[] {
   const name = ctx.os === "openwrt" ? openwrtExporter.service : debianMonitoring(ctx.facts.init).service.nodeExporter;
-  return [restartHandlerFor(name, ctx.facts.init, RESTART_EXPORTER)];
+  return [restartHandler(name, ctx.facts.init, RESTART_EXPORTER)];
 }

@@ -10,6 +10,7 @@ import { renderTemplate, TEMPLATES_DIR } from "../../lib/template.ts";
 import type { HostContext } from "../../lib/play.ts";
 import { dockerSourceVars } from "../docker/defaults.ts";
 import type { MonitoringVars } from "./defaults.ts";
+import { scrapeAddress } from "./targets.ts";
 
 export const GRAFANA_CONTAINER = "meshisp-grafana";
 /** Its own compose project, apart from the docker role's stack. */
@@ -23,7 +24,7 @@ export const composeCommand = (ctx: HostContext): string[] => [...dockerSourceVa
 export const DASHBOARD_FILE = join(TEMPLATES_DIR, "monitoring/grafana/mesh-overview.json");
 
 /** Prometheus as Grafana (on the host's network) reaches it. */
-export const datasourceUrl = (v: MonitoringVars) => `http://${v.monitoring_prometheus_listen.replace(/^(0\.0\.0\.0|):/, "127.0.0.1:")}`;
+export const datasourceUrl = (v: MonitoringVars) => `http://${scrapeAddress(v.monitoring_prometheus_listen)}`;
 
 export function renderGrafana(v: MonitoringVars) {
   return {

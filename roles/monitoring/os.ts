@@ -1,6 +1,5 @@
 // Per-OS values of the monitoring role: packages, binaries, paths and service names.
 import type { InitSystem } from "../../lib/facts/host.ts";
-import type { OsFamily } from "../../lib/inventory/types.ts";
 
 /**
  * Debian's packages, and the service names the role runs them under. Under systemd the packages' own units
@@ -30,5 +29,3 @@ export const openwrtExporter = {
   service: "prometheus-node-exporter-lua",
   uciFile: "/etc/config/prometheus-node-exporter-lua",
 };
-
-export const isDebian = (os: OsFamily) => os === "debian";

@@ -5,14 +5,14 @@ import { directory } from "../../lib/resources/directory.ts";
 import { file } from "../../lib/resources/file.ts";
 import { packages } from "../../lib/resources/package.ts";
 import type { Handler, Resource } from "../../lib/resources/resource.ts";
-import { service } from "../../lib/resources/service.ts";
+import { restartHandler, service } from "../../lib/resources/service.ts";
 import { renderTemplate } from "../../lib/template.ts";
-import { daemonRunner, reloadHandlerFor, restartHandlerFor } from "./daemon.ts";
+import { daemonRunner, reloadHandlerFor } from "./daemon.ts";
 import type { MonitoringVars } from "./defaults.ts";
 import { grafanaFiles, grafanaHandler, grafanaRuns, grafanaUp } from "./grafana.ts";
 import { certificateRules, uplinkRules, type CertRegister } from "./inventory-rules.ts";
 import { debianMonitoring } from "./os.ts";
-import { SCRAPE_JOBS, scrapeTargets, targetsFile } from "./targets.ts";
+import { SCRAPE_JOBS, scrapeAddress, scrapeTargets, targetsFile } from "./targets.ts";
 
 export const RELOAD_PROMETHEUS = "reload prometheus";
 export const RESTART_PROMETHEUS = "restart prometheus";
@@ -36,7 +36,7 @@ export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, registe
     ...v,
     config_dir: d.configDir,
     mesh_name: v.monitoring_mesh_name,
-    alertmanager_target: v.monitoring_alertmanager_listen.replace(/^(0\.0\.0\.0|):/, "127.0.0.1:"),
+    alertmanager_target: scrapeAddress(v.monitoring_alertmanager_listen),
     jobs: SCRAPE_JOBS.map((name) => ({ name, file: `${d.configDir}/targets/${name}.json` })),
   });
   const alertmanager = renderTemplate("monitoring/alertmanager.yml.hbs", {
@@ -102,9 +102,9 @@ export function serverHandlers(ctx: HostContext, v: MonitoringVars): Handler[] {
   const d = debianMonitoring(ctx.facts.init);
   return [
     prometheusReload(ctx),
-    restartHandlerFor(d.service.prometheus, ctx.facts.init, RESTART_PROMETHEUS),
+    restartHandler(d.service.prometheus, ctx.facts.init, RESTART_PROMETHEUS),
     reloadHandlerFor(d.service.alertmanager, ctx.facts.init, RELOAD_ALERTMANAGER),
-    restartHandlerFor(d.service.alertmanager, ctx.facts.init, RESTART_ALERTMANAGER),
+    restartHandler(d.service.alertmanager, ctx.facts.init, RESTART_ALERTMANAGER),
     ...(grafanaRuns(ctx, v) ? [grafanaHandler(ctx, v)] : []),
   ];
 }

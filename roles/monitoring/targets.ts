@@ -38,8 +38,8 @@ export interface HubTargetVars {
   docker_enabled?: unknown;
 }
 
-/** A listen address as a scrape target: 0.0.0.0 is reached on loopback. */
-const local = (listen: string) => listen.replace(/^(0\.0\.0\.0|\[::\]|):/, "127.0.0.1:");
+/** A listen address as a client on the hub dials it: 0.0.0.0 (or no address) is reached on loopback. */
+export const scrapeAddress = (listen: string) => listen.replace(/^(0\.0\.0\.0|\[::\]|):/, "127.0.0.1:");
 
 /** Every job's targets, sorted by node so a file changes only when the mesh does. */
 export function scrapeTargets(inventory: Inventory, hub: HubTargetVars): Record<ScrapeJob, TargetGroup[]> {
@@ -59,8 +59,8 @@ export function scrapeTargets(inventory: Inventory, hub: HubTargetVars): Record<
   const hubName = theHub?.name ?? "hub";
   const failover = theHub?.meshIp ? [{ targets: [`${theHub.meshIp}:${hub.monitoring_failover_port}`], labels: { node: hubName, service: "failover-checker" } }] : [];
   const services: TargetGroup[] = [
-    { targets: [local(hub.monitoring_prometheus_listen)], labels: { node: hubName, service: "prometheus" } },
-    { targets: [local(hub.monitoring_alertmanager_listen)], labels: { node: hubName, service: "alertmanager" } },
+    { targets: [scrapeAddress(hub.monitoring_prometheus_listen)], labels: { node: hubName, service: "prometheus" } },
+    { targets: [scrapeAddress(hub.monitoring_alertmanager_listen)], labels: { node: hubName, service: "alertmanager" } },
     ...(hub.monitoring_grafana && hub.docker_enabled === true ? [{ targets: [`127.0.0.1:${hub.monitoring_grafana_port}`], labels: { node: hubName, service: "grafana" } }] : []),
     ...hub.monitoring_service_targets.map((s) => ({
       targets: [s.target],
