@@ -77,16 +77,18 @@ export async function openInventoryCa(inventory: Inventory, options: { create?: 
   const store = caStoreFor(inventory);
   if (!store.exists()) {
     if (!options.create) throw new UserError(`no mesh CA in ${store.dir}`, "the maintainer creates it once with: npx tsx tasks/deploy-hub.ts --init-ca");
+    let target = store;
+    let passphrase: string;
     if (options.check) {
-      const scratch = new CaStore(mkdtempSync(join(tmpdir(), "meshisp-check-ca-")));
-      process.once("exit", () => rmSync(scratch.dir, { recursive: true, force: true }));
+      target = new CaStore(mkdtempSync(join(tmpdir(), "meshisp-check-ca-")));
+      process.once("exit", () => rmSync(target.dir, { recursive: true, force: true }));
       (options.log ?? console.log)(`check mode: a new mesh CA would be created in ${store.dir}; planning with a throwaway one`);
-      const { key } = scratch.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase: randomBytes(24).toString("base64"), groups: [...CA_GROUPS], ips: [...CA_IPS] });
-      return openAuthority(scratch, key);
+      passphrase = randomBytes(24).toString("base64");
+    } else {
+      passphrase = await readNewPassphrase(`the mesh CA in ${store.dir}`);
     }
-    const passphrase = await readNewPassphrase(`the mesh CA in ${store.dir}`);
-    const { key } = store.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase, groups: [...CA_GROUPS], ips: [...CA_IPS] });
-    return openAuthority(store, key);
+    const { key } = target.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase, groups: [...CA_GROUPS], ips: [...CA_IPS] });
+    return openAuthority(target, key);
   }
   return openAuthority(store, await readPassphrase(`Passphrase of the mesh CA (${store.dir}): `));
 }

@@ -1,6 +1,7 @@
 // What the hub's DNS cache answers and where it listens, computed from the inventory: rendered for both runners.
 import type { HostContext } from "../../lib/play.ts";
 import { UserError } from "../../lib/errors.ts";
+import { parseCidr, uintToIp } from "../../lib/pki/cidr.ts";
 import { mergeVars } from "../../lib/inventory/vars.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { dnsDefaults, dnsOsVars } from "./defaults.ts";
@@ -12,11 +13,8 @@ export const dnsVarsOf = (ctx: HostContext): DnsVars => ({ ...(mergeVars(dnsDefa
 
 /** The first usable address of an IPv4 subnet: 10.42.0.0/24 -> 10.42.0.1. */
 export function firstAddress(subnet: string): string {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet);
-  if (!m) throw new UserError(`lan_subnet "${subnet}" is not an IPv4 subnet like 10.42.0.0/24`);
-  const n = ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0;
-  const first = ((n & (0xffffffff << (32 - +m[5]))) + 1) >>> 0;
-  return [first >>> 24, (first >>> 16) & 255, (first >>> 8) & 255, first & 255].join(".");
+  const { ip, mask } = parseCidr(subnet, "lan_subnet");
+  return uintToIp((((ip & mask) >>> 0) + 1) >>> 0);
 }
 
 /** The hub's addresses: its mesh IP, and its LAN address when it has a LAN. */

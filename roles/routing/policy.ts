@@ -1,4 +1,4 @@
-// Policy rules and static routes the routing role owns: planned from `ip -j rule show` / `ip -j route show table all`.
+// Policy rules and the routes through tunnels that the routing role owns: planned from `ip -j rule show` / `ip -j route show table all`.
 import { sh, type Command } from "../../lib/command.ts";
 import type { RouteState, RuleState } from "./ip-facts.ts";
 
@@ -34,13 +34,9 @@ export function planRules(wanted: WantedRule[], have: RuleState[], owned: [numbe
   return [...del, ...add];
 }
 
-/** Sets the wanted routes that differ (`ip route replace`); removes default routes of owned tables nobody wants any more. */
-export function planRoutes(wanted: WantedRoute[], have: RouteState[], ownedTables: (table: string) => boolean = () => false): Command[] {
-  const set = wanted
+/** Sets the wanted routes that differ (`ip route replace`). Routes through a tunnel that goes leave with its link. */
+export function planRoutes(wanted: WantedRoute[], have: RouteState[]): Command[] {
+  return wanted
     .filter((w) => !have.some((r) => r.table === w.table && r.dst === w.dst && r.gateway === w.gateway && r.dev === w.dev))
     .map((w) => sh`ip route replace ${w.dst} via ${w.gateway} dev ${w.dev} table ${w.table}`);
-  const del = have
-    .filter((r) => ownedTables(r.table) && !wanted.some((w) => w.table === r.table && w.dst === r.dst))
-    .map((r) => sh`ip route del ${r.dst} table ${r.table}`);
-  return [...del, ...set];
 }

@@ -47,16 +47,3 @@ export function policyRules(spec: { name: string; rules: WantedRule[]; owned: [n
     },
   };
 }
-
-export function staticRoutes(spec: { name: string; routes: WantedRoute[] } & ResourceOptions): Resource {
-  return {
-    name: spec.name,
-    notify: spec.notify,
-    tags: spec.tags,
-    facts: [routesFact],
-    plan(read) {
-      const commands = planRoutes(spec.routes, read(routesFact));
-      return commands.length ? { commands, summary: `${commands.length} route(s)` } : null;
-    },
-  };
-}
