@@ -9,7 +9,7 @@ import { labUp, type Lab } from "../../scripts/lab/index.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { Session } from "../../lib/runner/session.ts";
 import { openInventoryCa } from "../../lib/pki/passphrase.ts";
-import { clientPlay, hubPlay, relayPlay, uplinkPlay } from "../../tasks/plays.ts";
+import { clientPlay, deployMesh } from "../../tasks/plays.ts";
 import { enrollUplink } from "../../tasks/enroll/enroll.ts";
 
 const PASSPHRASE = "lab CA passphrase 4242";
@@ -34,11 +34,11 @@ function cli(args: string[], kill?: (out: string) => boolean): Promise<{ code: n
 const everything = async () => {
   const inventory = loadInventory(lab.inventoryPath);
   const session = new Session(inventory, { output: "silent" });
-  const recaps = [];
-  for (const play of [hubPlay(ca), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)]) recaps.push(...(await session.run(play)));
-  await session.close();
-  await Promise.all(ca.pending);
-  return recaps;
+  try {
+    return await deployMesh(session, ca);
+  } finally {
+    await session.close();
+  }
 };
 
 const meshIp = (name: string) => loadInventory(lab.inventoryPath).hosts.find((h) => h.name === name)!.meshIp!;

@@ -6,7 +6,7 @@ import { labUp, type Lab } from "../../scripts/lab/index.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { Session } from "../../lib/runner/session.ts";
 import { openInventoryCa } from "../../lib/pki/passphrase.ts";
-import { certificatesPlay, hubPlay, uplinkPlay } from "../../tasks/plays.ts";
+import { deployMesh, hubPlay } from "../../tasks/plays.ts";
 import { monitoringRole } from "../../roles/monitoring/index.ts";
 import { DASHBOARD_FILE } from "../../roles/monitoring/grafana.ts";
 import { readFileSync } from "node:fs";
@@ -24,9 +24,7 @@ let ca: Awaited<ReturnType<typeof openInventoryCa>>;
 
 const converge = async () => {
   const session = new Session(loadInventory(lab.inventoryPath), { output: "silent" });
-  const recaps = [...(await session.run(hubPlay(ca))), ...(await session.run(uplinkPlay(ca)))];
-  await Promise.all(ca.pending);
-  recaps.push(...(await session.run(certificatesPlay())));
+  const recaps = await deployMesh(session, ca);
   await session.close();
   return { recaps, changed: session.reporter.changed().map((e) => `${e.host}: ${e.task}`) };
 };

@@ -8,7 +8,7 @@ import { loadInventory } from "../../lib/inventory/load.ts";
 import { addMeshHost } from "../../lib/inventory/edit.ts";
 import { Session } from "../../lib/runner/session.ts";
 import { openInventoryCa } from "../../lib/pki/passphrase.ts";
-import { hubPlay, uplinkPlay } from "../../tasks/plays.ts";
+import { deployMesh, hubPlay } from "../../tasks/plays.ts";
 
 const PASSPHRASE = "lab CA passphrase services";
 const INTERNET_DNS = "198.51.100.10";
@@ -21,9 +21,8 @@ let internetDnsPid = 0;
 
 const converge = async () => {
   const session = new Session(loadInventory(lab.inventoryPath), { output: "silent" });
-  const recaps = [...(await session.run(hubPlay(ca))), ...(await session.run(uplinkPlay(ca)))];
+  const recaps = await deployMesh(session, ca);
   await session.close();
-  await Promise.all(ca.pending);
   const changed = session.reporter.changed().map((e) => `${e.host}: ${e.task} (${e.summary ?? ""})`);
   return { recaps, changed };
 };
