@@ -1,4 +1,6 @@
 // What the failover test needs from the mesh, whichever it runs against (the lab or the live mesh).
+import { spawn } from "node:child_process";
+
 export interface Output {
   code: number;
   stdout: string;
@@ -47,4 +49,16 @@ export function counterAfter(text: string, marker: RegExp): number {
     if (m) return Number(m[1]);
   }
   return 0;
+}
+
+/** Runs a program on this machine and collects its output; it is killed after `timeoutMs`. */
+export function runLocal(argv: string[], timeoutMs = 60_000): Promise<Output> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
 }

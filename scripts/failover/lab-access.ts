@@ -1,11 +1,10 @@
 // Failover test access to a lab built by scripts/lab: namespaces by name, cuts in the simulated internet (the uplink's
 // public address stops being routed), a small web server on the internet services host for new connections.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { quote } from "../../lib/command.ts";
 import type { Inventory } from "../../lib/inventory/types.ts";
-import { counterAfter, type FailoverAccess, type Output, type UplinkInfo } from "./access.ts";
+import { counterAfter, runLocal, type FailoverAccess, type Output, type UplinkInfo } from "./access.ts";
 
 interface SavedHost {
   name: string;
@@ -18,16 +17,7 @@ interface SavedHost {
 const SERVICES = "198.51.100.10";
 const CUT_TABLE = "meshisp_failover_test";
 
-export function netnsExec(netns: string, cmd: string, timeoutMs = 60_000): Promise<Output> {
-  return new Promise((resolve) => {
-    const child = spawn("ip", ["netns", "exec", netns, "sh", "-c", cmd], { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const netnsExec = (netns: string, cmd: string, timeoutMs?: number): Promise<Output> => runLocal(["ip", "netns", "exec", netns, "sh", "-c", cmd], timeoutMs);
 
 /** The lab behind an inventory written by scripts/lab (.lab/<runId>/inventory.yml), or null for any other inventory. */
 export async function labAccess(inventory: Inventory, uplinks: UplinkInfo[]): Promise<FailoverAccess | null> {

@@ -1,24 +1,13 @@
 // Failover test access to the live mesh: this machine is the device on the hub's LAN; the hub and the uplink routers
 // are reached over SSH like every playbook does; a cut is an nftables drop on the uplink router of the mesh's traffic
 // leaving its WAN (removed afterwards).
-import { spawn } from "node:child_process";
-import { raw } from "../../lib/command.ts";
+import { raw, sh } from "../../lib/command.ts";
+import { routingDefaults } from "../../roles/routing/defaults.ts";
 import type { Inventory } from "../../lib/inventory/types.ts";
 import { Session } from "../../lib/runner/session.ts";
-import { counterAfter, type FailoverAccess, type Output, type UplinkInfo } from "./access.ts";
+import { counterAfter, runLocal, type FailoverAccess, type UplinkInfo } from "./access.ts";
 
 const CUT_TABLE = "meshisp_failover_test";
-
-function localSh(cmd: string): Promise<Output> {
-  return new Promise((resolve) => {
-    const child = spawn("sh", ["-c", cmd], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options: { url: string; pingTarget: string }): FailoverAccess {
   const session = new Session(inventory, { output: "silent" });
@@ -35,7 +24,7 @@ export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options:
     hasBackup: !!hub.vars.routing_backup,
     pingTarget: options.pingTarget,
     url: options.url,
-    lan: localSh,
+    lan: (cmd) => runLocal(["sh", "-c", cmd]),
     hub: (cmd) => on(hub.name, cmd),
     async uplinkFlows(name) {
       return counterAfter((await on(name, "nft list chain ip meshisp postrouting")).stdout, /masquerade/);
@@ -45,9 +34,10 @@ export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options:
     },
     async cut(name) {
       cutNow.add(name);
-      const out = await on(
-        name,
-        `nft add table ip ${CUT_TABLE} && nft add chain ip ${CUT_TABLE} forward '{ type filter hook forward priority -5; }' && nft add rule ip ${CUT_TABLE} forward iifname mu-hub drop`,
+      // The mesh's traffic arrives on the uplink's end of its tunnel to the hub (the routing role's routing_uplink_tunnel).
+      const tunnel = (hostOf(name).vars.routing_uplink_tunnel as string | undefined) ?? routingDefaults.routing_uplink_tunnel;
+      const out = await (await session.connect(hostOf(name))).run(
+        sh`nft add table ip ${CUT_TABLE} && nft add chain ip ${CUT_TABLE} forward '{ type filter hook forward priority -5; }' && nft add rule ip ${CUT_TABLE} forward iifname ${tunnel} drop`,
       );
       if (out.code !== 0) throw new Error(`could not cut ${name}: ${out.stderr.trim()}`);
     },
