@@ -21,7 +21,7 @@ export function hostContext(inventory: Inventory, name: string, options: { defau
   return {
     host,
     os,
-    facts: { os, init: options.init ?? "systemd", arch: "x86_64", kernel: "6.1", hostname: host.name, pendingHandlers: [] },
+    facts: { os, init: options.init ?? "systemd", arch: "x86_64", kernel: "6.1", hostname: host.name, release: os === "openwrt" ? "23.05.5" : "12.5", packageManager: os === "openwrt" ? "opkg" : "apt", firewall: os === "openwrt" ? "fw4" : "nft", nebulaVersion: null, pendingHandlers: [] },
     vars: mergeVars(options.defaults ?? {}, host.vars, ...(options.extra ?? [])),
     inventory,
   };

@@ -31,6 +31,11 @@ export interface ResourceOptions {
 export interface Resource extends ResourceOptions {
   /** An imperative sentence that is also the log line: "Write /etc/nebula/config.yml". */
   readonly name: string;
+  /**
+   * Installs software (packages): the runner applies these first, then gathers the other resources' facts again,
+   * since their tools (ip-full, tc) may only exist once these ran.
+   */
+  readonly installs?: boolean;
   /** The probes plan() reads. */
   readonly facts: readonly Fact<unknown>[];
   /** null, or a plan with no commands, means the host already is as asked. */

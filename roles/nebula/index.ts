@@ -15,7 +15,7 @@ import { relayForward } from "./relay-forward.ts";
 
 /** Everything the templates and tasks need, computed once per host. */
 export function nebulaSettings(ctx: HostContext) {
-  const v = { ...ctx.vars, ...nebulaOsVars(ctx.os) } as typeof nebulaDefaults & Record<string, unknown> & ReturnType<typeof nebulaOsVars>;
+  const v = { ...ctx.vars, ...nebulaOsVars(ctx.facts) } as typeof nebulaDefaults & Record<string, unknown> & ReturnType<typeof nebulaOsVars>;
   const host = ctx.host;
   if (!host.meshIp) throw new UserError(`${host.name} (${host.source}) has no mesh IP: only hosts in the hub, relays, uplinks or clients groups join the mesh`);
   const type = nodeTypeOf(host);

@@ -28,7 +28,7 @@ function qosClasses(v: Vars) {
 }
 
 function hubTasks(ctx: HostContext): Resource[] {
-  const v = { ...ctx.vars, ...routingOsVars(ctx.os) } as Vars & ReturnType<typeof routingOsVars>;
+  const v = { ...ctx.vars, ...routingOsVars(ctx.facts) } as Vars & ReturnType<typeof routingOsVars>;
   const hubIp = ctx.host.meshIp!;
   const uplinks = uplinksOf(ctx, hubIp);
   const sources = communitySources(ctx.host, v);

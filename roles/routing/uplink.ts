@@ -18,7 +18,7 @@ import { tunnelPair } from "./tunnel.ts";
 const FW4_INCLUDE = "/usr/share/nftables.d/chain-pre/forward/30-meshisp.nft";
 
 function uplinkTasks(ctx: HostContext): Resource[] {
-  const v = { ...ctx.vars, ...routingOsVars(ctx.os) } as Vars & ReturnType<typeof routingOsVars>;
+  const v = { ...ctx.vars, ...routingOsVars(ctx.facts) } as Vars & ReturnType<typeof routingOsVars>;
   const hub = hubOf(ctx);
   const t = tunnelPair(hub.meshIp!, ctx.host.meshIp!, v).uplink;
   const mss = v.routing_tunnel_mtu - 40;

@@ -22,7 +22,7 @@ export const shapingRole: Role = {
     const restart = [`restart ${v.shaping_service}`];
     const unit = { script: v.shaping_script, mesh_device: s.meshDevice, nebula_service: (ctx.vars.nebula_service as string | undefined) ?? "nebula-mesh" };
     return [
-      packages({ names: shapingOsVars(ctx.os).shaping_packages, os: ctx.os }),
+      packages({ names: shapingOsVars(ctx.facts).shaping_packages, os: ctx.os }),
       // Only the Nebula device and its IFB are shaped: the home's traffic leaves by other devices and is never capped.
       ifbDevice({ name: s.ifbDevice }),
       htbCap({ device: s.download.device, rateBit: s.download.rateBit, leaf: s.download.leaf, waitSeconds: wait }),

@@ -35,7 +35,7 @@ function ctx(yaml: string, name: string): HostContext {
   writeFileSync(file, yaml);
   const inventory = loadInventory(file);
   const host = inventory.hosts.find((h) => h.name === name)!;
-  return { host, os: "debian", facts: { os: "debian", init: "initd", arch: "x86_64", kernel: "6.1", hostname: name, pendingHandlers: [] }, vars: mergeVars(nebulaDefaults, host.vars, {}), inventory };
+  return { host, os: "debian", facts: { os: "debian", init: "initd", arch: "x86_64", kernel: "6.1", hostname: name, release: "12.5", packageManager: "apt", firewall: "nft", nebulaVersion: null, pendingHandlers: [] }, vars: mergeVars(nebulaDefaults, host.vars, {}), inventory };
 }
 const OPTED_IN = inventoryYaml(", vars: { client_internet_via_mesh: true }");
 const NOBODY = inventoryYaml("");

@@ -39,19 +39,19 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
   {
     name: "file identical -> nothing",
     resource: file({ path: "/etc/x", content: "hello\n" }),
-    probes: { "path:/etc/x": `file\n644 root root 6\n${HELLO_SHA}\n` },
+    probes: { "path:/etc/x": `file\n-rw-r--r-- 6\nroot\nroot\n${HELLO_SHA}\n` },
     expect: null,
   },
   {
     name: "file identical, wrong mode -> chmod only",
     resource: file({ path: "/etc/x", content: "hello\n", mode: "0600" }),
-    probes: { "path:/etc/x": `file\n644 root root 6\n${HELLO_SHA}\n` },
+    probes: { "path:/etc/x": `file\n-rw-r--r-- 6\nroot\nroot\n${HELLO_SHA}\n` },
     expect: [/^chmod 0600 \/etc\/x$/],
   },
   {
     name: "file differs -> rewritten",
     resource: file({ path: "/etc/x", content: "hello\n" }),
-    probes: { "path:/etc/x": `file\n644 root root 4\nabc\n` },
+    probes: { "path:/etc/x": `file\n-rw-r--r-- 4\nroot\nroot\nabc\n` },
     expect: [/mv -f/],
   },
   {
@@ -63,7 +63,7 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
   {
     name: "file to remove, present",
     resource: file({ path: "/etc/x", absent: true }),
-    probes: { "path:/etc/x": `file\n644 root root 6\n${HELLO_SHA}\n` },
+    probes: { "path:/etc/x": `file\n-rw-r--r-- 6\nroot\nroot\n${HELLO_SHA}\n` },
     expect: [/^rm -rf \/etc\/x$/],
   },
   { name: "file to remove, absent", resource: file({ path: "/etc/x", absent: true }), probes: { "path:/etc/x": "absent\n" }, expect: null },
@@ -73,17 +73,17 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
     probes: { "path:/etc/d": "absent\n" },
     expect: [/^mkdir -p \/etc\/d$/, /^chmod 0700 \/etc\/d$/],
   },
-  { name: "directory present", resource: directory({ path: "/etc/d", mode: "0700" }), probes: { "path:/etc/d": "directory\n700 root root 4096\n" }, expect: null },
+  { name: "directory present", resource: directory({ path: "/etc/d", mode: "0700" }), probes: { "path:/etc/d": "directory\ndrwx------ 4096\nroot\nroot\n" }, expect: null },
   {
     name: "line missing -> file rewritten with it",
     resource: lineInFile({ path: "/etc/hosts", line: "127.0.1.1 hub", match: /^127\.0\.1\.1\s/ }),
-    probes: { "content:/etc/hosts": "127.0.0.1 localhost\n", "path:/etc/hosts": "file\n644 root root 20\nab\n" },
+    probes: { "content:/etc/hosts": "127.0.0.1 localhost\n", "path:/etc/hosts": "file\n-rw-r--r-- 20\nroot\nroot\nab\n" },
     expect: [/127\.0\.1\.1 hub.*mv -f/],
   },
   {
     name: "line present -> nothing",
     resource: lineInFile({ path: "/etc/hosts", line: "127.0.1.1 hub", match: /^127\.0\.1\.1\s/ }),
-    probes: { "content:/etc/hosts": "127.0.0.1 localhost\n127.0.1.1 hub\n", "path:/etc/hosts": "file\n644 root root 20\nab\n" },
+    probes: { "content:/etc/hosts": "127.0.0.1 localhost\n127.0.1.1 hub\n", "path:/etc/hosts": "file\n-rw-r--r-- 20\nroot\nroot\nab\n" },
     expect: null,
   },
   {
@@ -137,10 +137,22 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
   {
     name: "opkg package missing",
     resource: packages({ names: ["nebula"], os: "openwrt" }),
-    probes: { "packages:opkg": "busybox - 1.36\n" },
+    probes: { "packages:openwrt": "@opkg\nbusybox - 1.36\n" },
     expect: [/^opkg update && opkg install nebula$/],
   },
-  { name: "opkg package present", resource: packages({ names: ["nebula"], os: "openwrt" }), probes: { "packages:opkg": "nebula - 1.6.1\n" }, expect: null },
+  { name: "opkg package present", resource: packages({ names: ["nebula"], os: "openwrt" }), probes: { "packages:openwrt": "@opkg\nnebula - 1.6.1\n" }, expect: null },
+  {
+    name: "apk (OpenWrt 25.12) package missing",
+    resource: packages({ names: ["nebula", "ip-full"], os: "openwrt" }),
+    probes: { "packages:openwrt": "@apk\nip-full-6.11.0-r1 x86_64 {iproute2} (GPL-2.0-only) [installed]\nbusybox-1.37.0-r3 x86_64 {busybox} (GPL-2.0) [installed]\n" },
+    expect: [/^apk update && apk add nebula$/],
+  },
+  {
+    name: "apk package present",
+    resource: packages({ names: ["kmod-nft-nat"], os: "openwrt" }),
+    probes: { "packages:openwrt": "@apk\nkmod-nft-nat-6.6.73-r1 x86_64 {linux} (GPL-2.0) [installed]\n" },
+    expect: null,
+  },
   {
     name: "guarded command, creates missing",
     resource: guardedCommand({ name: "make key", command: sh`touch /k`, creates: "/k" }),
@@ -150,7 +162,7 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
   {
     name: "guarded command, creates present",
     resource: guardedCommand({ name: "make key", command: sh`touch /k`, creates: "/k" }),
-    probes: { "path:/k": "file\n600 root root 0\ne3b0\n" },
+    probes: { "path:/k": "file\n-rw------- 0\nroot\nroot\ne3b0\n" },
     expect: null,
   },
   {
@@ -174,7 +186,7 @@ const cases: { name: string; resource: Resource; probes: Probes; expect: null | 
   {
     name: "file with only a group asked, already so -> nothing",
     resource: file({ path: "/etc/x", content: "hello\n", group: "prometheus" }),
-    probes: { "path:/etc/x": `file\n644 root prometheus 6\n${HELLO_SHA}\n` },
+    probes: { "path:/etc/x": `file\n-rw-r--r-- 6\nroot\nprometheus\n${HELLO_SHA}\n` },
     expect: null,
   },
   {
@@ -221,7 +233,7 @@ describe("resource plans", () => {
   });
 
   it("refuses to replace a directory with a file", () => {
-    expect(() => plan(file({ path: "/etc/x", content: "a" }), { "path:/etc/x": "directory\n755 root root 4096\n" })).toThrow(/is a directory/);
+    expect(() => plan(file({ path: "/etc/x", content: "a" }), { "path:/etc/x": "directory\ndrwxr-xr-x 4096\nroot\nroot\n" })).toThrow(/is a directory/);
   });
 
   it("a guarded command without a guard is refused", () => {

@@ -33,7 +33,7 @@ const SUPPORT = { none: fixture("support-none.txt"), fqCodel: "fq_codel yes\ncak
 function context(vars: Record<string, unknown>, os: "openwrt" | "debian" = "openwrt"): HostContext {
   const host = { name: "uplink-2", address: "198.18.1.3", port: 22, user: "root", os, group: "uplinks", meshIp: "10.0.4.66", vars: {}, source: "hosts.yml:30" } as Host;
   const merged = mergeVars(shapingRole.defaults, { bandwidth: { up_mbit: 5, down_mbit: 20 }, shaping_mesh_device: "tunx", shaping_ifb_device: "ifbx" }, vars);
-  return { host, os, facts: { os, init: "initd", arch: "x86_64", kernel: "6.1", hostname: "uplink-2", pendingHandlers: [] }, vars: merged, inventory: {} as Inventory };
+  return { host, os, facts: { os, init: "initd", arch: "x86_64", kernel: "6.1", hostname: "uplink-2", release: "23.05.5", packageManager: "opkg", firewall: "fw4", nebulaVersion: null, pendingHandlers: [] }, vars: merged, inventory: {} as Inventory };
 }
 
 /** The tc part of the role (IFB, both caps, the ingress redirect) planned against the given probe outputs. */
