@@ -3,6 +3,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { q } from "./shell.ts";
+import { procdImageScript } from "./procd/index.ts";
 import type { LabHostKind } from "./types.ts";
 
 const FILES = join(dirname(fileURLToPath(import.meta.url)), "files");
@@ -35,7 +36,7 @@ cat "$U/etc/dropbear/dropbear_ed25519_host_key.pub"`;
 mkdir -p "$U/etc/ssh/lab" "$U/etc/init.d" "$U/etc/rc.d"
 ssh-keygen -q -t ed25519 -N '' -C ${q(`root@${h.name}`)} -f "$U/etc/ssh/lab/ssh_host_ed25519_key"
 for f in /etc/skel/.[!.]*; do cp "$f" "$U/root/"; done
-cp ${q(`${FILES}/rc.common`)} "$U/etc/rc.common"; chmod +x "$U/etc/rc.common"
+${procdImageScript({ root: '"$U"', mergedUsr: true })}
 awk -v h=${q(hash)} 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' /etc/shadow > "$U/etc/shadow"; chmod 640 "$U/etc/shadow"
 cat > "$U/etc/ssh/lab/sshd_config" <<'P'
 Port 22

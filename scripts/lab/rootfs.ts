@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bash, q } from "./shell.ts";
+import { procdImageScript } from "./procd/index.ts";
 
 const FILES = join(dirname(fileURLToPath(import.meta.url)), "files");
 
@@ -52,7 +53,7 @@ for applet in $(/bin/busybox --list-full); do
 done
 ln -s /bin/ip "$R/sbin/ip"
 ln -sf /tmp "$R/var"
-cp ${q(`${FILES}/rc.common`)} "$R/etc/rc.common"
+${procdImageScript({ root: '"$R"' })}
 cp ${q(`${FILES}/opkg`)} "$R/bin/opkg"
 rm -f "$R/sbin/logread"; cp ${q(`${FILES}/logread`)} "$R/sbin/logread"
 cat > "$R/etc/passwd" <<'P'
