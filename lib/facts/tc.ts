@@ -45,6 +45,8 @@ export const tcDeviceFact = (device: string): Fact<TcDeviceState> =>
         `d=${shellWord(device)}`,
         `[ -e "/sys/class/net/$d" ] || { echo absent; exit 0; }`,
         `echo exists; cat "/sys/class/net/$d/flags"`,
+        // No tc yet (a default OpenWrt image): the device has none of our qdiscs, classes or filters, which is what the plan then creates.
+        `command -v tc >/dev/null 2>&1 || exit 0`,
         `echo @qdisc; tc -j qdisc show dev "$d" 2>/dev/null || tc qdisc show dev "$d"`,
         `echo @class; tc -j class show dev "$d" 2>/dev/null || tc class show dev "$d"`,
         `echo @filter; tc -j filter show dev "$d" parent ffff: 2>/dev/null || tc filter show dev "$d" parent ffff: 2>/dev/null`,
@@ -181,7 +183,14 @@ export function parseRate(text: string): number {
 /** tc reads and prints qdisc/class minor numbers in hex: "10", "0x10" -> "10". */
 const hex = (text: string) => parseInt(text, 16).toString(16);
 
-/** Which leaf qdiscs the kernel has, found by adding each to loopback and removing it again (only while loopback has no qdisc of its own). */
+/**
+ * Which leaf qdiscs the kernel has, read without changing anything (a probe that adds a qdisc to lo and removes it
+ * is not read-only, and needs tc, which a default OpenWrt image lacks). A kind is there when the kernel's default
+ * qdisc is it (the sysctl takes only kinds the kernel has: OpenWrt's is fq_codel), a device uses it now (ip link
+ * prints "qdisc <kind>", BusyBox's ip too), its module is loaded (/sys/module/sch_<kind>), or a module file or the
+ * built-in list names it: `tc qdisc add` loads such a module by itself. OpenWrt puts modules flat in
+ * /lib/modules/<release>/ (kmod-sched-cake: sch_cake.ko), Debian under kernel/net/sched/ (.ko, .ko.xz).
+ */
 export const LEAF_QDISC_PROBES = ["fq_codel", "cake"] as const;
 export type ProbedQdisc = (typeof LEAF_QDISC_PROBES)[number];
 
@@ -189,9 +198,9 @@ export const qdiscSupportFact: Fact<Set<ProbedQdisc>> = defineFact(
   "tc:qdisc-support",
   raw(
     [
-      `tc qdisc show dev lo | grep -q '^qdisc noqueue' || { echo unprobed; exit 0; }`,
+      `m="/lib/modules/$(uname -r)"; def=$(cat /proc/sys/net/core/default_qdisc 2>/dev/null); used=$(ip link show 2>/dev/null)`,
       `for k in ${LEAF_QDISC_PROBES.join(" ")}; do`,
-      `  if tc qdisc add dev lo root handle 1: "$k" 2>/dev/null; then echo "$k yes"; tc qdisc del dev lo root; else echo "$k no"; fi`,
+      `  if [ "$def" = "$k" ] || [ -e "/sys/module/sch_$k" ] || echo "$used" | grep -q " qdisc $k " || [ -e "$m/sch_$k.ko" ] || grep -qs "/sch_$k\\.ko" "$m/modules.builtin" || { [ -d "$m" ] && find "$m" -name "sch_$k.ko*" 2>/dev/null | grep -q .; }; then echo "$k yes"; else echo "$k no"; fi`,
       `done`,
     ].join("\n"),
   ),

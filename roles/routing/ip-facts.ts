@@ -1,5 +1,5 @@
-// Facts read from `ip -j` (links with details, addresses, policy rules, routes of every table) and their parsers.
-import { sh } from "../../lib/command.ts";
+// Facts read from `ip -j` (links with details, addresses, policy rules, routes of every table) and their parsers; absent where ip has no JSON yet.
+import { raw } from "../../lib/command.ts";
 import { defineFact, type ProbeOutput } from "../../lib/facts/fact.ts";
 
 export interface LinkState {
@@ -22,9 +22,17 @@ export interface RouteState {
   dev?: string;
 }
 
+/** What a probe prints when this ip has no JSON output (OpenWrt's BusyBox ip, before ip-full is installed). */
+export const NO_JSON_IP = "@no-ip-json";
+
+/** Runs an `ip -j` probe only where ip speaks JSON; elsewhere the state reads as absent (nothing of ours there yet). */
+const ipJson = (args: string) => raw(`if ip -j link show dev lo >/dev/null 2>&1; then ip -j ${args}; else echo ${NO_JSON_IP}; fi`);
+
 export const json = <T>({ stdout, code }: ProbeOutput, what: string): T[] => {
-  if (code !== 0) throw new Error(`could not read ${what} (ip exited ${code}); is iproute2's ip installed?`);
   const text = stdout.trim();
+  // Read as "none yet": the run installs ip-full first (phase 1); under --check the plan shows what it would create.
+  if (text === NO_JSON_IP) return [];
+  if (code !== 0) throw new Error(`could not read ${what} (ip exited ${code}); is iproute2's ip installed?`);
   return text ? (JSON.parse(text) as T[]) : [];
 };
 
@@ -85,10 +93,10 @@ interface IpRoute {
 export const parseRoutes = (out: ProbeOutput): RouteState[] =>
   json<IpRoute>(out, "routes").map((r) => ({ table: String(r.table ?? "main"), dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.dev ? { dev: r.dev } : {}) }));
 
-export const linksFact = defineFact("ip:links", sh`ip -j -d link show`, parseLinks);
-export const addressesFact = defineFact("ip:addresses", sh`ip -j -4 addr show`, parseAddresses);
-export const rulesFact = defineFact("ip:rules", sh`ip -j -4 rule show`, parseRules);
-export const routesFact = defineFact("ip:routes", sh`ip -j -4 route show table all`, parseRoutes);
+export const linksFact = defineFact("ip:links", ipJson("-d link show"), parseLinks);
+export const addressesFact = defineFact("ip:addresses", ipJson("-4 addr show"), parseAddresses);
+export const rulesFact = defineFact("ip:rules", ipJson("-4 rule show"), parseRules);
+export const routesFact = defineFact("ip:routes", ipJson("-4 route show table all"), parseRoutes);
 
 /** A main-table route with what a client's underlay plan compares: metric, and the protocol that marks routes as ours. */
 export interface MainRoute {
@@ -106,4 +114,4 @@ export const parseMainRoutes = (out: ProbeOutput): MainRoute[] =>
     metric: r.metric ?? 0,
     protocol: String(r.protocol ?? "boot"),
   }));
-export const mainRoutesFact = defineFact("ip:main-routes", sh`ip -j -4 route show table main`, parseMainRoutes);
+export const mainRoutesFact = defineFact("ip:main-routes", ipJson("-4 route show table main"), parseMainRoutes);
