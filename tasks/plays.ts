@@ -13,11 +13,16 @@ import { certificateMonitoringRole } from "../roles/monitoring/certificates.ts";
 import { nebulaRole } from "../roles/nebula/index.ts";
 import { routingClientRole, routingHubRole, routingUplinkRole } from "../roles/routing/index.ts";
 import { shapingRole } from "../roles/shaping/index.ts";
+import { sysupgradeRole } from "../roles/sysupgrade/index.ts";
 
 /** `secrets` unlocks the hub's container stack (docker_enabled hubs); without it the stack is left as it is. */
 export const hubPlay = (ca: CertAuthority, secrets?: ServiceSecrets): Play => ({ name: "Deploy the hub", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), hubRole, dnsRole, dockerRole(secrets), routingHubRole, monitoringRole] });
 export const relayPlay = (ca: CertAuthority): Play => ({ name: "Deploy relays", hosts: ["relays"], roles: [baseRole, nebulaRole(ca), monitoringRole] });
-export const uplinkPlay = (ca: CertAuthority, hosts: string[] = ["uplinks"]): Play => ({ name: "Set up uplinks", hosts, roles: [baseRole, nebulaRole(ca), shapingRole, routingUplinkRole, monitoringRole] });
+/** Uplinks are OpenWrt routers: the sysupgrade role, last, keeps and restores what the others set up (across firmware upgrades). */
+export function uplinkPlay(ca: CertAuthority, hosts: string[] = ["uplinks"]): Play {
+  const roles = [baseRole, nebulaRole(ca), shapingRole, routingUplinkRole, monitoringRole];
+  return { name: "Set up uplinks", hosts, roles: [...roles, sysupgradeRole(roles)] };
+}
 export const clientPlay = (ca: CertAuthority): Play => ({ name: "Set up client devices", hosts: ["clients"], roles: [baseRole, nebulaRole(ca), routingClientRole] });
 /** Last in a playbook, once the CA's register holds every certificate the run issued: the hub's view of when they end. */
 export const certificatesPlay = (): Play => ({ name: "Watch the mesh's certificates", hosts: ["hub"], roles: [certificateMonitoringRole] });

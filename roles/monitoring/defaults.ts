@@ -12,7 +12,10 @@ export const monitoringDefaults = {
    * stand-in feed: its image has no Lua); the hub then scrapes only the node's Nebula stats.
    */
   monitoring_openwrt_exporter: true,
-  /** OpenWrt: the UCI network interface the Lua exporter binds to; "*" for all (Nebula's firewall admits only the hub). */
+  /**
+   * OpenWrt: the netifd interface the Lua exporter binds to; "*" for every address, since nebula1 is no netifd interface.
+   * Only the hub reaches it: Nebula's firewall, and the routing role's fw4 input include rejects the port otherwise.
+   */
   monitoring_openwrt_listen_interface: "*",
 
   /** Names this mesh on every series and alert (Prometheus's external label "mesh"): useful once two meshes share a receiver. */

@@ -2,8 +2,6 @@
 // routes back to the hub's LAN and the mesh clients, and nothing from the mesh into the volunteer's home.
 import { sh } from "../../lib/command.ts";
 import type { HostContext, Role } from "../../lib/play.ts";
-import { directory } from "../../lib/resources/directory.ts";
-import { file } from "../../lib/resources/file.ts";
 import { packages } from "../../lib/resources/package.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate } from "../../lib/template.ts";
@@ -14,8 +12,7 @@ import { nftTable } from "../../lib/resources/nft-table.ts";
 import { tunnel } from "./resources.ts";
 import { communitySources, hubOf, type Vars } from "./settings.ts";
 import { tunnelPair } from "./tunnel.ts";
-
-const FW4_INCLUDE = "/usr/share/nftables.d/chain-pre/forward/30-meshisp.nft";
+import { fw4IncludeResources, meshAdmission, RELOAD_FW4 } from "./fw4.ts";
 
 function uplinkTasks(ctx: HostContext): Resource[] {
   const v = { ...ctx.vars, ...routingOsVars(ctx.facts) } as Vars & ReturnType<typeof routingOsVars>;
@@ -31,12 +28,7 @@ function uplinkTasks(ctx: HostContext): Resource[] {
     packages({ names: v.routing_packages, os: ctx.os }),
     ...network,
     ...bootResources(network, ctx.facts.init, (v.nebula_service as string | undefined) ?? "nebula-mesh"),
-    ...(ctx.os === "openwrt"
-      ? [
-          directory({ path: FW4_INCLUDE.replace(/\/[^/]+$/, "") }),
-          file({ path: FW4_INCLUDE, content: renderTemplate("routing/fw4-forward.nft.hbs", { dev: t.dev }), notify: ["reload fw4"] }),
-        ]
-      : []),
+    ...(ctx.os === "openwrt" ? fw4IncludeResources(meshAdmission(ctx, hub.meshIp!, t, back)) : []),
   ];
 }
 
@@ -44,6 +36,7 @@ export const routingUplinkRole: Role = {
   name: "routing",
   defaults: routingDefaults,
   tasks: uplinkTasks,
-  // fw4 reads its includes when it loads; routers without fw4 (the lab, older OpenWrt) have nothing to reload.
-  handlers: () => [{ name: "reload fw4", command: sh`if command -v fw4 >/dev/null; then fw4 reload; fi` }],
+  // fw4 reads its includes when it loads. `fw4 reload` replaces only table inet fw4, so table ip meshisp stays; never
+  // `/etc/init.d/firewall stop` or `fw4 flush`, which delete every table. Routers without fw4 have nothing to reload.
+  handlers: () => [{ name: RELOAD_FW4, command: sh`if command -v fw4 >/dev/null; then fw4 reload; fi` }],
 };

@@ -35,16 +35,26 @@ export interface EnrollResult {
   hubUpdated: boolean;
 }
 
-/** Authorizes the installer's public key, where OpenWrt's dropbear and OpenSSH each look for it. */
+/**
+ * Authorizes the installer's public key where the host's SSH server reads root's keys: OpenWrt's dropbear only reads
+ * /etc/dropbear/authorized_keys for root (never /root/.ssh, which a sysupgrade also loses), and refuses it when the
+ * file or its directory is writable by group or others; OpenSSH on Debian reads ~/.ssh.
+ */
+export const authorizedKeysOf = (os: string): { dir: string; file: string } =>
+  os === "openwrt" ? { dir: "/etc/dropbear", file: "/etc/dropbear/authorized_keys" } : { dir: "/root/.ssh", file: "/root/.ssh/authorized_keys" };
+
 const installerKeyRole = (publicKey: string): Role => ({
   name: "installer-key",
   defaults: {},
-  tasks: (ctx) => [
-    directory({ path: "/root/.ssh", mode: "0700" }),
-    lineInFile({ path: "/root/.ssh/authorized_keys", line: publicKey, mode: "0600" }),
-    ...(ctx.os === "openwrt" ? [lineInFile({ path: "/etc/dropbear/authorized_keys", line: publicKey, mode: "0600" })] : []),
-  ],
+  tasks: (ctx) => {
+    const keys = authorizedKeysOf(ctx.os);
+    return [directory({ path: keys.dir, mode: "0700" }), lineInFile({ path: keys.file, line: publicKey, mode: "0600" })];
+  },
 });
+
+/** Where a router's logs are: OpenWrt has no /var/log files, its syslog is in logd's ring buffer. */
+export const nebulaLogHint = (os: string, service: string): string =>
+  os === "openwrt" ? `logread -e ${service} (or logread | grep nebula)` : `journalctl -u ${service}`;
 
 const pickName = (taken: Set<string>) => {
   for (let n = 1; ; n++) if (!taken.has(`uplink-${n}`)) return `uplink-${n}`;
@@ -103,7 +113,7 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
     const hubIp = fresh.hosts.find((h) => h.group === "hub")?.meshIp ?? "10.0.4.1";
     let ok = false;
     for (let attempt = 0; attempt < 15 && !ok; attempt++) ok = (await transport.run(sh`ping -c 1 -W 2 ${hubIp}`)).code === 0;
-    if (!ok) throw new UserError(`${host.name} runs nebula but cannot reach the hub (${hubIp}) over the mesh`, "check that the router can reach the internet and that UDP is not blocked; logs: logread | grep nebula (or /var/log/nebula-mesh.log)");
+    if (!ok) throw new UserError(`${host.name} runs nebula but cannot reach the hub (${hubIp}) over the mesh`, `check that the router can reach the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`);
     log(`${host.name} reaches the hub at ${hubIp} over the mesh.`);
 
     let hubUpdated = false;
