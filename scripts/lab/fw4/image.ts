@@ -1,5 +1,6 @@
 // Shell lines that install the lab's firewall4 stand-in into an openwrt image root: /sbin/fw4, /etc/init.d/firewall
-// enabled at boot (S19firewall), the default /etc/config/firewall, the release's captured ruleset, config_generate.
+// enabled at boot (S19firewall), the default /etc/config/firewall, the release's captured ruleset, and config_generate
+// (run once at first boot through uci-defaults) writing /etc/config/network from the host's devices.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { q } from "../shell.ts";
@@ -35,5 +36,7 @@ export function fw4ImageScript({ root, release = "24.10" }: { root: string; rele
     `cp ${q(fw4Files.firewallDefault)} ${r(`${FW4_DATA_DIR}/firewall.default`)}`,
     `cp ${q(fw4Files.firewallDefault)} ${r("/etc/config/firewall")}`,
     `ln -sf ../init.d/firewall ${r("/etc/rc.d/S19firewall")}`,
+    // OpenWrt's boot script runs config_generate before any service; the lab's boot runs uci-defaults at that point.
+    `mkdir -p ${r("/etc/uci-defaults")} && printf '%s\\n' '/bin/config_generate' > ${r("/etc/uci-defaults/00-lab-config-generate")}`,
   ].join("\n");
 }
