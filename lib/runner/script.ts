@@ -55,13 +55,16 @@ export interface ApplyOutcome {
 /**
  * Runs steps in order and stops at the first failure. Notified handlers are written to the host's pending file first,
  * so a run that fails (or is cut) leaves them for the next run; each handler is removed once it has run.
+ * `record` names handlers that are only written as pending, not run here: the runner's install phase notifies them,
+ * and they run at the end of the same run's second phase (or of the next run, if this one stops).
  */
-export function applyScript(steps: ApplyStep[], handlerSteps: { name: string; step: ApplyStep }[]) {
+export function applyScript(steps: ApplyStep[], handlerSteps: { name: string; step: ApplyStep }[], record: readonly string[] = []) {
   const mark = `@@meshisp-${randomBytes(6).toString("hex")}`;
   const all = [...steps, ...handlerSteps.map((h) => h.step)];
   const body: Command[] = [raw('T=$(mktemp -d /tmp/meshisp.XXXXXX) || exit 70'), raw(`trap 'rm -rf "$T"' EXIT`)];
-  if (handlerSteps.length) {
-    body.push(sh`mkdir -p ${STATE_DIR} && printf '%s\n' ${handlerSteps.map((h) => h.name)} >> ${PENDING_HANDLERS}`);
+  const pending = [...new Set([...record, ...handlerSteps.map((h) => h.name)])];
+  if (pending.length) {
+    body.push(sh`mkdir -p ${STATE_DIR} && printf '%s\n' ${pending} >> ${PENDING_HANDLERS}`);
   }
   all.forEach((step, i) => {
     const run = join(step.commands, " && ");

@@ -1,0 +1,165 @@
+// The runner against a real shell (dash, and BusyBox ash with only OpenWrt's applets): gather/apply protocol, installs
+// before configuration in one run (phase 2 sees the installed tool), handlers kept across phases and failures, --check.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { raw, sh, type Command } from "../../lib/command.ts";
+import { defineFact } from "../../lib/facts/fact.ts";
+import { STATE_DIR } from "../../lib/facts/host.ts";
+import type { Host, Inventory } from "../../lib/inventory/types.ts";
+import type { Play } from "../../lib/play.ts";
+import { packages } from "../../lib/resources/package.ts";
+import type { Resource } from "../../lib/resources/resource.ts";
+import { runHost, type RunOptions } from "../../lib/runner/host-run.ts";
+import { RecordingReporter } from "../../lib/runner/report.ts";
+import type { RunResult, Transport } from "../../lib/transport/types.ts";
+import { openwrtPath } from "../openwrt-shell.ts";
+
+const roots: string[] = [];
+afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
+/**
+ * A host in a temp dir: a fake opkg whose `install mytool` puts a `mytool` command on PATH (as opkg install ip-full
+ * brings `ip -j`), and the engine's state dir moved inside the temp dir. Commands run under the given shell.
+ */
+function fakeHost(shell: "dash" | "busybox") {
+  const root = mkdtempSync(join(tmpdir(), "phases-"));
+  roots.push(root);
+  const bin = join(root, "bin");
+  mkdirSync(bin);
+  writeFileSync(join(root, "installed"), "busybox - 1.36.1-1\n");
+  writeFileSync(
+    join(bin, "opkg"),
+    [
+      "#!/bin/sh",
+      `R=${root}`,
+      `case "$1" in`,
+      `  list-installed) cat "$R/installed" ;;`,
+      `  update) : ;;`,
+      `  install) [ -e "$R/broken-feed" ] && { echo "Unknown package '$2'." >&2; exit 255; }`,
+      `    echo "$2 - 1.0-1" >> "$R/installed"`,
+      `    printf '#!/bin/sh\\ncase "$1" in configure) echo yes > %s/configured ;; *) cat %s/configured 2>/dev/null || echo unconfigured ;; esac\\n' "$R" "$R" > "$R/bin/$2"; chmod +x "$R/bin/$2" ;;`,
+      `esac`,
+    ].join("\n"),
+  );
+  chmodSync(join(bin, "opkg"), 0o755);
+  const path = shell === "busybox" ? `${bin}:${openwrtPath()}` : `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`;
+  const argv = shell === "busybox" ? ["/bin/busybox", "ash"] : ["/bin/dash"];
+  const transport: Transport & { roundTrips: number } = {
+    target: `${shell}@local`,
+    roundTrips: 0,
+    run(command: Command, options: { stdin?: string | Buffer } = {}): Promise<RunResult> {
+      this.roundTrips++;
+      const moved = (text: string) => text.replaceAll(STATE_DIR, join(root, "state"));
+      return new Promise((resolve) => {
+        const child = spawn(argv[0], [...argv.slice(1), "-c", moved(command.render())], { env: { PATH: path } });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (d: Buffer) => out.push(d));
+        child.stderr.on("data", (d: Buffer) => err.push(d));
+        child.on("close", (code) => resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+        child.stdin.end(moved(options.stdin?.toString() ?? ""));
+      });
+    },
+    put: async () => undefined,
+    get: async () => Buffer.alloc(0),
+    close: async () => undefined,
+  };
+  return { root, transport, file: (name: string) => join(root, name) };
+}
+
+/** A resource that needs `mytool` (as the routing role needs ip -j): absent before it is installed. */
+const configured = (root: string): Resource => {
+  const state = defineFact("mytool:state", raw(`if command -v mytool >/dev/null 2>&1; then mytool; else echo absent; fi`), ({ stdout }) => stdout.trim());
+  return {
+    name: "Configure mytool",
+    facts: [state],
+    notify: ["restart mytool"],
+    plan: (read) => (read(state) === "yes" ? null : { commands: [sh`mytool configure`], summary: read(state) === "absent" ? "create (mytool not installed yet)" : "configure" }),
+  };
+};
+
+const play = (root: string): Play => ({
+  name: "phases",
+  hosts: ["all"],
+  roles: [
+    {
+      name: "mytool",
+      defaults: {},
+      tasks: () => [packages({ names: ["mytool"], os: "openwrt", notify: ["restart mytool"] }), configured(root)],
+      handlers: () => [{ name: "restart mytool", command: sh`echo restarted >> ${join(root, "restarts")}` }],
+    },
+  ],
+});
+
+const host: Host = { name: "r1", address: "local", port: 22, user: "root", group: "uplinks", vars: {}, source: "test" };
+const inventory = { file: "test", knownHosts: "", hosts: [host] } as unknown as Inventory;
+
+async function converge(h: ReturnType<typeof fakeHost>, options: RunOptions = {}) {
+  const reporter = new RecordingReporter();
+  const recap = await runHost(play(h.root), host, inventory, async () => h.transport, options, reporter);
+  return { recap, events: reporter.events, notices: reporter.notices };
+}
+
+const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
+
+for (const shell of ["dash", "busybox"] as const) {
+  describe(`runner phases under ${shell}`, () => {
+    it("check mode on a fresh host: both changes reported, nothing installed, one gather", async () => {
+      const h = fakeHost(shell);
+      const { recap, events } = await converge(h, { check: true });
+      expect(recap.failed, recap.error).toBe(0);
+      expect(recap.changed).toBe(2);
+      expect(events.find((e) => e.task === "Configure mytool")).toMatchObject({ status: "changed", summary: "create (mytool not installed yet)" });
+      expect(events.find((e) => e.task === "handler: restart mytool")).toMatchObject({ summary: "would run" });
+      expect(read(h.file("installed"))).not.toContain("mytool");
+      expect(recap.roundTrips).toBe(2);
+    });
+
+    it("installs, then configures with the installed tool in the same run; the handler runs once; the second run changes nothing", async () => {
+      const h = fakeHost(shell);
+      const first = await converge(h);
+      expect(first.recap.failed, first.recap.error).toBe(0);
+      expect(first.events.filter((e) => e.status === "changed").map((e) => e.task)).toEqual(["Install mytool", "Configure mytool", "handler: restart mytool"]);
+      expect(first.events.find((e) => e.task === "Configure mytool")?.summary).toBe("configure");
+      expect(read(h.file("configured")).trim()).toBe("yes");
+      expect(read(h.file("restarts"))).toBe("restarted\n");
+      expect(existsSync(h.file("state/pending-handlers"))).toBe(false);
+      expect(first.notices).toEqual([]);
+      // identify + gather, install, identify + gather, apply.
+      expect(first.recap.roundTrips).toBe(6);
+
+      const second = await converge(h);
+      expect(second.recap).toMatchObject({ changed: 0, failed: 0, ok: 2, roundTrips: 2 });
+    });
+
+    it("a failed install keeps the handler it notified pending; the next run installs, configures and runs it", async () => {
+      const h = fakeHost(shell);
+      writeFileSync(h.file("broken-feed"), "");
+      const failing = await converge(h);
+      expect(failing.recap.failed).toBe(1);
+      expect(failing.recap.error).toMatch(/Install mytool[\s\S]*Unknown package/);
+      expect(read(h.file("state/pending-handlers"))).toBe("restart mytool\n");
+      expect(read(h.file("restarts"))).toBe("");
+
+      rmSync(h.file("broken-feed"));
+      const next = await converge(h);
+      expect(next.recap.failed, next.recap.error).toBe(0);
+      expect(read(h.file("restarts"))).toBe("restarted\n");
+      expect(existsSync(h.file("state/pending-handlers"))).toBe(false);
+    });
+
+    it("a handler pending from an earlier failed run runs on a no-op run, and says so", async () => {
+      const h = fakeHost(shell);
+      await converge(h);
+      mkdirSync(h.file("state"), { recursive: true });
+      writeFileSync(h.file("state/pending-handlers"), "restart mytool\n");
+      const run = await converge(h);
+      expect(run.recap).toMatchObject({ changed: 1, failed: 0, roundTrips: 3 });
+      expect(run.notices.map((n) => n.message)).toEqual([expect.stringMatching(/pending from an earlier run/)]);
+      expect(read(h.file("restarts"))).toBe("restarted\nrestarted\n");
+    });
+  });
+}
