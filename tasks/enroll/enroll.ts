@@ -13,7 +13,7 @@ import { renderTemplate } from "../../lib/template.ts";
 import { SshTransport } from "../../lib/transport/ssh.ts";
 import type { CertAuthority } from "../../roles/nebula/identity.ts";
 import { certificatesPlay, hubPlay, uplinkPlay } from "../plays.ts";
-import { inspectRouter, routerProblems } from "./checks.ts";
+import { describeRouter, inspectRouter, routerProblems } from "./checks.ts";
 
 export interface EnrollRequest {
   inventoryFile: string;
@@ -84,7 +84,7 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
   } finally {
     await probe.close();
   }
-  log(`Router: ${facts.release} (${facts.model}), ${Math.round(facts.freeKiB / 1024)} MB free, clock ${facts.clockSkewSeconds >= 0 ? "+" : ""}${facts.clockSkewSeconds} s`);
+  log(`Router: ${describeRouter(facts)}`);
   const problems = routerProblems(facts);
   if (problems.length) throw new UserError(`the router at ${req.address} is not ready:\n  - ${problems.join("\n  - ")}`);
 
