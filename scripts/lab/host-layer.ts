@@ -12,8 +12,28 @@ export interface HostLayer {
   kind: LabHostKind;
   name: string;
   authorizedKey: string;
-  /** crypt(3) hash of the root password, or undefined for key-only login. */
+  /** crypt(3) hash of the root password; undefined: key-only login (debian), OpenWrt's blank password (openwrt). */
   passwordHash?: string;
+  /** The openwrt image the layer lies on (its /etc/shadow is the starting point). */
+  image?: string;
+}
+
+/**
+ * An openwrt host's flash as the lab hands it over: the lab's key where OpenWrt's dropbear reads root's keys
+ * (/etc/dropbear/authorized_keys, 0600 in a 0700 directory; never /root/.ssh), an ed25519 host key made now so the
+ * lab can pin it (dropbear-start would make one at boot otherwise), and the root password when the spec gives one
+ * (else the image's empty one stays: a fresh OpenWrt logs root in without a password).
+ */
+function openwrtLayer(h: HostLayer): string {
+  const shadow =
+    h.passwordHash === undefined
+      ? ""
+      : `\nawk -v h=${q(h.passwordHash)} 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' ${q(`${h.image}/etc/shadow`)} > "$U/etc/shadow"; chmod 600 "$U/etc/shadow"`;
+  return `mkdir -p "$U/etc/dropbear"
+chmod 700 "$U/etc/dropbear"
+printf '%s\\n' ${q(h.authorizedKey)} > "$U/etc/dropbear/authorized_keys"; chmod 600 "$U/etc/dropbear/authorized_keys"
+dropbearkey -t ed25519 -f "$U/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1${shadow}
+dropbearkey -y -f "$U/etc/dropbear/dropbear_ed25519_host_key" | grep '^ssh-'`;
 }
 
 /** Shell lines that fill the upper dir `$U`; the last one prints the public host key. */
@@ -23,14 +43,7 @@ chmod 700 "$U/root" "$U/root/.ssh"
 printf '%s\\n' ${q(h.authorizedKey)} > "$U/root/.ssh/authorized_keys"; chmod 600 "$U/root/.ssh/authorized_keys"
 echo ${q(h.name)} > "$U/etc/hostname"`;
   const hash = h.passwordHash ?? "*";
-  if (h.kind === "openwrt") {
-    return `${common}
-mkdir -p "$U/etc/dropbear"
-dropbearkey -t ed25519 -f "$U/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1
-printf 'root:%s:19000:0:99999:7:::\\n' ${q(hash)} > "$U/etc/shadow"; chmod 600 "$U/etc/shadow"
-dropbearkey -y -f "$U/etc/dropbear/dropbear_ed25519_host_key" | grep '^ssh-' > "$U/etc/dropbear/dropbear_ed25519_host_key.pub"
-cat "$U/etc/dropbear/dropbear_ed25519_host_key.pub"`;
-  }
+  if (h.kind === "openwrt") return openwrtLayer(h);
   const password = h.passwordHash !== undefined;
   return `${common}
 mkdir -p "$U/etc/ssh/lab" "$U/etc/init.d" "$U/etc/rc.d"

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { labDown } from "./down.ts";
-import { startHost, type StartedHost } from "./host.ts";
+import { startHost, type HostContext, type StartedHost } from "./host.ts";
+import { rebootHost, sysupgradeHost, type LiveHost } from "./openwrt/lifecycle.ts";
 import { inventoryYaml } from "./inventory.ts";
 import { coreNames, coreScript } from "./network.ts";
 import { planLab, SERVICES_ADDRESS, type HostPlan } from "./plan.ts";
@@ -15,7 +16,7 @@ import { bash, inHost, inNetns, pool, q, sleep } from "./shell.ts";
 import { claimSlot, currentOwner, LAB_DIR, RUN_ID, saveState, type LabState } from "./state.ts";
 import type { Lab, LabHost, LabNamespace, LabSpec } from "./types.ts";
 
-export type { Lab, LabHost, LabHostSpec, LabSpec, LabNamespace, LabHomeSpec, LabHostKind, Result } from "./types.ts";
+export type { Lab, LabHost, LabHostSpec, LabSpec, LabNamespace, LabHomeSpec, LabHostKind, LifecycleTiming, OpenwrtRelease, Result } from "./types.ts";
 export { labDown } from "./down.ts";
 export { hostKnownHostsLine, knownHostsLines, readHostKey } from "./inventory.ts";
 export { LAB_DIR } from "./state.ts";
@@ -42,7 +43,7 @@ export async function labUp(spec: LabSpec): Promise<Lab> {
     const sshKeyPath = join(dir, "id_ed25519");
     await Promise.all([
       bash(`ssh-keygen -q -t ed25519 -N '' -C ${q(`meshisp-lab-${runId}`)} -f ${q(sshKeyPath)}`),
-      plans.some((p) => p.spec.kind === "openwrt") ? buildOpenwrtImage(dir) : Promise.resolve(),
+      ...[...new Set(plans.flatMap((p) => (p.release ? [p.release] : [])))].map((release) => buildOpenwrtImage(dir, release)),
       bash(coreScript(state.slot, core)),
     ]);
     const authorizedKey = readFileSync(`${sshKeyPath}.pub`, "utf8").trim();
@@ -52,13 +53,14 @@ export async function labUp(spec: LabSpec): Promise<Lab> {
       state.pids.push(...owned.pids);
       saveState(state);
     };
-    const started = await pool(plans, CONCURRENCY, (plan) => startHost(plan, { core, labDir: dir, authorizedKey, record }));
+    const ctx: HostContext = { core, labDir: dir, authorizedKey, record };
+    const started = await pool(plans, CONCURRENCY, (plan) => startHost(plan, ctx));
     await pool(plans, 32, (plan) => waitForSsh(plan.mgmtAddress, plan.spec.name));
 
     const knownHostsPath = join(dir, "known_hosts");
     const inventoryPath = join(dir, "inventory.yml");
     writeFileSync(inventoryPath, inventoryYaml({ runId, sshKeyPath, knownHostsPath }, plans));
-    const hosts = plans.map((plan, i) => labHost(plan, started[i], core));
+    const hosts = plans.map((plan, i) => labHost(plan, started[i], core, ctx));
     writeFileSync(join(dir, "hosts.json"), JSON.stringify(hosts.map(({ name, kind, group, mgmtAddress, wanAddress, publicAddress, lanAddress, pid, netns }) => ({ name, kind, group, mgmtAddress, wanAddress, publicAddress, lanAddress, pid, netns })), null, 2));
     return {
       runId,
@@ -83,7 +85,7 @@ export async function labUp(spec: LabSpec): Promise<Lab> {
   }
 }
 
-function labHost(plan: HostPlan, started: StartedHost, core: ReturnType<typeof coreNames>): LabHost {
+function labHost(plan: HostPlan, started: StartedHost, core: ReturnType<typeof coreNames>, ctx: HostContext): LabHost {
   const name = plan.spec.name;
   const execIn = (ns: LabNamespace, cmd: string) => {
     if (ns === "internet") return inNetns(core.internet, cmd);
@@ -92,21 +94,36 @@ function labHost(plan: HostPlan, started: StartedHost, core: ReturnType<typeof c
     if (ns === "lan") return plan.lan ? inNetns(plan.lan.netns, cmd) : Promise.reject(new Error(`lab host ${name} has no LAN device (give it \`lan: { subnet }\`)`));
     return Promise.reject(new Error(`unknown lab namespace ${JSON.stringify(ns)}: gateway, lan, internet or services`));
   };
+  // The init, its PIDs and the host key change across reboots and reflashes: every use reads them here.
+  const live: LiveHost = { plan, pid: started.pid, parentPid: started.parentPid, hostKey: started.hostKey };
+  const deps = { ctx, waitForSsh };
+  const timed = async (work: () => Promise<void>) => {
+    const t0 = Date.now();
+    await work();
+    return { ms: Date.now() - t0 };
+  };
   return {
     name,
     kind: plan.spec.kind,
+    ...(plan.release ? { release: plan.release } : {}),
     group: plan.spec.group,
     mgmtAddress: plan.mgmtAddress,
     wanAddress: plan.wanAddress,
     publicAddress: plan.publicAddress,
     lanAddress: plan.lan?.deviceAddress,
-    pid: started.pid,
+    get pid() {
+      return live.pid;
+    },
     netns: plan.netns,
-    hostKey: started.hostKey,
-    exec: (cmd: string) => inHost(started.pid, cmd),
+    get hostKey() {
+      return live.hostKey;
+    },
+    exec: (cmd: string) => inHost(live.pid, cmd),
     execIn,
     execGateway: (cmd: string) => execIn("gateway", cmd),
     execLan: (cmd: string) => execIn("lan", cmd),
+    reboot: () => timed(() => rebootHost(live, deps)),
+    sysupgrade: ({ keepSettings = true } = {}) => timed(() => sysupgradeHost(live, deps, keepSettings)),
   };
 }
 

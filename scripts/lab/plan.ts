@@ -2,6 +2,7 @@
 // Host i (0-based, in spec order): management 198.18.S.(10+i); internet address 203.0.113.(10+i), on the host itself
 // or on its home gateway; a home LAN is 192.168.(10+i).0/24 with the gateway at .1 and the host at .2.
 import { cidrWithin, isIpv4 } from "../../lib/pki/cidr.ts";
+import { DEFAULT_OPENWRT_RELEASE, isOpenwrtRelease, OPENWRT_RELEASES, type OpenwrtRelease } from "./openwrt/release.ts";
 import type { LabHostSpec } from "./types.ts";
 
 export const MAX_HOSTS = 245;
@@ -12,6 +13,8 @@ export const SERVICES_ADDRESS = "198.51.100.10";
 export interface HostPlan {
   index: number;
   spec: LabHostSpec;
+  /** The release an "openwrt" host imitates (its image is <lab>/openwrt-image-<release>). */
+  release?: OpenwrtRelease;
   netns: string;
   mgmtAddress: string;
   wanAddress: string;
@@ -39,6 +42,8 @@ export function planLab(runId: string, slot: number, specs: LabHostSpec[]): Host
     if (seen.has(s.name)) throw new Error(`${where(i)}: the name ${s.name} is used twice`);
     seen.add(s.name);
     if (s.kind !== "openwrt" && s.kind !== "debian") throw new Error(`${where(i)}: kind must be "openwrt" or "debian", got ${JSON.stringify(s.kind)}`);
+    if (s.release !== undefined && s.kind !== "openwrt") throw new Error(`${where(i)}: release is for "openwrt" hosts only (this one is ${JSON.stringify(s.kind)})`);
+    if (s.release !== undefined && !isOpenwrtRelease(s.release)) throw new Error(`${where(i)}: release must be one of ${OPENWRT_RELEASES.map((r) => JSON.stringify(r)).join(", ")} (the OpenWrt releases the lab imitates), got ${JSON.stringify(s.release)}`);
     if (typeof s.group !== "string" || !/^[A-Za-z0-9_-]+$/.test(s.group)) throw new Error(`${where(i)}: group must be a word such as hub, relays, uplinks, clients or bench, got ${JSON.stringify(s.group)}`);
   });
   const publicOf = (i: number) => `203.0.113.${10 + i}`;
@@ -47,6 +52,7 @@ export function planLab(runId: string, slot: number, specs: LabHostSpec[]): Host
     const plan: HostPlan = {
       index: i,
       spec,
+      ...(spec.kind === "openwrt" ? { release: spec.release ?? DEFAULT_OPENWRT_RELEASE } : {}),
       netns: `${runId}-${i}`,
       mgmtAddress: `198.18.${slot}.${10 + i}`,
       wanAddress: spec.home ? `${homeLan}.2` : publicOf(i),
