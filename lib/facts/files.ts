@@ -16,7 +16,7 @@ export interface PathState {
 
 /**
  * OpenWrt's default BusyBox has no `stat` (shared/openwrt/busybox-applets-openwrt-23.05.txt), so the probe reads
- * `ls -ldn` (in every BusyBox and in GNU ls) and maps the numeric ids to names itself with awk.
+ * `ls -ldn` (-l, -d and -n are in BusyBox ls whatever its build options, and in GNU ls) and maps the numeric ids to names itself with awk.
  * Only the first five fields of ls's line are used, so names with spaces or quotes never reach the parser;
  * `set -f` keeps a name with glob characters from expanding when the line is split.
  */
