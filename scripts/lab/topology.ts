@@ -2,14 +2,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { LabHostSpec } from "./types.ts";
 
-/** A hub with a LAN, a relay, three uplinks (two behind home NAT, one of them with UDP to the hub blocked), a client. */
+/**
+ * A hub with a LAN, a relay, three uplinks (two behind home NAT, one of them with UDP to the hub blocked), a client.
+ * The uplinks imitate both OpenWrt releases the project serves (23.05 and 24.10), so every run covers both.
+ */
 export const DEFAULT_TOPOLOGY: LabHostSpec[] = [
   // The lab's "distant target" is its services host; the hub's own WAN stands in for Starlink (the backup tier).
   { name: "hub", kind: "debian", group: "hub", lan: { subnet: "10.42.0.0/24" }, vars: { routing_probe_target: "198.51.100.10", routing_backup: { device: "wan0", gateway: "203.0.113.1" } } },
   { name: "relay", kind: "debian", group: "relays" },
-  { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: { up_mbit: 20, down_mbit: 100 } } },
-  { name: "uplink-2", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
-  { name: "uplink-3", kind: "openwrt", group: "uplinks", home: { blockUdpTo: ["hub"] }, vars: { bandwidth: { up_mbit: 2, down_mbit: 5 } } },
+  { name: "uplink-1", kind: "openwrt", release: "23.05", group: "uplinks", vars: { bandwidth: { up_mbit: 20, down_mbit: 100 } } },
+  { name: "uplink-2", kind: "openwrt", release: "24.10", group: "uplinks", home: {}, vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
+  { name: "uplink-3", kind: "openwrt", release: "24.10", group: "uplinks", home: { blockUdpTo: ["hub"] }, vars: { bandwidth: { up_mbit: 2, down_mbit: 5 } } },
   { name: "client-1", kind: "debian", group: "clients", home: {} },
 ];
 
@@ -17,8 +20,8 @@ export const DEFAULT_TOPOLOGY: LabHostSpec[] = [
 export const benchTopology = (n: number): LabHostSpec[] => Array.from({ length: n }, (_, i) => ({ name: `bench-${i + 1}`, kind: "debian", group: "bench" }));
 
 export const HOSTS_SPEC_HELP = `--hosts takes a JSON file (an array of host specs, or {"hosts": [...]}) or a compact list:
-  name:kind:group[:home][:symmetric][:block=HOST_OR_IP+...][:lan=SUBNET][:password=PW], comma-separated
-  e.g. --hosts hub:debian:hub:lan=10.42.0.0/24,up1:openwrt:uplinks:home:block=hub`;
+  name:kind:group[:home][:symmetric][:block=HOST_OR_IP+...][:lan=SUBNET][:password=PW][:release=23.05|24.10],
+  comma-separated, e.g. --hosts hub:debian:hub:lan=10.42.0.0/24,up1:openwrt:uplinks:home:block=hub:release=23.05`;
 
 /** Parses `--hosts`: a JSON file or the compact form of HOSTS_SPEC_HELP. */
 export function parseHostsSpec(text: string): LabHostSpec[] {
@@ -37,6 +40,7 @@ export function parseHostsSpec(text: string): LabHostSpec[] {
       else if (key === "block") host.home = { ...host.home, blockUdpTo: value.split("+").filter(Boolean) };
       else if (key === "lan") host.lan = { subnet: value };
       else if (key === "password") host.password = value;
+      else if (key === "release") host.release = value as LabHostSpec["release"]; // planLab checks it
       else throw new Error(`--hosts entry ${JSON.stringify(entry)}: unknown option ${JSON.stringify(key)}\n${HOSTS_SPEC_HELP}`);
     }
     return host;
