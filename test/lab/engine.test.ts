@@ -28,7 +28,7 @@ beforeAll(async () => {
   lab = await labUp({
     hosts: [
       { name: "deb-1", kind: "debian", group: "hub" },
-      { name: "owrt-1", kind: "openwrt", group: "uplinks" },
+      { name: "owrt-1", kind: "openwrt", release: "23.05", group: "uplinks" },
       { name: "owrt-2", kind: "openwrt", group: "uplinks", home: {} },
     ],
   });

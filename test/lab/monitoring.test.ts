@@ -59,7 +59,7 @@ beforeAll(async () => {
   lab = await labUp({
     hosts: [
       { name: "hub", kind: "debian", group: "hub", lan: { subnet: "10.42.0.0/24" }, vars: HUB_VARS },
-      { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: { up_mbit: 10, down_mbit: 50 } } },
+      { name: "uplink-1", kind: "openwrt", release: "23.05", group: "uplinks", vars: { bandwidth: { up_mbit: 10, down_mbit: 50 } } },
       { name: "uplink-2", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
     ],
   });

@@ -69,7 +69,7 @@ beforeAll(async () => {
         lan: { subnet: "10.42.0.0/24" },
         vars: { routing_backup: { device: "wan0", gateway: "203.0.113.1" }, routing_probe_target: SERVICES, routing_qos_lan_mbit: 8 },
       },
-      { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: BANDWIDTH["uplink-1"] } },
+      { name: "uplink-1", kind: "openwrt", release: "23.05", group: "uplinks", vars: { bandwidth: BANDWIDTH["uplink-1"] } },
       { name: "uplink-2", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: BANDWIDTH["uplink-2"] } },
       { name: "uplink-3", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: BANDWIDTH["uplink-3"] } },
     ],

@@ -53,7 +53,7 @@ beforeAll(async () => {
   lab = await labUp({
     hosts: [
       { name: "hub", kind: "debian", group: "hub" },
-      { name: "up-slow", kind: "openwrt", group: "uplinks", home: {}, vars: { bandwidth: CAPS["up-slow"] } },
+      { name: "up-slow", kind: "openwrt", release: "23.05", group: "uplinks", home: {}, vars: { bandwidth: CAPS["up-slow"] } },
       { name: "up-fast", kind: "openwrt", group: "uplinks", vars: { bandwidth: CAPS["up-fast"] } },
     ],
   });
