@@ -20,7 +20,8 @@ export const nebulaFeatures = (version: string | null) => {
 
 export const nebulaOsVars = (facts: Pick<HostFacts, "os" | "nebulaVersion">) => ({
   ...(facts.os === "openwrt"
-    ? { nebula_package: "nebula", nebula_bin: "/usr/sbin/nebula", nebula_nft_package: "nftables" }
+    ? // nft comes with the default image as nftables-json (firewall4 depends on it), which only provides "nftables".
+      { nebula_package: "nebula", nebula_bin: "/usr/sbin/nebula", nebula_nft_package: "nftables-json" }
     : { nebula_package: "nebula", nebula_bin: "/usr/bin/nebula", nebula_nft_package: "nftables" }),
   ...nebulaFeatures(facts.nebulaVersion),
 });
