@@ -12,6 +12,10 @@ import { baseRole } from "../../roles/base/index.ts";
 import type { Inventory } from "../../lib/inventory/types.ts";
 import type { Play } from "../../lib/play.ts";
 import { HOSTILE } from "../hostile.ts";
+import { packages } from "../../lib/resources/package.ts";
+import type { Resource } from "../../lib/resources/resource.ts";
+import { linksFact } from "../../roles/routing/ip-facts.ts";
+import { routingOsVars } from "../../roles/routing/os.ts";
 
 const play: Play = { name: "base", hosts: ["all"], roles: [baseRole] };
 let lab: Lab;
@@ -170,6 +174,53 @@ describe("engine on lab hosts", () => {
     expect(recaps.filter((r) => r.host !== "ghost").every((r) => r.failed === 0 && !r.unreachable)).toBe(true);
     expect(recaps.find((r) => r.host === "deb-1")!.changed).toBe(1);
     expect(exitCode(recaps)).toBe(4);
+  });
+
+  it("a factory-fresh router (23.05 and 24.10): ip-full is installed first, and what needs ip -j is planned after it, in the same run", async () => {
+    const routers = ["owrt-1", "owrt-2"];
+    for (const name of routers) {
+      const h = lab.host(name);
+      // BusyBox's ip refuses -j; a link made with it exists before the run: only a plan made after ip-full is installed sees it.
+      expect((await h.exec("ip -j link show dev lo >/dev/null 2>&1; echo $?")).stdout.trim()).not.toBe("0");
+      await h.exec("ip link add name mx0 type ifb");
+    }
+    const links = ["mx0", "mx1"];
+    const ensureLinks: Resource = {
+      name: "Ensure IFB links mx0, mx1",
+      facts: [linksFact],
+      notify: ["note links"],
+      plan(read) {
+        const missing = links.filter((l) => !read(linksFact).has(l));
+        return missing.length ? { commands: missing.map((l) => sh`ip link add name ${l} type ifb`), summary: `create ${missing.join(", ")}` } : null;
+      },
+    };
+    const phased: Play = {
+      name: "phases",
+      hosts: ["uplinks"],
+      roles: [
+        {
+          name: "phases",
+          defaults: {},
+          tasks: (ctx) => [packages({ names: routingOsVars(ctx.facts).routing_packages.filter((p) => p.startsWith("ip-")), os: ctx.os, notify: ["note links"] }), ensureLinks],
+          handlers: () => [{ name: "note links", command: sh`echo ran >> /tmp/note-links` }],
+        },
+      ],
+    };
+    const check = await converge({ check: true }, inventory, phased);
+    for (const r of check.recaps) expect(r, r.error).toMatchObject({ failed: 0, changed: 2 });
+    expect(check.events.filter((e) => e.task === "Ensure IFB links mx0, mx1").map((e) => e.summary)).toEqual(["create mx0, mx1", "create mx0, mx1"]);
+
+    const first = await converge({}, inventory, phased);
+    for (const r of first.recaps) {
+      expect(r.failed, r.error).toBe(0);
+      expect(first.events.filter((e) => e.host === r.host && e.status === "changed").map((e) => `${e.task}: ${e.summary}`)).toEqual(["Install ip-full: install ip-full", "Ensure IFB links mx0, mx1: create mx1", "handler: note links: ran"]);
+      expect(r.roundTrips).toBe(6);
+    }
+    const second = await converge({}, inventory, phased);
+    for (const r of second.recaps) expect(r, r.error).toMatchObject({ failed: 0, changed: 0, roundTrips: 2 });
+    for (const name of routers) {
+      expect((await lab.host(name).exec("cat /tmp/note-links; test -e /etc/meshisp/pending-handlers; echo $?")).stdout).toBe("ran\n1\n");
+    }
   });
 
   it("the playbook's command line works end to end, with --check and exit codes", () => {
