@@ -71,6 +71,7 @@ export const presentApplets = (release: OpenwrtRelease): Applet[] => releaseAppl
 
 /** Tools of a default image that are not BusyBox applets, at their paths (what else a router has on PATH). */
 export const NON_BUSYBOX_TOOLS: Record<string, string> = {
+  "/bin/busybox": "busybox",
   "/bin/opkg": "opkg",
   "/sbin/logread": "logd",
   "/sbin/sysupgrade": "base-files",
@@ -78,4 +79,7 @@ export const NON_BUSYBOX_TOOLS: Record<string, string> = {
   "/usr/bin/dropbearkey": "dropbear",
   "/usr/bin/dbclient": "dropbear",
   "/usr/sbin/nft": "nftables-json",
+  "/bin/ubus": "ubus",
+  "/sbin/fw4": "firewall4",
+  "/bin/config_generate": "base-files",
 };
