@@ -1,4 +1,5 @@
 # Shared by the lab's ubus and supervisor (sourced, not run): paths, the host-wide lock, atomic writes, procd's log.
+# Builtins over forks wherever it is cheap: a loaded router (or lab) pays for every process, and stop must return at once.
 # The private BusyBox (a full one, not on PATH) gives sub-second sleeps and setsid: OpenWrt's own sleep takes whole
 # seconds, and what init scripts see on PATH must stay OpenWrt's.
 LAB_PROCD=/usr/libexec/lab-procd
@@ -11,15 +12,16 @@ uptime_cs() { read -r _up _ < /proc/uptime; _s=${_up%.*}; _c=${_up#*.}; echo $((
 
 # One lock for the whole host: set/delete and each supervisor's after-exit decision never interleave.
 lock() {
-	mkdir -p "$ST"
-	until mkdir "$ST/lock" 2>/dev/null; do
-		_o=$(cat "$ST/lock/pid" 2>/dev/null)
-		if [ -n "$_o" ] && ! kill -0 "$_o" 2>/dev/null; then rm -rf "$ST/lock"; continue; fi
+	[ -d "$ST" ] || mkdir -p "$ST"
+	set -C
+	until { echo $$ > "$ST/lock"; } 2>/dev/null; do
+		_o=; read -r _o < "$ST/lock" 2>/dev/null
+		if [ -n "$_o" ] && [ ! -d "/proc/$_o" ]; then rm -f "$ST/lock"; continue; fi
 		msleep 0.01
 	done
-	echo $$ > "$ST/lock/pid"
+	set +C
 }
-unlock() { rm -rf "$ST/lock"; }
+unlock() { rm -f "$ST/lock"; }
 
 # Readers (ubus call service list) never see a half-written state file.
 put() { printf '%s\n' "$2" > "$1.$$" && mv -f "$1.$$" "$1"; }
@@ -28,12 +30,14 @@ put() { printf '%s\n' "$2" > "$1.$$" && mv -f "$1.$$" "$1"; }
 plog() { mkdir -p /var/log; echo "$*" >> /var/log/procd.log; }
 
 # An instance's parameter from its definition (lines "key value..."), or $2 when unset.
-param() { _v=$(sed -n "s/^$1 //p" "$D/def/params" 2>/dev/null | tail -n 1); [ -n "$_v" ] && echo "$_v" || echo "$2"; }
-
-# Is the supervisor recorded for instance dir $1 alive (and really ours, not a reused PID)?
-sup_alive() {
-	_p=$(cat "$1/sup" 2>/dev/null)
-	[ -n "$_p" ] && [ -r "/proc/$_p/cmdline" ] || return 1
-	case "$("$BB" tr '\0' ' ' < "/proc/$_p/cmdline")" in *"supervise $1"*) return 0 ;; esac
-	return 1
+param() {
+	_v=$2
+	while read -r _k _w; do [ "$_k" = "$1" ] && _v=$_w; done < "$D/def/params"
+	echo "$_v"
 }
+
+# The first line of a file (empty when absent), without a process.
+first() { _l=; read -r _l < "$1" 2>/dev/null; echo "$_l"; }
+
+# Is the supervisor recorded for instance dir $1 alive? (Each removes its record when it ends.)
+sup_alive() { _p=; read -r _p < "$1/sup" 2>/dev/null; [ -n "$_p" ] && [ -d "/proc/$_p" ]; }

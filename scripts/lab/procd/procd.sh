@@ -6,7 +6,8 @@ procd_lock() { :; }
 
 procd_open_service() {
 	_PROCD_SERVICE=$1
-	_PROCD_SPOOL=$(mktemp -d /tmp/.procd-spool.XXXXXX)
+	_PROCD_SPOOL=/tmp/.procd-spool.$$
+	rm -rf "$_PROCD_SPOOL"; mkdir -p "$_PROCD_SPOOL"
 	_PROCD_COUNT=0
 	: > "$_PROCD_SPOOL/order"
 }
@@ -67,6 +68,8 @@ procd_close_trigger() { :; }
 procd_add_raw_trigger() { :; }
 procd_add_config_trigger() { :; }
 procd_add_reload_trigger() { :; }
+procd_add_reload_data_trigger() { :; }
+procd_add_service_trigger() { :; }
 procd_add_interface_trigger() { :; }
 procd_add_reload_interface_trigger() { :; }
 procd_add_reload_mount_trigger() { :; }
