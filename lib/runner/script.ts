@@ -71,9 +71,10 @@ export function applyScript(steps: ApplyStep[], handlerSteps: { name: string; st
     body.push(
       join(
         [
-          raw("if {"),
+          // A subshell: a step that says `exit` (roles/monitoring/exporter.ts does) fails that step, not the whole script.
+          raw("if ("),
           run,
-          raw(`; } >"$T/out" 2>&1 </dev/null; then`),
+          raw(`) >"$T/out" 2>&1 </dev/null; then`),
           sh`printf '%s\n' ${`${mark} ok ${i}`}`,
           raw("; else rc=$?;"),
           sh`printf '%s %s\n' ${`${mark} fail ${i}`} "$rc"; cat "$T/out"; exit 1; fi`,

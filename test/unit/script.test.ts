@@ -33,13 +33,13 @@ for (const shell of shells()) {
       expect(out.get("stderr")).toEqual({ stdout: "shown\n", code: 0 });
     });
 
-    it("apply: stops at the first failure with its output; handlers were recorded first", () => {
+    it("apply: stops at the first failure (a step's own `exit` too) with its output; handlers were recorded first", () => {
       const state = join(dir, `${shell.name.split(" ")[0]}-fail`);
       const marker = join(dir, `${shell.name.split(" ")[0]}-after`);
       const { script, parse } = applyScript(
         [
           { label: "one", commands: [sh`true`] },
-          { label: "two", commands: [raw("echo broken"), raw("(exit 3)")] },
+          { label: "two", commands: [raw("echo broken; exit 3")] },
           { label: "three", commands: [sh`touch ${marker}`] },
         ],
         [{ name: "restart x", step: { label: "handler: restart x", commands: [sh`true`] } }],
