@@ -154,7 +154,7 @@ describe("ubus call service list (ubus-service-list.json)", () => {
         const exited = await until(() => service(h, "svc_oneshot"), (v) => v.svc_oneshot?.instances?.instance1?.running === false, 3);
         expect(exited).toEqual(ubusSample("exited_no_respawn"));
         // Given up (6 quick exits, 1 s apart here): the respawn object is gone; otherwise as captured.
-        const given = await until(() => service(h, "svc_given_up"), (v) => v.svc_given_up?.instances?.instance1?.respawn === undefined, 12);
+        const given = await until(() => service(h, "svc_given_up"), (v) => v.svc_given_up?.instances?.instance1?.running === false && v.svc_given_up.instances.instance1.respawn === undefined, 12);
         expect(given.svc_given_up).toEqual((ubusSample("given_up_after_crash_loop") as Record<string, unknown>).svc_crashing);
         // The whole list: sorted by name, the layout of ubus (one member a line, tabs).
         const all = await ubusRaw(h);
@@ -195,7 +195,7 @@ echo "$p $q $t0 $(started $q)"`)
     await Promise.all(
       hosts().map(async (h) => {
         await h.exec("rm -f /tmp/fxq.log /tmp/fxz.log /tmp/fxl.log; /etc/init.d/fxq start; /etc/init.d/fxz start; /etc/init.d/fxl start");
-        const given = await until(() => instance(h, "fxq"), (i) => i !== undefined && !("respawn" in i), 12);
+        const given = await until(() => instance(h, "fxq"), (i) => i?.running === false && !("respawn" in i), 12);
         expect(given, h.name).toMatchObject({ running: false, exit_code: 1 });
         expect(given).not.toHaveProperty("respawn");
         expect(await lines(h, "/tmp/fxq.log"), h.name).toBe(6);
@@ -245,8 +245,10 @@ echo "pids=$t,$t2,$g stop=$a,$b restart=$c,$d gone_g=$gg gone_t2=$gt2 new=$q new
         expect([t, t2, g].every((p) => /^\d+$/.test(p)), `${h.name}: ${out}`).toBe(true);
         const [a, b] = v.stop.split(",").map(Number);
         const [c, d] = v.restart.split(",").map(Number);
-        expect(b - a, `${h.name}: stop returns`).toBeLessThan(0.5);
-        expect(d - c, `${h.name}: restart returns`).toBeLessThan(0.6);
+        // Real procd: 0.08 to 0.15 s. The stand-in is about 30 short processes: 0.1 to 0.2 s (stop) and 0.3 s (restart) at
+        // load 5 on this 2-core machine, over 1 s at load 12. Never the 2 or 5 s a wait for the old process would take.
+        expect(b - a, `${h.name}: stop returns`).toBeLessThan(1.2);
+        expect(d - c, `${h.name}: restart returns`).toBeLessThan(1.6);
         expect(v.after, "the entry goes at once").toBe("{}");
         expect(Number(v.gone_g) - b, `${h.name}: fxg exits on SIGTERM`).toBeLessThan(0.6);
         expect(Number(v.gone_t2) - a, `${h.name}: fxt2 killed after term_timeout 2`).toBeGreaterThan(1.9);

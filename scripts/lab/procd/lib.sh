@@ -15,7 +15,7 @@ lock() {
 	[ -d "$ST" ] || mkdir -p "$ST"
 	set -C
 	until { echo $$ > "$ST/lock"; } 2>/dev/null; do
-		_o=; read -r _o < "$ST/lock" 2>/dev/null
+		_o=; read -r _o 2>/dev/null < "$ST/lock"
 		if [ -n "$_o" ] && [ ! -d "/proc/$_o" ]; then rm -f "$ST/lock"; continue; fi
 		msleep 0.01
 	done
@@ -37,7 +37,7 @@ param() {
 }
 
 # The first line of a file (empty when absent), without a process.
-first() { _l=; read -r _l < "$1" 2>/dev/null; echo "$_l"; }
+first() { _l=; read -r _l 2>/dev/null < "$1"; echo "$_l"; }
 
 # Is the supervisor recorded for instance dir $1 alive? (Each removes its record when it ends.)
-sup_alive() { _p=; read -r _p < "$1/sup" 2>/dev/null; [ -n "$_p" ] && [ -d "/proc/$_p" ]; }
+sup_alive() { _p=; read -r _p 2>/dev/null < "$1/sup"; [ -n "$_p" ] && [ -d "/proc/$_p" ]; }
