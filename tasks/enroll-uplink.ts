@@ -17,6 +17,8 @@ Usage: npx tsx tasks/enroll-uplink.ts [options]      (asks for anything not give
       --address ADDR        the router's address, as the laptop reaches it (e.g. 192.168.8.1)
       --port N              its SSH port (default 22)
       --password            ask for the router's root password (first contact; or set ROUTER_PASSWORD)
+      --set-password        a fresh router has no root password (anyone on its network gets in): ask for one
+                            and set it (or set ROUTER_NEW_PASSWORD); on a terminal it is asked anyway
       --name NAME           node name (default uplink-N, the next free one)
       --volunteer NAME      the volunteer's name
       --contact TEXT        the volunteer's phone or e-mail
@@ -25,7 +27,8 @@ Usage: npx tsx tasks/enroll-uplink.ts [options]      (asks for anything not give
       --down-mbit N         donated download, Mbit/s
   -h, --help                this text
 
-Secrets come from the environment or a prompt, never from flags: MESH_CA_PASSPHRASE, ROUTER_PASSWORD.
+Secrets come from the environment or a prompt, never from flags: MESH_CA_PASSPHRASE, ROUTER_PASSWORD,
+ROUTER_NEW_PASSWORD.
 Re-running the same command after any failure finishes the job. Exit codes: 0 done, 1 bad input or a step
 failed (the message says what to do), 4 the hub could not be updated.`;
 
@@ -38,6 +41,7 @@ async function main(): Promise<number> {
         address: { type: "string" },
         port: { type: "string" },
         password: { type: "boolean" },
+        "set-password": { type: "boolean" },
         name: { type: "string" },
         volunteer: { type: "string" },
         contact: { type: "string" },
@@ -92,6 +96,20 @@ async function main(): Promise<number> {
   rl?.close();
   if (values.password) request.password = process.env.ROUTER_PASSWORD ?? (await readPasswordPrompt());
   else if (process.env.ROUTER_PASSWORD) request.password = process.env.ROUTER_PASSWORD;
+  // Only asked if the router turns out to have no root password; on a terminal an empty answer leaves it blank.
+  const setPassword = values["set-password"];
+  request.askNewPassword = async () => {
+    if (process.env.ROUTER_NEW_PASSWORD) return process.env.ROUTER_NEW_PASSWORD;
+    if (!process.stdin.isTTY) {
+      if (setPassword) throw new UserError("--set-password needs a terminal to ask on, or ROUTER_NEW_PASSWORD");
+      return undefined;
+    }
+    console.error("The router has no root password: anyone on the volunteer's network could log in as root.");
+    const first = await readPasswordPrompt(`New root password for the router${setPassword ? "" : " (empty: leave it blank)"}: `);
+    if (!first) return setPassword ? request.askNewPassword!() : undefined;
+    if ((await readPasswordPrompt("The same again: ")) !== first) throw new UserError("the two passwords differ", "run the same command again");
+    return first;
+  };
 
   const ca = await openInventoryCa(loadInventory(inventoryFile));
   const result = await enrollUplink(request, ca, (line) => console.log(line), { output: "listr" });
@@ -99,11 +117,11 @@ async function main(): Promise<number> {
   return result.hubUpdated ? exitCode(result.recaps) : 4;
 }
 
-async function readPasswordPrompt(): Promise<string> {
+async function readPasswordPrompt(prompt = "Router root password: "): Promise<string> {
   const saved = process.env.MESH_CA_PASSPHRASE;
   delete process.env.MESH_CA_PASSPHRASE;
   try {
-    return await readPassphrase("Router root password: ");
+    return await readPassphrase(prompt);
   } finally {
     if (saved !== undefined) process.env.MESH_CA_PASSPHRASE = saved;
   }

@@ -11,7 +11,8 @@ const FILES = join(dirname(fileURLToPath(import.meta.url)), "files");
 export interface HostLayer {
   kind: LabHostKind;
   name: string;
-  authorizedKey: string;
+  /** The lab's public key, authorized for root; undefined on a factory-fresh router (nobody's key on it yet). */
+  authorizedKey?: string;
   /** crypt(3) hash of the root password; undefined: key-only login (debian), OpenWrt's blank password (openwrt). */
   passwordHash?: string;
   /** The openwrt image the layer lies on (its /etc/shadow is the starting point). */
@@ -20,7 +21,8 @@ export interface HostLayer {
 
 /**
  * An openwrt host's flash as the lab hands it over: the lab's key where OpenWrt's dropbear reads root's keys
- * (/etc/dropbear/authorized_keys, 0600 in a 0700 directory; never /root/.ssh), an ed25519 host key made now so the
+ * (/etc/dropbear/authorized_keys, 0600 in a 0700 directory; never /root/.ssh) unless the router is factory-fresh
+ * (a fresh image has no authorized_keys: enrollment must put the installer's key there itself), an ed25519 host key made now so the
  * lab can pin it (dropbear-start would make one at boot otherwise), and the root password when the spec gives one
  * (else the image's empty one stays: a fresh OpenWrt logs root in without a password).
  */
@@ -30,8 +32,8 @@ function openwrtLayer(h: HostLayer): string {
       ? ""
       : `\nawk -v h=${q(h.passwordHash)} 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' ${q(`${h.image}/etc/shadow`)} > "$U/etc/shadow"; chmod 600 "$U/etc/shadow"`;
   return `mkdir -p "$U/etc/dropbear"
-chmod 700 "$U/etc/dropbear"
-printf '%s\\n' ${q(h.authorizedKey)} > "$U/etc/dropbear/authorized_keys"; chmod 600 "$U/etc/dropbear/authorized_keys"
+chmod 700 "$U/etc/dropbear"${h.authorizedKey === undefined ? "" : `
+printf '%s\\n' ${q(h.authorizedKey)} > "$U/etc/dropbear/authorized_keys"; chmod 600 "$U/etc/dropbear/authorized_keys"`}
 dropbearkey -t ed25519 -f "$U/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1${shadow}
 dropbearkey -y -f "$U/etc/dropbear/dropbear_ed25519_host_key" | grep '^ssh-'`;
 }
@@ -40,7 +42,7 @@ dropbearkey -y -f "$U/etc/dropbear/dropbear_ed25519_host_key" | grep '^ssh-'`;
 export function hostLayerScript(h: HostLayer): string {
   const common = `mkdir -p "$U/root/.ssh" "$U/etc"
 chmod 700 "$U/root" "$U/root/.ssh"
-printf '%s\\n' ${q(h.authorizedKey)} > "$U/root/.ssh/authorized_keys"; chmod 600 "$U/root/.ssh/authorized_keys"
+printf '%s\\n' ${q(h.authorizedKey ?? "")} > "$U/root/.ssh/authorized_keys"; chmod 600 "$U/root/.ssh/authorized_keys"
 echo ${q(h.name)} > "$U/etc/hostname"`;
   const hash = h.passwordHash ?? "*";
   if (h.kind === "openwrt") return openwrtLayer(h);

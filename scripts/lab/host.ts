@@ -63,13 +63,15 @@ export async function startHost(plan: HostPlan, ctx: HostContext): Promise<Start
   ctx.record({ netns: [plan.netns, ...(plan.home ? [plan.home.netns] : []), ...(plan.lan ? [plan.lan.netns] : [])], mounts: [layer, root], pids: [] });
 
   // The password goes in on stdin, never on a command line or into an error message; only its hash is written.
+  // A router waiting to be enrolled is as it left the factory: no key of anyone's on it, only its root password (or none).
+  const factoryFresh = spec.kind === "openwrt" && spec.notInInventory === true;
   const passwordHash = spec.password ? (await bash("openssl passwd -6 -stdin", { input: spec.password })).stdout.trim() : undefined;
   const script = `set -euo pipefail
 ${hostNetworkScript(plan, ctx.core)}
 U=${q(upper)}
 mount -t tmpfs -o size=256m,mode=755 tmpfs ${q(layer)}
 mkdir -p "$U" ${q(work)}
-${hostLayerScript({ kind: spec.kind, name: spec.name, authorizedKey: ctx.authorizedKey, passwordHash, image: lowerOf(plan, ctx.labDir) })}
+${hostLayerScript({ kind: spec.kind, name: spec.name, authorizedKey: factoryFresh ? undefined : ctx.authorizedKey, passwordHash, image: lowerOf(plan, ctx.labDir) })}
 ${mountRootScript(plan, ctx.labDir)}
 ${initScript(plan, root)}`;
   const out = (await bash(script)).stdout;

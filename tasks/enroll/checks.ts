@@ -21,6 +21,8 @@ export interface RouterFacts {
   firewall: Firewall;
   nebulaVersion: string | null;
   model: string;
+  /** Root's password hash is empty: a fresh OpenWrt image lets root in over SSH (and LuCI) with no password at all. */
+  blankRootPassword: boolean;
 }
 
 const routerExtras = defineFact(
@@ -32,6 +34,8 @@ const routerExtras = defineFact(
       `echo "freeroot=$(df -k / | awk 'NR==2{print $4}')"`,
       `echo "clock=$(date +%s)"`,
       `echo "model=$(cat /tmp/sysinfo/model 2>/dev/null || uname -m)"`,
+      // Only whether root's hash field is empty, never the hash itself (it would end up in logs).
+      `echo "blankroot=$(awk -F: '$1 == "root" { print ($2 == "" ? 1 : 0) }' /etc/shadow 2>/dev/null)"`,
     ].join("\n"),
   ),
   ({ stdout }) => Object.fromEntries(stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])) as Record<string, string>,
@@ -57,6 +61,7 @@ export async function inspectRouter(transport: Transport): Promise<RouterFacts> 
     firewall: host.firewall,
     nebulaVersion: host.nebulaVersion,
     model: v.model ?? "",
+    blankRootPassword: v.blankroot === "1",
   };
 }
 
@@ -81,4 +86,4 @@ export function routerProblems(f: RouterFacts): string[] {
 
 /** The line enrollment prints about the router. */
 export const describeRouter = (f: RouterFacts): string =>
-  `${f.description} (${f.model}), ${f.packageManager ?? "no package manager"}, firewall ${f.firewall}, nebula ${f.nebulaVersion ?? "not installed yet"}, ${Math.round(f.freeKiB / 1024)} MB free, clock ${f.clockSkewSeconds >= 0 ? "+" : ""}${f.clockSkewSeconds} s`;
+  `${f.description} (${f.model}), ${f.packageManager ?? "no package manager"}, firewall ${f.firewall}, nebula ${f.nebulaVersion ?? "not installed yet"}, ${Math.round(f.freeKiB / 1024)} MB free, clock ${f.clockSkewSeconds >= 0 ? "+" : ""}${f.clockSkewSeconds} s${f.blankRootPassword ? ", NO root password" : ""}`;

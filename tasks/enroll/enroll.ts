@@ -1,6 +1,6 @@
 // A field installer's enrollment of a volunteer's router, step by step; each step is safe to repeat, so a re-run finishes the job.
 import { readFileSync } from "node:fs";
-import { sh } from "../../lib/command.ts";
+import { raw, sh } from "../../lib/command.ts";
 import { TransportError, UserError } from "../../lib/errors.ts";
 import { addMeshHost } from "../../lib/inventory/edit.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
@@ -11,6 +11,7 @@ import { mergeRecaps, type HostRecap } from "../../lib/runner/report.ts";
 import { Session, type SessionOptions } from "../../lib/runner/session.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { SshTransport } from "../../lib/transport/ssh.ts";
+import type { Transport } from "../../lib/transport/types.ts";
 import type { CertAuthority } from "../../roles/nebula/identity.ts";
 import { certificatesPlay, hubPlay, uplinkPlay } from "../plays.ts";
 import { describeRouter, inspectRouter, routerProblems } from "./checks.ts";
@@ -21,6 +22,11 @@ export interface EnrollRequest {
   port?: number;
   /** The router's root password, for the first contact only (then the installer's key is authorized). */
   password?: string;
+  /**
+   * Asked only when the router has no root password (a fresh OpenWrt image lets root in over SSH and LuCI with none):
+   * the password to set, or undefined to leave it blank (enrollment then warns). Never logged.
+   */
+  askNewPassword?: () => Promise<string | undefined>;
   /** Node name; default uplink-N with the lowest free N. */
   name?: string;
   volunteer: { name: string; contact: string; location?: string };
@@ -33,6 +39,8 @@ export interface EnrollResult {
   recaps: HostRecap[];
   card: string;
   hubUpdated: boolean;
+  /** The router still has no root password (none was given to set). */
+  blankRootPassword: boolean;
 }
 
 /**
@@ -55,6 +63,20 @@ const installerKeyRole = (publicKey: string): Role => ({
 /** Where a router's logs are: OpenWrt has no /var/log files, its syslog is in logd's ring buffer. */
 export const nebulaLogHint = (os: string, service: string): string =>
   os === "openwrt" ? `logread -e ${service} (or logread | grep nebula)` : `journalctl -u ${service}`;
+
+/** What the installer is told when a router is left with no root password. */
+export const BLANK_PASSWORD_WARNING =
+  "WARNING: the router has no root password: anyone on the volunteer's network can log in as root (SSH and the web interface) and take the node off the mesh. " +
+  "Set one: run the same command again with --set-password, or log in and run passwd.";
+
+/** Sets root's password through BusyBox passwd, the password on stdin (twice, as passwd asks), never on a command line. */
+async function setRootPassword(transport: Transport, password: string): Promise<void> {
+  if (/[\n\r]/.test(password)) throw new UserError("the new root password cannot contain a line break");
+  const out = await transport.run(sh`passwd root`, { stdin: `${password}\n${password}\n` });
+  const check = await transport.run(raw(`awk -F: '$1 == "root" { print ($2 == "" ? "blank" : "set") }' /etc/shadow`));
+  if (out.code !== 0 || check.stdout.trim() !== "set")
+    throw new UserError(`could not set the router's root password (passwd exited ${out.code}: ${out.stderr.trim() || out.stdout.trim()})`, "log in to the router and run passwd, then run the same command again");
+}
 
 const pickName = (taken: Set<string>) => {
   for (let n = 1; ; n++) if (!taken.has(`uplink-${n}`)) return `uplink-${n}`;
@@ -87,6 +109,9 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
   log(`Router: ${describeRouter(facts)}`);
   const problems = routerProblems(facts);
   if (problems.length) throw new UserError(`the router at ${req.address} is not ready:\n  - ${problems.join("\n  - ")}`);
+  // Asked before anything changes, so the installer answers every question at the start.
+  const newPassword = facts.blankRootPassword ? await req.askNewPassword?.() : undefined;
+  if (facts.blankRootPassword && !newPassword) log(BLANK_PASSWORD_WARNING);
 
   // 2. The node in the inventory, with the next free uplink address written out (under a lock: enrollments may run at once).
   const { host, added } = await addMeshHost(req.inventoryFile, "uplinks", req.name ?? pickName, {
@@ -103,6 +128,11 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
   try {
     const recaps: HostRecap[][] = [];
     recaps.push(await session.run({ name: "Authorize the installer's key", hosts: [host.name], roles: [installerKeyRole(publicKey)] }));
+    // After the key: a run cut short here still gets in by key, whatever the password is by then.
+    if (newPassword && !recaps.flat().some((r) => r.failed || r.unreachable)) {
+      await setRootPassword(await session.connect(fresh.hosts.find((h) => h.name === host.name)!), newPassword);
+      log(`Set the router's root password (it had none).`);
+    }
     recaps.push(await session.run(uplinkPlay(ca, [host.name])));
     const failed = recaps.flat().find((r) => r.failed || r.unreachable);
     if (failed) throw new UserError(`setting up ${host.name} failed: ${failed.error}`, "fix what it says, then run the same command again: it continues where it stopped");
@@ -135,7 +165,7 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
       community: (fresh.vars.community_name as string | undefined) ?? "Stone Soup Kitchen",
       support_contact: (fresh.vars.support_contact as string | undefined) ?? "the Stone Soup Kitchen mesh team",
     });
-    return { name: host.name, meshIp: host.meshIp!, recaps: mergeRecaps(...recaps), card, hubUpdated };
+    return { name: host.name, meshIp: host.meshIp!, recaps: mergeRecaps(...recaps), card, hubUpdated, blankRootPassword: facts.blankRootPassword && !newPassword };
   } finally {
     await session.close();
   }

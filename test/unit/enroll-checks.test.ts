@@ -13,6 +13,7 @@ const good: RouterFacts = {
   firewall: "fw4",
   nebulaVersion: null,
   model: "GL.iNet GL-MT3000",
+  blankRootPassword: false,
 };
 
 describe("routerProblems", () => {
@@ -42,12 +43,21 @@ describe("routerProblems", () => {
   });
 });
 
+describe("describeRouter", () => {
+  it.each([
+    { name: "a router with a root password", facts: {}, blank: false },
+    { name: "a fresh image (root has no password)", facts: { blankRootPassword: true }, blank: true },
+  ])("$name", ({ facts, blank }) => {
+    expect(describeRouter({ ...good, ...facts }).includes("NO root password")).toBe(blank);
+  });
+});
+
 describe("inspectRouter", () => {
   it("reads this machine in one round trip, with the release and nebula's version", async () => {
     const transport = new LocalTransport();
     const facts = await inspectRouter(transport);
     expect(transport.roundTrips).toBe(1);
-    expect(facts).toMatchObject({ os: "debian", packageManager: "apt" });
+    expect(facts).toMatchObject({ os: "debian", packageManager: "apt", blankRootPassword: false });
     expect(facts.release).toMatch(/^\d+/);
     expect(facts.nebulaVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(describeRouter(facts)).toMatch(/apt, firewall \w+, nebula \d+\.\d+\.\d+/);
