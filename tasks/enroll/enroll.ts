@@ -60,9 +60,11 @@ const installerKeyRole = (publicKey: string): Role => ({
   },
 });
 
-/** Where a router's logs are: OpenWrt has no /var/log files, its syslog is in logd's ring buffer. */
-export const nebulaLogHint = (os: string, service: string): string =>
-  os === "openwrt" ? `logread -e ${service} (or logread | grep nebula)` : `journalctl -u ${service}`;
+/**
+ * Where a router's logs are: OpenWrt has no /var/log files, its syslog is in logd's ring buffer. procd tags a service's
+ * output with its program's name (nebula[PID]) and its own lines name the service (nebula-mesh): `-e nebula` finds both.
+ */
+export const nebulaLogHint = (os: string, service: string): string => (os === "openwrt" ? "logread -e nebula" : `journalctl -u ${service}`);
 
 /** What the installer is told when a router is left with no root password. */
 export const BLANK_PASSWORD_WARNING =

@@ -264,7 +264,7 @@ esac`);
 
 describe("dropbear, logs and the exporter as OpenWrt has them", () => {
   it.each([
-    { os: "openwrt", dir: "/etc/dropbear", file: "/etc/dropbear/authorized_keys", hint: "logread -e nebula-mesh (or logread | grep nebula)" },
+    { os: "openwrt", dir: "/etc/dropbear", file: "/etc/dropbear/authorized_keys", hint: "logread -e nebula" },
     { os: "debian", dir: "/root/.ssh", file: "/root/.ssh/authorized_keys", hint: "journalctl -u nebula-mesh" },
   ])("$os: root's keys in $file, logs: $hint", ({ os, dir, file, hint }) => {
     expect(authorizedKeysOf(os)).toEqual({ dir, file });
