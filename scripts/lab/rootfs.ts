@@ -3,7 +3,7 @@
 // of this machine's own /.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { baseFiles, baseTree, bootSequence, busyboxApplets, dropbear, installedPackages, logread, packageManager, releaseIdentity, sysupgradeFiles, type ImageContext } from "./openwrt/image.ts";
+import { baseFiles, baseTree, bootSequence, busyboxApplets, dropbear, installedPackages, logread, packageManager, releaseIdentity, sysctlAtBoot, sysupgradeFiles, type ImageContext } from "./openwrt/image.ts";
 import type { OpenwrtRelease } from "./openwrt/release.ts";
 import { procdImageScript } from "./procd/index.ts";
 import { bash, q } from "./shell.ts";
@@ -20,6 +20,7 @@ export async function buildOpenwrtImage(labDir: string, release: OpenwrtRelease)
     busyboxApplets(ctx),
     releaseIdentity(ctx),
     baseFiles(ctx),
+    sysctlAtBoot(ctx),
     dropbear(ctx),
     logread(ctx),
     sysupgradeFiles(ctx),

@@ -186,6 +186,57 @@ export const sysupgradeFiles: ImageStep = () =>
     write("/lib/upgrade/keep.d/opkg", "/etc/opkg/keys/\n"),
   ].join("\n");
 
+/**
+ * Kernel parameters at boot, as base-files does it: /etc/init.d/sysctl (an old-style start(), START=11) applies every
+ * /etc/sysctl.d/*.conf and then /etc/sysctl.conf with `sysctl -e -p`; 10-default.conf is base-files' own list, which
+ * turns IPv4 and IPv6 forwarding on. Without this step a lab router forgot forwarding at every reboot, which no real
+ * router does (a role's sysctl.d file is applied by the same init script, so it works after a reboot too).
+ */
+export const sysctlAtBoot: ImageStep = () =>
+  [
+    write(
+      "/etc/sysctl.d/10-default.conf",
+      `# Do not edit, changes to this file will be lost on upgrades
+# /etc/sysctl.conf can be used to customize sysctl settings
+
+kernel.panic=3
+kernel.core_pattern=/tmp/%e.%t.%p.%s.core
+fs.suid_dumpable=2
+
+net.ipv4.conf.default.arp_ignore=1
+net.ipv4.conf.all.arp_ignore=1
+net.ipv4.ip_forward=1
+net.ipv4.icmp_echo_ignore_broadcasts=1
+net.ipv4.icmp_ignore_bogus_error_responses=1
+net.ipv4.igmp_max_memberships=100
+net.ipv4.tcp_fin_timeout=30
+net.ipv4.tcp_keepalive_time=120
+net.ipv4.tcp_syncookies=1
+net.ipv4.tcp_timestamps=1
+net.ipv4.tcp_sack=1
+net.ipv4.tcp_dsack=1
+
+net.ipv6.conf.default.forwarding=1
+net.ipv6.conf.all.forwarding=1
+`,
+    ),
+    write(
+      "/etc/init.d/sysctl",
+      `#!/bin/sh /etc/rc.common
+# Applies the kernel parameters of /etc/sysctl.d and /etc/sysctl.conf at boot (the lab's copy of base-files' script).
+START=11
+
+start() {
+	for conf in /etc/sysctl.d/*.conf /etc/sysctl.conf; do
+		[ -f "$conf" ] && sysctl -e -p "$conf" >/dev/null 2>&1
+	done
+	return 0
+}
+`,
+    ),
+    `chmod 755 "$R/etc/init.d/sysctl" && ln -sfn ../init.d/sysctl "$R/etc/rc.d/S11sysctl"`,
+  ].join("\n");
+
 /** logread (the lab's log contract is in its header). */
 export const logread: ImageStep = () => install(join(LAB_FILES, "logread"), "/sbin/logread");
 
