@@ -35,6 +35,9 @@ export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options:
     async cut(name) {
       cutNow.add(name);
       // The mesh's traffic arrives on the uplink's end of its tunnel to the hub (the routing role's routing_uplink_tunnel).
+      // A table of our own is enough to cut beside fw4: every base chain on the hook must pass a packet, so a drop in
+      // any one of them is final (an accept there would not get past fw4's chains: fw4-unzoned-interface.md). fw4's
+      // reload replaces only inet fw4 and leaves this table alone; `/etc/init.d/firewall stop` would flush it.
       const tunnel = (hostOf(name).vars.routing_uplink_tunnel as string | undefined) ?? routingDefaults.routing_uplink_tunnel;
       const out = await (await session.connect(hostOf(name))).run(
         sh`nft add table ip ${CUT_TABLE} && nft add chain ip ${CUT_TABLE} forward '{ type filter hook forward priority -5; }' && nft add rule ip ${CUT_TABLE} forward iifname ${tunnel} drop`,
