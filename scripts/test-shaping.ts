@@ -1,4 +1,4 @@
-// Checks every uplink's mesh caps with real iperf3 over the mesh (hub <-> uplink, both directions) and prints a pass/fail table.
+// Checks every uplink's mesh caps with real iperf3 over the mesh (server on the hub, client on the uplink, both directions) and prints a pass/fail table.
 // Usage: npx tsx scripts/test-shaping.ts -i inventory/pilot/hosts.yml [--limit uplink-1,uplink-2] [--seconds 5] [--json]
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
@@ -11,8 +11,10 @@ import { allPass, formatTable, type UplinkResult } from "./shaping/report.ts";
 
 const HELP = `Usage: npx tsx scripts/test-shaping.ts [-i INVENTORY] [--limit LIST] [--seconds N] [--omit N] [--json]
 (--json: the results as one JSON line after the table)
-For each uplink: iperf3 -s on its mesh address (a random port, stopped afterwards), iperf3 from the hub over the mesh.
-  up   = hub -> uplink over the mesh = what the uplink sends to the internet: the volunteer's UPLOAD (bandwidth.up_mbit)
+For each uplink: iperf3 -s on the hub's mesh address (a random port, stopped afterwards), the iperf3 client on the
+uplink over the mesh. The uplink only connects out, so its firewall (fw4) needs no opening; the shaping role installs
+iperf3 on uplinks (shaping_iperf3: true), the hub needs it too (apt-get install iperf3).
+  up   = hub -> uplink over the mesh (client -R) = what the uplink sends to the internet: the volunteer's UPLOAD (bandwidth.up_mbit)
   down = uplink -> hub over the mesh = what the uplink fetches from the internet: the volunteer's DOWNLOAD (bandwidth.down_mbit)
 PASS: measured TCP goodput at most the cap and at most 10% below it.
 Exit 0 only if every uplink passes; 1 when one fails, 2 when the test could not run (bad input, hub unreachable).`;
@@ -35,7 +37,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const inventory = loadInventory(resolve(values.inventory!));
   const hub = inventory.hosts.find((h) => h.group === "hub" && h.meshIp);
-  if (!hub) throw new UserError(`${inventory.file} has no hub with a mesh IP: the hub is where the test traffic comes from`);
+  if (!hub?.meshIp) throw new UserError(`${inventory.file} has no hub with a mesh IP: the test's iperf3 server runs on the hub's mesh address`);
+  const hubAddress = hub.meshIp;
   const uplinks = selectHosts(inventory, ["uplinks"], values.limit);
   if (uplinks.length === 0) throw new UserError("no uplinks selected", "check --limit and the inventory's uplinks group");
   const options = { seconds: Number(values.seconds), omit: Number(values.omit) };
@@ -49,9 +52,9 @@ async function main(argv: string[]): Promise<number> {
       const capUp = (bandwidth?.up_mbit ?? NaN) * 1e6;
       const capDown = (bandwidth?.down_mbit ?? NaN) * 1e6;
       try {
-        if (!uplink.meshIp) throw new Error("no mesh IP in the inventory");
+        if (!uplink.meshIp) throw new Error("no mesh IP in the inventory (not enrolled?)");
         if (!(capUp > 0 && capDown > 0)) throw new Error("no bandwidth: { up_mbit, down_mbit } in its vars");
-        const measured = await measureDirections(hubTransport, await session.connect(uplink), uplink.meshIp, options);
+        const measured = await measureDirections({ hub: hubTransport, uplink: await session.connect(uplink), hubAddress, options });
         results.push({ uplink: uplink.name, up: judge(capUp, measured.upBit), down: judge(capDown, measured.downBit) });
       } catch (err) {
         results.push({ uplink: uplink.name, up: judge(capUp, NaN), down: judge(capDown, NaN), error: (err as Error).message });

@@ -26,15 +26,17 @@ export interface OpenwrtRelease {
     tc: string;
     /** BusyBox's ip has no -j and no vxlan; ip-tiny leaves vxlan out too (IP_CONFIG_TINY): ip-full. */
     ip: string;
+    /** iperf3, the client scripts/test-shaping.ts runs on the uplink: not in a default image, and named iperf3 on every release. */
+    iperf3: string;
   };
 }
 
 /** Newest first. Releases older than 22.03 are refused at enrollment (fw3, iptables), the last row only names what they had. */
 export const OPENWRT_RELEASES: readonly OpenwrtRelease[] = [
-  { from: "25.12", packageManager: "apk", nebula: "1.10.0", packages: { tc: "tc-full", ip: "ip-full" } },
-  { from: "23.05", packageManager: "opkg", nebula: "1.8.2", packages: { tc: "tc-full", ip: "ip-full" } },
-  { from: "22.03", packageManager: "opkg", nebula: "1.6.1", packages: { tc: "tc-full", ip: "ip-full" } },
-  { from: "0.0", packageManager: "opkg", nebula: "1.6.1", packages: { tc: "tc", ip: "ip-full" } },
+  { from: "25.12", packageManager: "apk", nebula: "1.10.0", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
+  { from: "23.05", packageManager: "opkg", nebula: "1.8.2", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
+  { from: "22.03", packageManager: "opkg", nebula: "1.6.1", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
+  { from: "0.0", packageManager: "opkg", nebula: "1.6.1", packages: { tc: "tc", ip: "ip-full", iperf3: "iperf3" } },
 ];
 
 /** The oldest release the project serves, and the one an unreadable release (a snapshot build) is taken for when it names none. */

@@ -19,4 +19,9 @@ export const shapingDefaults = {
   shaping_script: "/etc/meshisp/shaping.sh",
   /** How long a run waits for the Nebula device when Nebula was started by the same run. */
   shaping_device_wait_seconds: 30,
+  /**
+   * Install iperf3 on the uplink, so a maintainer can always measure the caps (scripts/test-shaping.ts runs its client
+   * there, toward a server on the hub: nothing is opened on the router). A default OpenWrt image lacks it; it is small.
+   */
+  shaping_iperf3: true,
 };

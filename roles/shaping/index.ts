@@ -20,9 +20,11 @@ export const shapingRole: Role = {
     const v = s.vars;
     const wait = v.shaping_device_wait_seconds;
     const restart = [`restart ${v.shaping_service}`];
+    const os = shapingOsVars(ctx.facts);
     const unit = { script: v.shaping_script, mesh_device: s.meshDevice, nebula_service: (ctx.vars.nebula_service as string | undefined) ?? "nebula-mesh" };
     return [
-      packages({ names: shapingOsVars(ctx.facts).shaping_packages, os: ctx.os }),
+      // One install (one `opkg update`) for tc and, unless turned off, iperf3 for scripts/test-shaping.ts.
+      packages({ names: [...os.shaping_packages, ...(v.shaping_iperf3 ? [os.shaping_iperf3_package] : [])], os: ctx.os }),
       // Only the Nebula device and its IFB are shaped: the home's traffic leaves by other devices and is never capped.
       ifbDevice({ name: s.ifbDevice }),
       htbCap({ device: s.download.device, rateBit: s.download.rateBit, leaf: s.download.leaf, waitSeconds: wait }),

@@ -1,4 +1,5 @@
-// Measures an uplink's mesh caps with real iperf3 over the mesh: a server on the uplink's mesh address, the client on the hub.
+// Measures an uplink's mesh caps with real iperf3 over the mesh: a server on the hub's mesh address, the client on the
+// uplink. The uplink only connects out (fw4 passes its replies as "established"), so nothing is opened on a volunteer's router.
 import { randomInt } from "node:crypto";
 import { sh } from "../../lib/command.ts";
 import type { Transport } from "../../lib/transport/types.ts";
@@ -15,7 +16,7 @@ export interface UplinkMeasurement {
   downBit: number;
 }
 
-/** Receiver-side TCP goodput of an iperf3 -J run, in bit/s. */
+/** Receiver-side TCP goodput of an iperf3 -J run, in bit/s (the client's report has both sides, with -R too). */
 export function iperfGoodput(json: string): number {
   const report = JSON.parse(json) as { error?: string; end?: { sum_received?: { bits_per_second?: number } } };
   if (report.error) throw new Error(`iperf3: ${report.error}`);
@@ -24,39 +25,55 @@ export function iperfGoodput(json: string): number {
   return bits;
 }
 
+/**
+ * The client's arguments for one direction. The client runs on the uplink: "up" (hub -> uplink, shaped on the IFB the
+ * uplink's Nebula ingress goes to) is the server sending, `-R`; "down" (uplink -> hub, Nebula's egress) the client sending.
+ */
+export function iperfClientArgs(p: { hubAddress: string; port: number; direction: "up" | "down"; options: IperfOptions }): string[] {
+  const { hubAddress, port, direction, options } = p;
+  return ["-c", hubAddress, "-p", String(port), "-t", String(options.seconds), "-O", String(options.omit), "-J", ...(direction === "up" ? ["-R"] : [])];
+}
+
+const MISSING = {
+  hub: "apt-get install iperf3 on the hub",
+  uplink: "the shaping role installs it with shaping_iperf3: true (the default): run the uplink play, or by hand: opkg update && opkg install iperf3",
+};
+
 async function runChecked(t: Transport, command: ReturnType<typeof sh>, what: string): Promise<string> {
   const r = await t.run(command, { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`${what} on ${t.target} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 400)}`);
   return r.stdout;
 }
 
-/** Runs iperf3 from `client` to a server it starts on `server` at `address`, then stops that server by its PID. */
-export async function measureDirections(client: Transport, server: Transport, address: string, options: IperfOptions): Promise<UplinkMeasurement> {
-  for (const t of [client, server]) {
-    if ((await t.run(sh`command -v iperf3`)).code !== 0) throw new Error(`iperf3 is not installed on ${t.target} (OpenWrt: opkg install iperf3; Debian: apt-get install iperf3)`);
+/** Starts iperf3 -s on the hub's mesh address (a random port), runs the uplink's client both ways, stops the server by its PID. */
+export async function measureDirections(p: { hub: Transport; uplink: Transport; hubAddress: string; options: IperfOptions }): Promise<UplinkMeasurement> {
+  const { hub, uplink, hubAddress, options } = p;
+  for (const [role, t] of [["hub", hub], ["uplink", uplink]] as const) {
+    if ((await t.run(sh`command -v iperf3`)).code !== 0) throw new Error(`iperf3 is not installed on ${t.target} (${MISSING[role]})`);
   }
   const port = randomInt(20000, 30000);
   const pidfile = `/tmp/meshisp-iperf3-${port}.pid`;
-  await runChecked(server, sh`iperf3 -s -D -B ${address} -p ${port} --pidfile ${pidfile}`, "starting iperf3 -s");
+  await runChecked(hub, sh`iperf3 -s -D -B ${hubAddress} -p ${port} --pidfile ${pidfile}`, "starting iperf3 -s");
   try {
-    const run = async (reverse: boolean) => {
-      const args = ["-c", address, "-p", String(port), "-t", String(options.seconds), "-O", String(options.omit), "-J", ...(reverse ? ["-R"] : [])];
+    const run = async (direction: "up" | "down") => {
+      const args = iperfClientArgs({ hubAddress, port, direction, options });
       // The server forks into the background: give it a moment to listen, then try once more if it was not yet.
       for (let attempt = 0; ; attempt++) {
-        const r = await client.run(sh`iperf3 ${args}`, { timeoutMs: (options.seconds + options.omit + 30) * 1000 });
+        const r = await uplink.run(sh`iperf3 ${args}`, { timeoutMs: (options.seconds + options.omit + 30) * 1000 });
         try {
           return iperfGoodput(r.stdout);
         } catch (err) {
-          if (attempt >= 2 || !/connect|refused|busy/i.test(String(err))) throw new Error(`${String((err as Error).message)} (${client.target} -> ${address}:${port}${reverse ? ", -R" : ""})`);
+          const where = `${uplink.target} -> ${hubAddress}:${port}${direction === "up" ? ", -R" : ""}`;
+          if (attempt >= 2 || !/connect|refused|busy/i.test(String(err))) throw new Error(`${String((err as Error).message)} (${where})`);
           await new Promise((r) => setTimeout(r, 1000));
         }
       }
     };
-    const upBit = await run(false);
-    const downBit = await run(true);
+    const upBit = await run("up");
+    const downBit = await run("down");
     return { upBit, downBit };
   } finally {
-    await server.run(sh`if [ -f ${pidfile} ]; then kill "$(cat ${pidfile})"; rm -f ${pidfile}; fi`);
+    await hub.run(sh`if [ -f ${pidfile} ]; then kill "$(cat ${pidfile})"; rm -f ${pidfile}; fi`);
   }
 }
 

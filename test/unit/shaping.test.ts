@@ -12,7 +12,7 @@ import { UserError } from "../../lib/errors.ts";
 import { shapingRole } from "../../roles/shaping/index.ts";
 import { uplinkShaping } from "../../roles/shaping/caps.ts";
 import { renderShapingScript } from "../../roles/shaping/script.ts";
-import { iperfGoodput, judge } from "../../scripts/shaping/measure.ts";
+import { iperfClientArgs, iperfGoodput, judge } from "../../scripts/shaping/measure.ts";
 import { allPass, formatTable } from "../../scripts/shaping/report.ts";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures/tc", name), "utf8");
@@ -183,10 +183,13 @@ describe("shaping plans", () => {
     expect(systemd).toContain("Run service meshisp-shaping at boot");
   });
 
-  it("the package names are per OS", () => {
-    const names = (os: "openwrt" | "debian") => shapingRole.tasks(context({}, os))[0].name;
-    expect(names("openwrt")).toBe("Install tc-full, kmod-sched-core, kmod-ifb");
-    expect(names("debian")).toBe("Install iproute2");
+  it.each([
+    { os: "openwrt", vars: {}, want: "Install tc-full, kmod-sched-core, kmod-ifb, iperf3" },
+    { os: "debian", vars: {}, want: "Install iproute2, iperf3" },
+    { os: "openwrt", vars: { shaping_iperf3: false }, want: "Install tc-full, kmod-sched-core, kmod-ifb" },
+    { os: "debian", vars: { shaping_iperf3: false }, want: "Install iproute2" },
+  ] as const)("the package names are per OS ($os, $vars)", ({ os, vars, want }) => {
+    expect(shapingRole.tasks(context(vars, os))[0].name).toBe(want);
   });
 });
 
@@ -260,6 +263,14 @@ describe("scripts/test-shaping.ts's verdicts", () => {
     expect(allPass([ok])).toBe(true);
     expect(allPass([ok, swapped])).toBe(false);
     expect(allPass([])).toBe(false);
+  });
+
+  it.each([
+    // The client runs on the uplink (it only connects out, through fw4): the volunteer's upload is the hub sending (-R).
+    { direction: "up", want: ["-c", "10.0.4.1", "-p", "20001", "-t", "5", "-O", "1", "-J", "-R"] },
+    { direction: "down", want: ["-c", "10.0.4.1", "-p", "20001", "-t", "5", "-O", "1", "-J"] },
+  ] as const)("the uplink's iperf3 client for $direction", ({ direction, want }) => {
+    expect(iperfClientArgs({ hubAddress: "10.0.4.1", port: 20001, direction, options: { seconds: 5, omit: 1 } })).toEqual(want);
   });
 
   it("reads iperf3's JSON (receiver side) and its errors", () => {
