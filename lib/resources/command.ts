@@ -3,13 +3,14 @@ import type { Command } from "../command.ts";
 import { pathFact } from "../facts/files.ts";
 import { succeedsFact } from "../facts/system.ts";
 import type { Fact } from "../facts/fact.ts";
-import type { Resource, ResourceOptions } from "./resource.ts";
+import type { Provides, Resource, ResourceOptions } from "./resource.ts";
 
 export interface GuardedCommandSpec extends ResourceOptions {
   name: string;
   command: Command;
   creates?: string;
   unless?: Command;
+  provides?: Provides;
 }
 
 export function guardedCommand(spec: GuardedCommandSpec): Resource {
@@ -18,6 +19,7 @@ export function guardedCommand(spec: GuardedCommandSpec): Resource {
   const done = spec.unless ? succeedsFact(spec.unless) : undefined;
   return {
     name: spec.name,
+    provides: spec.provides,
     notify: spec.notify,
     tags: spec.tags,
     facts: [created, done].filter((f): f is Fact<never> => f !== undefined),

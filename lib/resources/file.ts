@@ -24,6 +24,7 @@ export function file(spec: FileSpec): Resource {
   const mode = spec.mode ?? "0644";
   return {
     name: spec.name ?? (spec.absent ? `Remove ${spec.path}` : `Write ${spec.path}`),
+    provides: spec.absent ? undefined : { file: spec.path },
     notify: spec.notify,
     tags: spec.tags,
     facts: [stat],

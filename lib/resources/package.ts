@@ -17,6 +17,7 @@ export function packages(spec: PackageSpec): Resource {
     notify: spec.notify,
     tags: spec.tags,
     installs: true,
+    provides: { packages: spec.names },
     facts: [installed],
     plan(read) {
       const have = read(installed);

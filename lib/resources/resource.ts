@@ -21,6 +21,20 @@ export interface Plan {
   onApplied?: () => void;
 }
 
+/**
+ * What a resource puts on the host, for a role that must account for the others' work (the sysupgrade role keeps the
+ * files and reinstalls the packages after a firmware upgrade). Data, so nothing has to parse a resource's name.
+ */
+export interface Provides {
+  packages?: readonly string[];
+  /** A file the resource writes. */
+  file?: string;
+  /** A supervised service (procd instance or systemd unit) it runs. */
+  service?: string;
+  /** A one-shot init script it enables at boot. */
+  bootService?: string;
+}
+
 export interface ResourceOptions {
   /** Handlers to run once, after all resources, if this one changed. */
   notify?: string[];
@@ -36,6 +50,7 @@ export interface Resource extends ResourceOptions {
    * since their tools (ip-full, tc) may only exist once these ran.
    */
   readonly installs?: boolean;
+  readonly provides?: Provides;
   /** The probes plan() reads. */
   readonly facts: readonly Fact<unknown>[];
   /** null, or a plan with no commands, means the host already is as asked. */

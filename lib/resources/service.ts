@@ -20,6 +20,7 @@ export function service(spec: ServiceSpec): Resource {
   const wanted = spec.state ?? "started";
   return {
     name: `${wanted === "started" ? "Run" : "Stop"} service ${spec.name}${enabled ? " at boot" : ""}`,
+    provides: wanted === "started" && enabled ? { service: spec.name } : undefined,
     notify: spec.notify,
     tags: spec.tags,
     facts: [state],

@@ -35,6 +35,7 @@ export function shapingScript(s: UplinkShaping, notify: string[]): Resource {
   const probe = file({ path, content: "" });
   return {
     name: `Write ${path}`,
+    provides: probe.provides,
     notify,
     facts: [...probe.facts, qdiscSupportFact],
     plan(read) {

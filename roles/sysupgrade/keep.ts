@@ -1,26 +1,26 @@
-// What a sysupgrade must keep, and what the restore service must put back, read from the resources of the play's
-// other roles (so a role that adds a package, a service or a file under /etc is covered without a list to keep in step).
+// What a sysupgrade must keep, and what the restore service must put back, read from what the play's other roles'
+// resources provide (so a role that adds a package, a service or a file under /etc is covered without a list to keep in step).
 import type { Resource } from "../../lib/resources/resource.ts";
 
-/** What the play sets up on the host, from its resources' names (lib/resources: "Install a, b", "Run service x at boot", "Write /path", "Enable x at boot"). */
+/** What the play sets up on the host, from its resources' `provides` (lib/resources/resource.ts). */
 export interface PlayFootprint {
   packages: string[];
-  /** Procd services, in play order (Nebula's first). */
+  /** Supervised services, in play order (Nebula's first). */
   services: string[];
   /** One-shot init scripts enabled at boot (routing's boot service). */
   bootServices: string[];
   files: string[];
 }
 
-const uniq = (xs: string[]) => [...new Set(xs)];
-const matches = (resources: Resource[], re: RegExp) => resources.flatMap((r) => re.exec(r.name)?.[1] ?? []);
+const uniq = (xs: readonly (string | undefined)[]) => [...new Set(xs.filter((x): x is string => !!x))];
 
 export function footprintOf(resources: Resource[]): PlayFootprint {
+  const provided = resources.map((r) => r.provides ?? {});
   return {
-    packages: uniq(matches(resources, /^Install (.+)$/).flatMap((list) => list.split(", "))),
-    services: uniq(matches(resources, /^Run service (\S+) at boot$/)),
-    bootServices: uniq(matches(resources, /^Enable (\S+) at boot$/)),
-    files: uniq(matches(resources, /^Write (\/\S+)$/)),
+    packages: uniq(provided.flatMap((p) => p.packages ?? [])),
+    services: uniq(provided.map((p) => p.service)),
+    bootServices: uniq(provided.map((p) => p.bootService)),
+    files: uniq(provided.map((p) => p.file)),
   };
 }
 
