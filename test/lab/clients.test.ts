@@ -47,7 +47,7 @@ beforeAll(async () => {
   const www = `${lab.dir}/www`;
   await lab.services.exec(`mkdir -p ${www}/cgi-bin && printf '#!/bin/sh\\nprintf "Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n%%s\\\\n" "$REMOTE_ADDR"\\n' > ${www}/cgi-bin/source && chmod 755 ${www}/cgi-bin/source`);
   httpdPid = (await lab.services.exec(`busybox httpd -f -p 8080 -h ${www} </dev/null >/dev/null 2>&1 & echo $!`)).stdout.trim();
-}, 120_000);
+}, 600_000); // a faithful OpenWrt host (its per-release image, procd, fw4) takes minutes to build and boot under a shared CPU
 afterAll(async () => {
   if (/^\d+$/.test(httpdPid)) await lab?.services.exec(`kill ${httpdPid}`);
   await lab?.down();

@@ -57,7 +57,7 @@ beforeAll(async () => {
   expect(started.code, started.stderr).toBe(0);
   internetDnsPid = Number(started.stdout.trim());
   ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
-}, 180_000);
+}, 600_000); // a faithful OpenWrt host (its per-release image, procd, fw4) takes minutes to build and boot under a shared CPU
 
 afterAll(async () => {
   if (internetDnsPid > 0) process.kill(internetDnsPid, "SIGTERM");
