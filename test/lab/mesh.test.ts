@@ -10,10 +10,14 @@ import { loadInventory } from "../../lib/inventory/load.ts";
 import { Session } from "../../lib/runner/session.ts";
 import { openInventoryCa } from "../../lib/pki/passphrase.ts";
 import { clientPlay, deployMesh } from "../../tasks/plays.ts";
-import { enrollUplink } from "../../tasks/enroll/enroll.ts";
+import { BLANK_PASSWORD_WARNING, enrollUplink } from "../../tasks/enroll/enroll.ts";
 
 const PASSPHRASE = "lab CA passphrase 4242";
 const ROUTER_PASSWORD = "volunteer's router pw";
+const NEW_ROUTER_PASSWORD = "set at enrollment 77";
+// One enrollment of a factory-fresh router: opkg update and the packages, nebula, the ping, then the hub's whole play;
+// about 90 s measured with five engineers' labs sharing two cores (the default 120 s left no margin).
+const ENROLL_TIMEOUT = 240_000;
 let lab: Lab;
 let ca: Awaited<ReturnType<typeof openInventoryCa>>;
 
@@ -75,6 +79,8 @@ describe("the mesh in the lab", () => {
 
   it("enrolls a router on first contact by password, from the command line, and prints its card", async () => {
     const a = lab.host("router-a");
+    // Factory-fresh: nobody's key on the router yet, only its root password.
+    expect((await a.exec("ls /etc/dropbear/authorized_keys 2>&1")).stdout).toContain("No such file");
     const { code, out } = await cli([
       "-i", lab.inventoryPath, "--address", a.mgmtAddress, "--password", "--volunteer", "Ada Lovelace", "--contact", "+1 217 555 0199", "--up-mbit", "5", "--down-mbit", "20",
     ]);
@@ -93,23 +99,37 @@ describe("the mesh in the lab", () => {
     expect((await new Promise<string>((r) => { const c = spawn("grep", ["-rl", "-D", "skip", "--exclude-dir=hosts", "--exclude-dir=openwrt-image-*", "--", key, lab.dir, "inventory"]); let o = ""; c.stdout.on("data", (d) => (o += d)); c.on("close", () => r(o)); }))).toBe("");
     // The installer's key now works without the password.
     expect((await a.exec("cat /etc/dropbear/authorized_keys")).stdout).toContain("meshisp-lab");
-  });
+    expect(out).not.toContain("no root password");
+  }, ENROLL_TIMEOUT);
 
-  it("enrolls two routers at once with distinct addresses and a valid inventory", async () => {
+  it("enrolls two routers at once with distinct addresses and a valid inventory; one with no root password gets one, the other is warned", async () => {
+    const rootHash = async (host: string) => (await lab.host(host).exec(`awk -F: '$1 == "root" { print $2 }' /etc/shadow`)).stdout.trim();
+    expect(await rootHash("router-b")).toBe("");
+    const logs: Record<string, string[]> = { b: [], c: [] };
     const req = (host: string, name: string) => ({
       inventoryFile: lab.inventoryPath,
       address: lab.host(host).mgmtAddress,
       volunteer: { name, contact: `${name}@example.org` },
       bandwidth: { up_mbit: 2, down_mbit: 5 },
     });
-    const [b, c] = await Promise.all([enrollUplink(req("router-b", "bo"), ca, () => undefined), enrollUplink(req("router-c", "cy"), ca, () => undefined)]);
+    const [b, c] = await Promise.all([
+      enrollUplink({ ...req("router-b", "bo"), askNewPassword: async () => NEW_ROUTER_PASSWORD }, ca, (l) => logs.b.push(l)),
+      enrollUplink(req("router-c", "cy"), ca, (l) => logs.c.push(l)),
+    ]);
     expect(new Set([b.meshIp, c.meshIp]).size).toBe(2);
+    // router-b had no root password and has one now (SHA-512, as OpenWrt's passwd makes it); router-c's installer was told.
+    expect(await rootHash("router-b")).toMatch(/^\$6\$/);
+    expect(b.blankRootPassword).toBe(false);
+    expect(logs.b.join("\n")).not.toContain(NEW_ROUTER_PASSWORD);
+    expect(c.blankRootPassword).toBe(true);
+    expect(logs.c.join("\n")).toContain(BLANK_PASSWORD_WARNING);
+    expect(await rootHash("router-c")).toBe("");
     expect(new Set([b.name, c.name]).size).toBe(2);
     const inventory = loadInventory(lab.inventoryPath);
     expect(inventory.groups.uplinks.sort()).toEqual(["uplink-1", "uplink-2", "uplink-3"]);
     expect(await ping("router-b", "10.0.4.1")).toBe(true);
     expect(await ping("router-c", "10.0.4.1")).toBe(true);
-  });
+  }, ENROLL_TIMEOUT);
 
   it("an enrollment killed midway completes when run again", async () => {
     const d = lab.host("router-d");
@@ -120,7 +140,7 @@ describe("the mesh in the lab", () => {
     expect(again.code, again.out).toBe(0);
     expect(again.out).toContain("Found uplink-4");
     expect(loadInventory(lab.inventoryPath).groups.uplinks).toContain("uplink-4");
-  });
+  }, 2 * ENROLL_TIMEOUT);
 
   it("a router whose UDP to the hub is blocked reaches it through the relay", async () => {
     const e = lab.host("router-e");
@@ -137,7 +157,7 @@ describe("the mesh in the lab", () => {
     expect(hubLog).toMatch(new RegExp(`udpAddr="${relay}:\\d+"`));
     expect(hubLog).not.toContain(`udpAddr="${e.publicAddress}:`);
     expect((await lab.host("relay").exec("nft list table ip meshisp_relay")).stdout).toContain("dnat to");
-  });
+  }, ENROLL_TIMEOUT);
 
   it("the hub reaches every uplink over the mesh, uplinks cannot reach each other, and everything converges quietly", async () => {
     await new Promise((r) => setTimeout(r, 2000));
