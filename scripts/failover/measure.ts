@@ -22,26 +22,36 @@ export interface Measurement {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now() / 1000;
 
-/** Runs the probes for `seconds`, doing `action` 0.5 s in. */
+/**
+ * How long the action itself may take (a cut is an nft command in a namespace or over SSH). The probes run this much
+ * longer, so at least `seconds` of them follow the action: with a window fixed from the start, a cut that took 2 s on
+ * a loaded machine left less than the 3 s failover limit to observe, and a switch at 2.5 s read as "never".
+ */
+const ACTION_ALLOWANCE_SECONDS = 3;
+
+/** Runs the probes from 0.5 s before `action` until at least `seconds` after it. */
 export async function measureAround(access: FailoverAccess, seconds: number, action: () => Promise<void>): Promise<Measurement> {
-  const count = Math.round(seconds / 0.02);
+  const total = seconds + ACTION_ALLOWANCE_SECONDS;
+  const count = Math.round(total / 0.02);
   const ping = access.lan(`ping -n -q -i 0.02 -W 1 -c ${count} ${access.pingTarget}`);
   const loop = access.lan(
-    `end=$(($(date +%s) + ${Math.ceil(seconds)})); while [ "$(date +%s)" -lt "$end" ]; do t=$(date +%s.%N); ` +
+    `end=$(($(date +%s) + ${Math.ceil(total)})); while [ "$(date +%s)" -lt "$end" ]; do t=$(date +%s.%N); ` +
       `if curl -s -o /dev/null --connect-timeout 0.5 -m 1 '${access.url.replace(/'/g, "")}'; then echo "$t ok"; else echo "$t fail"; fi; sleep 0.05; done`,
   );
-  const routes = pollRoutes(access, seconds + 0.5);
+  const routes = pollRoutes(access, total + 0.5);
   await sleep(500);
   await action();
   const at = now();
   const [p, l, r] = await Promise.all([ping, loop, routes]);
   const sent = Number(/(\d+) packets transmitted/.exec(p.stdout)?.[1] ?? 0);
   const received = Number(/(\d+) (?:packets )?received/.exec(p.stdout)?.[1] ?? 0);
+  // Figures cover `seconds` after the action, however long it took (the allowance's unused tail is left out).
   const attempts = l.stdout
     .trim()
     .split("\n")
     .filter(Boolean)
-    .map((line) => ({ t: Number(line.split(" ")[0]), ok: line.endsWith(" ok") }));
+    .map((line) => ({ t: Number(line.split(" ")[0]), ok: line.endsWith(" ok") }))
+    .filter((a) => a.t <= at + seconds);
   return { at, pingSent: sent, pingLost: sent - received, attempts, routes: r };
 }
 
