@@ -76,7 +76,7 @@ beforeAll(async () => {
   });
   ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
   await lab.internet.exec(`nft -f - <<'EOF'\n${cutTable}\nEOF`);
-}, 120_000);
+}, 600_000); // four faithful hosts (procd, fw4, per-release images) take minutes to build and boot under a shared CPU
 afterAll(async () => {
   await lab?.down();
 });
@@ -112,45 +112,93 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
   it("the hub's LAN reaches the internet through the uplinks, not the backup", async () => {
     const backup = Number(/counter packets (\d+)/.exec((await hub().exec("nft list chain ip meshisp postrouting")).stdout)?.[1]);
     const before = await Promise.all(UPLINKS.map(natCount));
-    expect((await hub().execLan(`for p in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null -m 2 http://${SERVICES}:9/ ; done; ping -n -c 2 -W 2 ${SERVICES}`)).code).toBe(0);
+    // Ten new connections at once from one curl (-Z): one after another, a loaded lab spent over 30 s on them (a
+    // process start and four Nebula wake-ups each), though every one was refused as it should be.
+    const urls = Array.from({ length: 10 }, () => `http://${SERVICES}:9/`).join(" ");
+    expect((await hub().execLan(`curl -s -Z -m 2 ${urls}; ping -n -c 2 -W 2 ${SERVICES}`)).code).toBe(0);
     const after = await Promise.all(UPLINKS.map(natCount));
     expect(after.reduce((s, n) => s + n, 0) - before.reduce((s, n) => s + n, 0)).toBeGreaterThanOrEqual(11);
     expect(Number(/counter packets (\d+)/.exec((await hub().exec("nft list chain ip meshisp postrouting")).stdout)?.[1])).toBe(backup);
   }, 30_000);
 
   it("spreads flows over the uplinks in proportion to their weights", async () => {
-    const before = await Promise.all(UPLINKS.map(natCount));
+    // What spreads the flows is the hub's multipath route, so they are counted where it sends them: per tunnel, in the
+    // hub's forward hook (before the tunnel's QoS queue and Nebula, where a burst of 900 packets on a loaded CPU can
+    // lose some). A measurement during which the checker changed the route is not one of the route: it is repeated.
     const flows = 900;
-    await hub().execLan(`bash -c 'for p in $(seq 20001 ${20000 + flows}); do echo x > /dev/udp/${SERVICES}/$p; done'`);
-    const after = await Promise.all(UPLINKS.map(natCount));
-    const counts = after.map((n, i) => n - before[i]);
-    const total = counts.reduce((s, n) => s + n, 0);
-    expect(total).toBeGreaterThanOrEqual(flows);
-    const weights = UPLINKS.map((n) => BANDWIDTH[n].down_mbit);
-    const sum = weights.reduce((s, w) => s + w, 0);
-    const shares = counts.map((n) => n / total);
-    console.log(`flows per uplink: ${UPLINKS.map((n, i) => `${n} ${counts[i]} (${(shares[i] * 100).toFixed(1)}%, weight ${((weights[i] / sum) * 100).toFixed(1)}%)`).join(", ")}`);
-    shares.forEach((s, i) => expect(Math.abs(s - weights[i] / sum), UPLINKS[i]).toBeLessThan(0.07));
-  }, 60_000);
+    const devs = UPLINKS.map(devOf);
+    const rules = devs.map((d) => `    oifname "${d}" udp dport 20001-${20000 + flows} counter\n`).join("");
+    const made = await hub().exec(`nft -f - <<'EOF'\ntable ip routing_test_spread {\n  chain routed {\n    type filter hook forward priority -50;\n${rules}  }\n}\nEOF`);
+    // One round trip for everything read on the hub (a loaded lab spends a second or more on each): the counters per
+    // tunnel, the checker's route switches, and where a burst can be lost after the route, for the log (each tunnel's
+    // QoS queue, Nebula's tun queue).
+    const hubSide = async () => {
+      const out = (
+        await hub().exec(
+          `nft list chain ip routing_test_spread routed; for d in ${devs.join(" ")}; do echo "qdisc drops $d $(tc -s qdisc show dev $d | grep -o 'dropped [0-9]*' | awk '{ s += $2 } END { print s + 0 }')"; done; echo "nebula1 tx drops $(ip -s link show nebula1 | awk 'f { print $4; exit } /TX:/ { f = 1 }')"; curl -s -m 2 http://10.0.4.1:9102/metrics | grep '^meshisp_failover_switches_total'`,
+        )
+      ).stdout;
+      return {
+        routed: devs.map((d) => Number(new RegExp(`oifname "${d}"[^\\n]*counter packets (\\d+)`).exec(out)?.[1] ?? NaN)),
+        switches: metric(out, "meshisp_failover_switches_total"),
+        drops: [...out.matchAll(/^(qdisc drops \S+|nebula1 tx drops) (\d+)$/gm)].map((m) => `${m[1]} ${m[2]}`).join(", "),
+      };
+    };
+    try {
+      expect(made.code, made.stderr).toBe(0);
+      let counts: number[] = [];
+      let nat: number[] = [];
+      for (let attempt = 1; ; attempt++) {
+        await until("every uplink in the route", async () => {
+          const r = await route();
+          return devs.every((d) => r.includes(`dev ${d} `));
+        }, 10);
+        const [before, natBefore] = await Promise.all([hubSide(), Promise.all(UPLINKS.map(natCount))]);
+        await hub().execLan(`bash -c 'for p in $(seq 20001 ${20000 + flows}); do echo x > /dev/udp/${SERVICES}/$p; done'`);
+        const [after, natAfter] = await Promise.all([hubSide(), Promise.all(UPLINKS.map(natCount))]);
+        counts = after.routed.map((n, i) => n - before.routed[i]);
+        nat = natAfter.map((n, i) => n - natBefore[i]);
+        console.log(`spread attempt ${attempt}: per tunnel ${counts.join("/")}, masqueraded at the uplinks ${nat.join("/")}; on the hub before: ${before.drops}; after: ${after.drops}; route switches ${after.switches - before.switches}`);
+        if (after.switches === before.switches) break;
+        expect(attempt, "the checker changed the route during every measurement").toBeLessThan(3);
+      }
+      const total = counts.reduce((s, n) => s + n, 0);
+      expect(total).toBe(flows);
+      const weights = UPLINKS.map((n) => BANDWIDTH[n].down_mbit);
+      const sum = weights.reduce((s, w) => s + w, 0);
+      const shares = counts.map((n) => n / total);
+      console.log(`flows per uplink: ${UPLINKS.map((n, i) => `${n} ${counts[i]} (${(shares[i] * 100).toFixed(1)}%, weight ${((weights[i] / sum) * 100).toFixed(1)}%)`).join(", ")}`);
+      shares.forEach((s, i) => expect(Math.abs(s - weights[i] / sum), UPLINKS[i]).toBeLessThan(0.07));
+      // And out they went: every uplink masqueraded flows of its share.
+      nat.forEach((n, i) => expect(n, `${UPLINKS[i]} masqueraded none of its ${counts[i]} flows`).toBeGreaterThan(0));
+    } finally {
+      await hub().exec("nft delete table ip routing_test_spread");
+    }
+  }, 120_000); // two readings of four hosts and 900 sends: over 60 s with the shared CPU at load 10-15
 
   it("metrics follow the uplinks: one down, all down on the backup, back up", async () => {
     const start = metric(await metrics(), "meshisp_failover_switches_total");
-    await cut("uplink-2");
-    const down = await until("uplink-2 down in the metrics", async () => metric(await metrics(), "meshisp_uplink_up", "uplink-2") === 0, 3);
-    let m = await metrics();
-    expect(metric(m, "meshisp_uplink_up", "uplink-1")).toBe(1);
-    expect(metric(m, "meshisp_uplink_up", "uplink-3")).toBe(1);
-    expect(metric(m, "meshisp_backup_active")).toBe(0);
-    expect(metric(m, "meshisp_uplink_weight", "uplink-2")).toBe(50);
-    expect(metric(m, "meshisp_uplink_rtt_seconds", "uplink-1")).toBeGreaterThan(0);
-    expect(metric(m, "meshisp_uplink_rtt_seconds", "uplink-1")).toBeLessThan(0.3);
-    await cut("uplink-1");
-    await cut("uplink-3");
-    await until("the backup active in the metrics", async () => metric(await metrics(), "meshisp_backup_active") === 1, 3);
-    m = await metrics();
-    for (const name of UPLINKS) expect(metric(m, "meshisp_uplink_up", name), name).toBe(0);
-    expect(/via 203\.0\.113\.1 dev wan0/.test(await route())).toBe(true);
-    for (const name of UPLINKS) await uncut(name);
+    // A cut left behind by a failure here would break every later test: each is removed however this ends.
+    let down = NaN;
+    try {
+      await cut("uplink-2");
+      down = await until("uplink-2 down in the metrics", async () => metric(await metrics(), "meshisp_uplink_up", "uplink-2") === 0, 3);
+      let m = await metrics();
+      expect(metric(m, "meshisp_uplink_up", "uplink-1")).toBe(1);
+      expect(metric(m, "meshisp_uplink_up", "uplink-3")).toBe(1);
+      expect(metric(m, "meshisp_backup_active")).toBe(0);
+      expect(metric(m, "meshisp_uplink_weight", "uplink-2")).toBe(50);
+      expect(metric(m, "meshisp_uplink_rtt_seconds", "uplink-1")).toBeGreaterThan(0);
+      expect(metric(m, "meshisp_uplink_rtt_seconds", "uplink-1")).toBeLessThan(0.3);
+      await cut("uplink-1");
+      await cut("uplink-3");
+      await until("the backup active in the metrics", async () => metric(await metrics(), "meshisp_backup_active") === 1, 3);
+      m = await metrics();
+      for (const name of UPLINKS) expect(metric(m, "meshisp_uplink_up", name), name).toBe(0);
+      expect(/via 203\.0\.113\.1 dev wan0/.test(await route())).toBe(true);
+    } finally {
+      for (const name of UPLINKS) await uncut(name);
+    }
     const back = await until("every uplink up again", async () => {
       const t = await metrics();
       return UPLINKS.every((n) => metric(t, "meshisp_uplink_up", n) === 1) && metric(t, "meshisp_backup_active") === 0;
@@ -243,23 +291,28 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
   }, 60_000);
 
   it("after a reboot the boot scripts put the routing back, and the runner then finds nothing to change", async () => {
-    // What a reboot leaves of it: no tunnels, policy rules, nftables table or qdiscs (the kernel forgets them all).
-    await lab.host("uplink-3").exec("ip link del mu-hub && nft delete table ip meshisp");
+    // uplink-3 really power-cycles (its kernel forgets tunnels, tables and qdiscs; the flash stays): on a router nobody
+    // logs into, its boot service alone (an old-style start(), S94) must bring back the tunnel and table ip meshisp.
+    const uplink = lab.host("uplink-3");
+    const rebooted = uplink.reboot();
+    // The hub (Debian) meanwhile loses what a reboot takes, and its boot script is run as its boot would.
     const rules = "for p in 1000 1000 1000 1010 1010 1011 1011; do ip rule del priority $p; done";
     await hub().exec(`nft delete table ip meshisp; for d in ${UPLINKS.map(devOf).join(" ")}; do ip link del $d; done; ${rules}; tc qdisc del dev lan0 root`);
     await until("the hub on the backup", async () => /via 203\.0\.113\.1/.test(await route()), 5);
-    expect((await lab.host("uplink-3").exec("/etc/init.d/meshisp-routing start")).code).toBe(0);
     expect((await hub().exec("/etc/init.d/meshisp-routing start")).code).toBe(0);
-    await until("every uplink in the route again", async () => {
+    const { ms } = await rebooted;
+    const booted = await until("uplink-3's boot service put its tunnel and table ip meshisp back", async () => (await uplink.exec("ip link show mu-hub >/dev/null 2>&1 && nft list table ip meshisp >/dev/null 2>&1")).code === 0, 30);
+    // In the route means the checker's probes through its tunnel are answered: masqueraded out of its WAN again.
+    const back = await until("every uplink in the route again", async () => {
       const r = await route();
       return UPLINKS.every((n) => r.includes(`dev ${devOf(n)} `));
-    }, 10);
+    }, 60);
+    console.log(`reboot: uplink-3 answered SSH after ${ms} ms, its routing there ${booted.toFixed(1)} s later, every uplink in the hub's route ${back.toFixed(1)} s after that`);
     expect((await hub().execLan(`ping -n -c 1 -W 2 ${SERVICES}`)).code).toBe(0);
     for (const r of await converge()) expect(r.changed, `${r.host} changed after the boot script`).toBe(0);
     // Run again (a service restart), it leaves a set-up host alone.
     const again = (await hub().exec("/etc/init.d/meshisp-routing start; ip rule | grep -c 'lookup 100$'")).stdout;
     expect(again).toContain("routing already set up");
     expect(again.trim().split("\n").pop()).toBe("2"); // the LAN's and the mesh clients', once each
-
-  }, 60_000);
+  }, 180_000);
 });
