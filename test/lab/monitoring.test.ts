@@ -6,7 +6,7 @@ import { labUp, type Lab } from "../../scripts/lab/index.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { Session } from "../../lib/runner/session.ts";
 import { openInventoryCa } from "../../lib/pki/passphrase.ts";
-import { deployMesh, hubPlay } from "../../tasks/plays.ts";
+import { deployMesh } from "../../tasks/plays.ts";
 import { monitoringRole } from "../../roles/monitoring/index.ts";
 import { DASHBOARD_FILE } from "../../roles/monitoring/grafana.ts";
 import { readFileSync } from "node:fs";
@@ -64,7 +64,7 @@ beforeAll(async () => {
     ],
   });
   ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
-}, 120_000);
+}, 600_000); // a faithful OpenWrt host (its per-release image, procd, fw4) takes minutes to build and boot under a shared CPU
 afterAll(async () => {
   await lab?.down();
 });
@@ -82,7 +82,9 @@ describe("monitoring in the lab", () => {
     // The lab's debian hosts have no systemd: the role's own init scripts run the Debian packages' binaries.
     for (const s of ["mesh-prometheus", "mesh-alertmanager", "mesh-node-exporter"]) expect((await hub.exec(`/etc/init.d/${s} running && echo yes`)).stdout.trim(), s).toBe("yes");
     expect((await hub.exec("curl -sf --max-time 3 http://127.0.0.1:9093/-/ready")).code).toBe(0);
-  }, 150_000);
+    // Two converges from factory-fresh routers (packages first, then the rest: 6 round trips each) took 100 s at a load
+    // of 15 on 2 cores and over 150 s at 30; the bound catches a hang, not slowness.
+  }, 300_000);
 
   it("Prometheus scrapes the real Nebula stats of every node through the mesh, and the hub's node exporter", async () => {
     const { value: up, ms } = await until("every node's Nebula stats up", async () => {
@@ -191,12 +193,14 @@ describe("monitoring in the lab", () => {
     await until("both uplinks up again", async () => ((await query("meshisp_uplink_up == 1")).length === 2 ? true : undefined), 30_000);
   }, 120_000);
 
-  it("a node removed from the inventory leaves Prometheus's targets at the next hub run, and returns with it", async () => {
+  it("a node removed from the inventory leaves Prometheus's targets at the hub's next monitoring run, and returns with it", async () => {
     const full = loadInventory(lab.inventoryPath);
     const without = { ...full, hosts: full.hosts.filter((h) => h.name !== "uplink-2"), groups: { ...full.groups, uplinks: full.groups.uplinks.filter((n) => n !== "uplink-2") } };
+    // Only the monitoring role, which writes the targets: the whole hub play (12 s a run on the loaded lab) would also
+    // take down and rebuild uplink-2's tunnel and checker entry, which this test is not about.
     const hubRun = async (inventory: typeof full) => {
       const session = new Session(inventory, { output: "silent" });
-      const [recap] = await session.run(hubPlay(ca));
+      const [recap] = await session.run({ name: "The hub's monitoring", hosts: ["hub"], roles: [monitoringRole] });
       await session.close();
       expect(recap.failed, recap.error).toBe(0);
       return session.reporter.changed().map((e) => e.task);
