@@ -16,7 +16,9 @@ export interface PathState {
 
 /**
  * OpenWrt's default BusyBox has no `stat` (shared/openwrt/busybox-applets-openwrt-23.05.txt), so the probe reads
- * `ls -ldn` (-l, -d and -n are in BusyBox ls whatever its build options, and in GNU ls) and maps the numeric ids to names itself with awk.
+ * `ls -ldn` (-l, -d and -n are in BusyBox ls whatever its build options, and in GNU ls) and maps the numeric ids to names
+ * itself with the shell's own `read` (no awk, no cut: every process costs tens of ms on a small router, and a run
+ * probes dozens of paths).
  * Only the first five fields of ls's line are used, so names with spaces or quotes never reach the parser;
  * `set -f` keeps a name with glob characters from expanding when the line is split.
  */
@@ -24,9 +26,9 @@ const PROBE = raw(
   [
     `if [ -L "$p" ]; then echo link; elif [ -d "$p" ]; then echo directory; elif [ -f "$p" ]; then echo file; elif [ -e "$p" ]; then echo other; else echo absent; exit 0; fi`,
     `set -f; set -- $(ls -ldn -- "$p"); echo "$1 $5"`,
-    `n=$(awk -F: -v id="$3" '$3 == id { print $1; exit }' /etc/passwd 2>/dev/null); echo "\${n:-$3}"`,
-    `n=$(awk -F: -v id="$4" '$3 == id { print $1; exit }' /etc/group 2>/dev/null); echo "\${n:-$4}"`,
-    `if [ -f "$p" ] && [ ! -L "$p" ]; then sha256sum < "$p" | cut -d' ' -f1; fi; true`,
+    `u=$3; g=$4; n=$u; while IFS=: read -r name _ id _; do [ "$id" = "$u" ] && { n=$name; break; }; done < /etc/passwd; echo "$n"`,
+    `n=$g; while IFS=: read -r name _ id _; do [ "$id" = "$g" ] && { n=$name; break; }; done < /etc/group; echo "$n"`,
+    `if [ -f "$p" ] && [ ! -L "$p" ]; then sha256sum < "$p"; fi; true`,
   ].join("\n"),
 );
 
@@ -45,7 +47,8 @@ export function parsePathProbe(stdout: string): PathState {
     group: group || undefined,
     // A device's "size" is "major," in ls's line: not a size.
     ...(/^\d+$/.test(size) ? { size: Number(size) } : {}),
-    sha256: sha || undefined,
+    // sha256sum reading stdin prints "<hash>  -".
+    sha256: sha.split(/\s+/)[0] || undefined,
   };
 }
 
