@@ -147,11 +147,12 @@ function probesFor(ctx: HostContext, state: HostState): (key: string) => Probe {
     if (kind === "content") return "net.ipv4.ip_nonlocal_bind = 1\n";
     if (kind === "path") {
       const content = contents.get(rest);
-      if (content === undefined) return state.files === "absent" ? "absent\n" : `directory\n${rest.includes("secrets") ? 700 : 755} root root 4096\n`;
+      // The path probe's lines (lib/facts/files.ts): type, ls's mode string and size, owner, group, sha256sum's line.
+      if (content === undefined) return state.files === "absent" ? "absent\n" : `directory\n${rest.includes("secrets") ? "drwx------" : "drwxr-xr-x"} 4096\nroot\nroot\n`;
       if (state.files === "absent") return "absent\n";
-      const mode = rest.endsWith(".env") ? 600 : 644;
+      const mode = rest.endsWith(".env") ? "-rw-------" : "-rw-r--r--";
       const hash = state.files === "compose-differs" && rest.endsWith("compose.yml") ? sha("old") : sha(content);
-      return `file\n${mode} root root ${content.length}\n${hash}\n`;
+      return `file\n${mode} ${content.length}\nroot\nroot\n${hash}  -\n`;
     }
     if (kind === "docker-engine") {
       if (state.engine === "absent") return "cli=absent\n";
