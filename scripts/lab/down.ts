@@ -2,7 +2,7 @@
 // Idempotent, and works from state.json plus what is named after the run, so it also cleans up after a crash.
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { bash, q, sleep } from "./shell.ts";
+import { bash, isZombie, q, sleep } from "./shell.ts";
 import { LAB_DIR, labRunIds, ownerAlive, readState, releaseSlot, RUN_ID } from "./state.ts";
 
 /**
@@ -63,13 +63,4 @@ async function teardown(runId: string): Promise<void> {
   releaseSlot(runId, state?.slot);
   // Never recurse into a directory that still has something mounted under it.
   if (mountsUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
 }

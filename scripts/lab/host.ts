@@ -8,7 +8,7 @@ import { hostLayerScript } from "./host-layer.ts";
 import { hostNetworkScript, type CoreNames } from "./network.ts";
 import { openwrtImageDir } from "./rootfs.ts";
 import { INTERNET_ROUTER, type HostPlan } from "./plan.ts";
-import { bash, q, sleep } from "./shell.ts";
+import { bash, isZombie, q, sleep } from "./shell.ts";
 
 export interface StartedHost {
   pid: number;
@@ -145,13 +145,4 @@ async function childOf(parent: number): Promise<number> {
     await sleep(10);
   }
   return 0;
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
 }

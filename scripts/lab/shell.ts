@@ -1,5 +1,6 @@
 // Runs the lab's own root-side commands (bash scripts, output kept for errors) and commands inside lab namespaces.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export interface Result {
   code: number;
@@ -60,3 +61,13 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T, inde
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A process that has exited but is not reaped yet (or is gone): its state in /proc is Z. */
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
