@@ -183,11 +183,15 @@ describe("ubus call service list (ubus-service-list.json)", () => {
         const given = await until(() => service(h, "svc_given_up"), (v) => v.svc_given_up?.instances?.instance1?.running === false && v.svc_given_up.instances.instance1.respawn === undefined, 12);
         expect(given.svc_given_up).toEqual((ubusSample("given_up_after_crash_loop") as Record<string, unknown>).svc_crashing);
         // The whole list: sorted by name, the layout of ubus (one member a line, tabs).
+        // An OpenWrt router also lists its firewall, a procd service without instances ("firewall": {}, as captured in
+        // all_services); the Debian lab host has none.
+        const firewall = h.kind === "openwrt" ? ["firewall"] : [];
         const all = await ubusRaw(h);
-        expect(Object.keys(JSON.parse(all) as object)).toEqual(["svc_crashing", "svc_given_up", "svc_oneshot", "svc_running"]);
-        expect(all).toMatch(/^\{\n\t"svc_crashing": \{\n\t\t"instances": \{\n\t\t\t"instance1": \{\n\t\t\t\t"running": (true|false),\n/);
+        expect(Object.keys(JSON.parse(all) as object)).toEqual([...firewall, "svc_crashing", "svc_given_up", "svc_oneshot", "svc_running"]);
+        expect(all).toMatch(/\n\t"svc_crashing": \{\n\t\t"instances": \{\n\t\t\t"instance1": \{\n\t\t\t\t"running": (true|false),\n/);
         for (const s of ["svc_running", "svc_crashing", "svc_oneshot", "svc_given_up"]) await h.exec(`/etc/init.d/${s} stop`);
-        expect(await ubusRaw(h)).toBe("{\n\t\n}\n");
+        if (h.kind === "openwrt") expect(JSON.parse(await ubusRaw(h))).toEqual({ firewall: {} });
+        else expect(await ubusRaw(h)).toBe("{\n\t\n}\n");
       }),
     );
   });
@@ -277,7 +281,9 @@ echo "pids=$t,$t2,$g stop=$a,$b restart=$c,$d gone_g=$gg gone_t2=$gt2 new=$q new
         expect(b - a, `${h.name}: stop returns`).toBeLessThan(1.8);
         expect(d - c, `${h.name}: restart returns`).toBeLessThan(4);
         expect(v.after, "the entry goes at once").toBe("{}");
-        expect(Number(v.gone_g) - b, `${h.name}: fxg exits on SIGTERM`).toBeLessThan(0.6);
+        // Real procd: gone 0.1 s after stop. The stand-in's supervisor is a shell loop: 0.79 s was measured on a quiet
+        // 2-core machine. Under 1.5 s still says "on SIGTERM", not after fxt2's 2 s term_timeout or the default 5 s.
+        expect(Number(v.gone_g) - b, `${h.name}: fxg exits on SIGTERM`).toBeLessThan(1.5);
         expect(Number(v.gone_t2) - a, `${h.name}: fxt2 killed after term_timeout 2`).toBeGreaterThan(1.9);
         expect(Number(v.gone_t2) - a).toBeLessThan(2.8);
         expect(v.new, h.name).toMatch(/^\d+$/);
