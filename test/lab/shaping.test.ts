@@ -1,4 +1,4 @@
-// Shaping for real: two OpenWrt uplinks (one behind a home NAT) with caps of 2, 5, 20 and 100 Mbit, real nebula and tc,
+// Shaping for real: two OpenWrt uplinks (one behind a home NAT) with caps of 2, 5, 20 and 50 Mbit, real nebula and tc,
 // measured with real iperf3 over the mesh in both directions (the uplink's client toward a server on the hub: fw4 opens
 // nothing); the home's own traffic is not capped; caps survive Nebula restarts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,8 +16,10 @@ import { iperfGoodput, judge, measureDirections } from "../../scripts/shaping/me
 import type { UplinkResult } from "../../scripts/shaping/report.ts";
 
 const PASSPHRASE = "lab CA passphrase shaping";
-// Up and down differ on each uplink, so a cap on the wrong direction fails.
-const CAPS = { "up-slow": { up_mbit: 2, down_mbit: 5 }, "up-fast": { up_mbit: 20, down_mbit: 100 } } as const;
+// Up and down differ on each uplink, so a cap on the wrong direction fails. The fast download stays at 50 Mbit: on a
+// CI machine Nebula's encryption in the lab carried 89 Mbit at most under a 100 Mbit cap (-10.6%), so a 100 Mbit cap
+// measures the machine, not the shaper (the demo measures 100 on a quiet machine).
+const CAPS = { "up-slow": { up_mbit: 2, down_mbit: 5 }, "up-fast": { up_mbit: 20, down_mbit: 50 } } as const;
 let lab: Lab;
 let ca: Awaited<ReturnType<typeof openInventoryCa>>;
 let servicesIperfPid = "";
@@ -110,7 +112,7 @@ describe("uplink shaping in the lab", () => {
     // The table people read: a row per uplink, PASS on each.
     expect(run.stdout).toMatch(/^uplink\s+cap up\/down Mbit\/s\s+measured up\/down/m);
     expect(run.stdout).toMatch(/^up-slow\s+2\.00 \/ 5\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
-    expect(run.stdout).toMatch(/^up-fast\s+20\.00 \/ 100\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
+    expect(run.stdout).toMatch(/^up-fast\s+20\.00 \/ 50\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
     const lines = results.map((r) => `${r.uplink}: up ${(r.up.measuredBit / 1e6).toFixed(2)}/${r.up.capBit / 1e6} (${r.up.errorPercent.toFixed(1)}%), down ${(r.down.measuredBit / 1e6).toFixed(2)}/${r.down.capBit / 1e6} (${r.down.errorPercent.toFixed(1)}%)${r.error ? ` ${r.error}` : ""}`);
     console.log(`measured over the mesh (TCP goodput, iperf3 -t 3 -O 1):\n${lines.join("\n")}`);
     expect(results.map((r) => r.uplink).sort()).toEqual(["up-fast", "up-slow"]);
