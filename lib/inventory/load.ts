@@ -173,7 +173,7 @@ export function loadInventory(fileArg: string, _options: { extraVars?: Record<st
     if (!host.meshIp) continue;
     const path = ["groups", host.group, "hosts", host.name, "mesh_ip"];
     if (!isMeshGroup(host.group)) {
-      problems.push({ line: locate.line(path), path: dotted(path), problem: `group "${host.group}" is not part of the mesh (hub, relays, uplinks, clients): it cannot have a mesh_ip` });
+      problems.push({ line: locate.line(path), path: dotted(path), problem: `group "${host.group}" is not part of the mesh (hub, relays, uplinks, clients, admins): it cannot have a mesh_ip` });
     } else if (!inRange(host.group, host.meshIp)) {
       problems.push({ line: locate.line(path), path: dotted(path), problem: `${host.meshIp} is outside the ${host.group} range ${describeRange(host.group)}` });
     } else if (taken.has(host.meshIp)) {

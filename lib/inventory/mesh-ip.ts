@@ -9,6 +9,8 @@ export const MESH_RANGES: Record<MeshGroup, { first: string; last: string }> = {
   relays: { first: "10.0.4.33", last: "10.0.4.63" },
   uplinks: { first: "10.0.4.65", last: "10.0.4.127" },
   clients: { first: "10.0.4.129", last: "10.0.4.254" },
+  // Maintainers' laptops that join the mesh (certificate group "admins"): outside 10.0.4.0/24, still in the cert's /16.
+  admins: { first: "10.0.5.1", last: "10.0.5.62" },
 };
 
 export const isMeshGroup = (group: string): group is MeshGroup => group in MESH_RANGES;

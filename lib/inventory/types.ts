@@ -3,7 +3,7 @@
 export type OsFamily = "debian" | "openwrt";
 
 /** Mesh roles with a reserved slice of 10.0.4.0/16 (DESIGN.md). */
-export type MeshGroup = "hub" | "relays" | "uplinks" | "clients";
+export type MeshGroup = "hub" | "relays" | "uplinks" | "clients" | "admins";
 
 export interface Host {
   name: string;

@@ -9,7 +9,8 @@ import { renderTemplate } from "../../lib/template.ts";
 import { nebulaDefaults } from "./defaults.ts";
 import { clientInternetRoutes, hubInternetSubnets } from "./client-internet.ts";
 import { nebulaIdentity, type CertAuthority, type CertRequest } from "./identity.ts";
-import { directPreference, groupsOf, inboundRules, lighthousesOf, nodeTypeOf, relaysOf } from "./node-types.ts";
+import { groupsOf, inboundRules, nodeTypeOf, relaysOf } from "./node-types.ts";
+import { isRelayLighthouse, meshPeers, meshTopology, preferredRanges } from "./endpoints.ts";
 import { nebulaOsVars } from "./os.ts";
 import { relayForward } from "./relay-forward.ts";
 
@@ -17,13 +18,16 @@ import { relayForward } from "./relay-forward.ts";
 export function nebulaSettings(ctx: HostContext) {
   const v = { ...ctx.vars, ...nebulaOsVars(ctx.facts) } as typeof nebulaDefaults & Record<string, unknown> & ReturnType<typeof nebulaOsVars>;
   const host = ctx.host;
-  if (!host.meshIp) throw new UserError(`${host.name} (${host.source}) has no mesh IP: only hosts in the hub, relays, uplinks or clients groups join the mesh`);
+  if (!host.meshIp) throw new UserError(`${host.name} (${host.source}) has no mesh IP: only hosts in the hub, relays, uplinks, clients or admins groups join the mesh`);
   const type = nodeTypeOf(host);
+  const topology = meshTopology(ctx.inventory);
+  const hubRelays = topology.hubIsLighthouse;
+  const amLighthouse = type === "lighthouse" ? topology.hubIsLighthouse : isRelayLighthouse(host);
+  // The hub relays when it is the lighthouse; behind CGNAT it names the relays as its own (1.6.1 ignores relay.relays
+  // on a relay), so that nodes which cannot punch through to it are relayed.
+  const amRelay = type === "relay" || (type === "lighthouse" && hubRelays);
   // Lighthouses and relays dial the hub directly; other nodes also get the relays' forwarders as fallback endpoints.
-  const lighthouses = lighthousesOf(ctx.inventory, v.nebula_port, type === "lighthouse" || type === "relay" ? 0 : v.nebula_relay_forward_port);
-  if (lighthouses.length === 0) throw new UserError(`the inventory ${ctx.inventory.file} has no hub: every mesh needs a lighthouse (a host in group "hub")`);
-  const amLighthouse = type === "lighthouse";
-  const amRelay = type === "lighthouse" || type === "relay";
+  const peers = meshPeers(ctx.inventory, host, v.nebula_port, amLighthouse || amRelay || type === "lighthouse" ? 0 : v.nebula_relay_forward_port);
   const request: CertRequest = {
     name: host.name,
     ip: `${host.meshIp}/16`,
@@ -39,16 +43,18 @@ export function nebulaSettings(ctx: HostContext) {
       ...v,
       host_name: host.name,
       nebula_node_type: type,
-      lighthouses,
+      static_hosts: peers.filter((p) => p.endpoints.length > 0),
+      lighthouses: amLighthouse ? [] : peers.filter((p) => p.lighthouse),
       am_lighthouse: amLighthouse,
       am_relay: amRelay,
       // A node lists the relays others may use to reach it.
-      relays: v.nebula_use_relays && !amRelay ? relaysOf(ctx.inventory, host) : [],
-      preferred_ranges: directPreference(lighthouses),
+      relays: v.nebula_use_relays && !amRelay ? relaysOf(ctx.inventory, host, hubRelays) : [],
+      preferred_ranges: preferredRanges(host, peers),
       use_relays: !!v.nebula_use_relays,
-      listen_port: amLighthouse || amRelay ? v.nebula_port : v.nebula_node_port,
+      // The hub keeps its fixed port also behind CGNAT: radio nodes dial it there.
+      listen_port: amLighthouse || amRelay || type === "lighthouse" ? v.nebula_port : v.nebula_node_port,
       stats_listen: `${host.meshIp}:${v.nebula_stats_port}`,
-      unsafe_routes: [...v.nebula_unsafe_routes, ...clientInternetRoutes(type, v, lighthouses[0].mesh_ip)],
+      unsafe_routes: [...v.nebula_unsafe_routes, ...clientInternetRoutes(type, v, topology.hub.meshIp!)],
       inbound: inboundRules(type, v.nebula_stats_port),
     },
   };

@@ -4,7 +4,7 @@ import type { Role } from "../../lib/play.ts";
 import { UserError } from "../../lib/errors.ts";
 import { nebulaDefaults } from "../nebula/defaults.ts";
 import { isIpv4 } from "../../lib/pki/cidr.ts";
-import { endpointAddress, lighthousesOf } from "../nebula/node-types.ts";
+import { endpointAddress, meshPeers } from "../nebula/endpoints.ts";
 import { routingDefaults } from "./defaults.ts";
 import { bootResources } from "./boot.ts";
 import { underlayRoutes } from "./underlay.ts";
@@ -17,7 +17,7 @@ export const routingClientRole: Role = {
     const on = v.client_internet_via_mesh === true;
     const port = (v.nebula_port as number | undefined) ?? nebulaDefaults.nebula_port;
     const forward = (v.nebula_relay_forward_port as number | undefined) ?? nebulaDefaults.nebula_relay_forward_port;
-    const endpoints = on ? lighthousesOf(ctx.inventory, port, forward).flatMap((l) => l.endpoints.map(endpointAddress)) : [];
+    const endpoints = on ? meshPeers(ctx.inventory, ctx.host, port, forward).flatMap((l) => l.endpoints.map(endpointAddress)) : [];
     const named = endpoints.find((e) => !isIpv4(e));
     if (named) throw new UserError(`${ctx.host.name}: the mesh endpoint ${named} is a name, and a client whose internet goes through the mesh needs a host route to it`, "set nebula_public_address of the hub (and relays) to an IPv4 address");
     // Always planned: a client that opts out loses the routes it no longer needs. A reboot forgets them: the boot

@@ -8,6 +8,8 @@ import type { Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { monitoringDefaults } from "../monitoring/defaults.ts";
 import { nebulaDefaults } from "../nebula/defaults.ts";
+import { sameRadio } from "../nebula/endpoints.ts";
+import type { Host } from "../../lib/inventory/types.ts";
 import type { TunnelSpec } from "./tunnel.ts";
 
 /** fw4's automatic include points (chain-pre/input lands after `iif lo accept`; chain-post/input is unreachable). */
@@ -33,12 +35,24 @@ export interface MeshAdmission {
   sshPort: number;
   statsPort: number;
   exporterPort: number;
+  /**
+   * On a router with a radio port to the kitchen (`radio_device`, in no fw4 zone on a stock config): Nebula's UDP from
+   * the hub's radio address and port. Replies to the router's own handshakes pass as established; what needs this is
+   * the hub starting a tunnel (or punching) toward the router, as after the hub restarts.
+   */
+  radio?: { dev: string; hubAddress: string; hubPort: number };
 }
 
 /** The mesh's admission on an uplink, from its context (ports from the nebula and monitoring roles' vars or defaults). */
-export function meshAdmission(ctx: HostContext, hubIp: string, tunnel: TunnelSpec, sources: string[]): MeshAdmission {
+export function meshAdmission(ctx: HostContext, hubIp: string, tunnel: TunnelSpec, sources: string[], hub?: Host): MeshAdmission {
   const v = ctx.vars;
+  const radioDev = v.radio_device as string | undefined;
+  const radio =
+    hub && radioDev && sameRadio(ctx.host, hub)
+      ? { dev: radioDev, hubAddress: hub.vars.radio_address as string, hubPort: (hub.vars.nebula_port as number | undefined) ?? (v.nebula_port as number | undefined) ?? nebulaDefaults.nebula_port }
+      : undefined;
   return {
+    ...(radio ? { radio } : {}),
     hubIp,
     meshDev: (v.nebula_tun_dev as string | undefined) ?? nebulaDefaults.nebula_tun_dev,
     tunnel,
@@ -56,7 +70,7 @@ export function fw4Includes(a: MeshAdmission): Fw4Include[] {
   return [
     {
       path: `chain-pre/input/${FW4_INCLUDE_NAME}`,
-      content: renderTemplate("routing/fw4-input.nft.hbs", { mesh_dev: a.meshDev, hub_ip: a.hubIp, vxlan_port: a.tunnel.port, tunnel_dev: a.tunnel.dev, tcp_ports: tcp, exporter_port: a.exporterPort }),
+      content: renderTemplate("routing/fw4-input.nft.hbs", { radio: a.radio, mesh_dev: a.meshDev, hub_ip: a.hubIp, vxlan_port: a.tunnel.port, tunnel_dev: a.tunnel.dev, tcp_ports: tcp, exporter_port: a.exporterPort }),
     },
     {
       path: `chain-pre/forward/${FW4_INCLUDE_NAME}`,

@@ -28,7 +28,7 @@ function uplinkTasks(ctx: HostContext): Resource[] {
     packages({ names: v.routing_packages, os: ctx.os }),
     ...network,
     ...bootResources(network, ctx.facts.init, (v.nebula_service as string | undefined) ?? "nebula-mesh"),
-    ...(ctx.os === "openwrt" ? fw4IncludeResources(meshAdmission(ctx, hub.meshIp!, t, back)) : []),
+    ...(ctx.os === "openwrt" ? fw4IncludeResources(meshAdmission(ctx, hub.meshIp!, t, back, hub)) : []),
   ];
 }
 
