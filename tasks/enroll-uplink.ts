@@ -13,13 +13,19 @@ const HELP = `Enrolls a volunteer's router (OpenWrt) as an uplink node of the me
 
 Usage: npx tsx tasks/enroll-uplink.ts [options]      (asks for anything not given, on a terminal)
 
+Plug the laptop into the router's LAN (a cable to a LAN port, or its Wi-Fi). Enrollment reaches the router there,
+recognises it by its SSH host key (a router enrolled before keeps its name and mesh address; every GL.iNet router is
+192.168.8.1, and each one is its own node), and tells the hub about it through the router, over the mesh. From then on
+the inventory manages it at its mesh address, through the hub.
+
   -i, --inventory FILE      inventory to add the node to (default inventory/pilot/hosts.yml)
-      --address ADDR        the router's address, as the laptop reaches it (e.g. 192.168.8.1)
+      --address ADDR        the router's LAN address (default 192.168.8.1, GL.iNet's; stock OpenWrt's is 192.168.1.1)
       --port N              its SSH port (default 22)
       --password            ask for the router's root password (first contact; or set ROUTER_PASSWORD)
       --set-password        a fresh router has no root password (anyone on its network gets in): ask for one
                             and set it (or set ROUTER_NEW_PASSWORD); on a terminal it is asked anyway
-      --name NAME           node name (default uplink-N, the next free one)
+      --name NAME           node name for a new router (default uplink-N, the next free one); refused if it is
+                            another router's
       --volunteer NAME      the volunteer's name
       --contact TEXT        the volunteer's phone or e-mail
       --location TEXT       where the router is (optional)
@@ -79,6 +85,7 @@ async function main(): Promise<number> {
   loadInventory(inventoryFile); // bad inventory: stop before asking anything
   const request: EnrollRequest = {
     inventoryFile,
+    // GL.iNet's LAN address; stock OpenWrt's is 192.168.1.1.
     address: await ask("address", "Router address", "192.168.8.1"),
     port: values.port ? number("port", values.port) : undefined,
     name: values.name,

@@ -8,7 +8,8 @@ import { isMeshGroup, lowestFree } from "./mesh-ip.ts";
 import type { Host, Inventory } from "./types.ts";
 
 export interface HostFields {
-  address: string;
+  /** Absent for a node managed over the mesh (reached at its mesh IP). */
+  address?: string;
   port?: number;
   user?: string;
   os?: string;
@@ -36,21 +37,19 @@ function hostsMap(doc: Document, group: string): YAMLMap {
 
 /**
  * Adds a host to a mesh group with the lowest free mesh IP written out, or returns the existing entry when a host of that
- * name is already there (a re-run of an enrollment). Two enrollments at once get two addresses: the file is re-read under the lock.
+ * name is already there (a re-run of an enrollment). Matched by name only, never by address: which node a router is was
+ * decided from its host key before (tasks/enroll/identity.ts), and ten routers at 192.168.8.1 are ten nodes. Two
+ * enrollments at once get two addresses: the file is re-read under the lock.
  */
 export async function addMeshHost(file: string, group: string, nameOrPick: string | ((taken: Set<string>) => string), fields: HostFields): Promise<{ host: Host; inventory: Inventory; added: boolean }> {
   return withLock(`${file}.lock`, () => {
     const before = loadInventory(file);
-    const sameAddress = before.hosts.find((h) => h.address === fields.address && h.port === (fields.port ?? 22));
-    // No name given and the address is known in this group: a re-run of that host's enrollment.
-    const name =
-      typeof nameOrPick === "string" ? nameOrPick : sameAddress?.group === group ? sameAddress.name : nameOrPick(new Set(before.hosts.map((h) => h.name)));
+    const name = typeof nameOrPick === "string" ? nameOrPick : nameOrPick(new Set(before.hosts.map((h) => h.name)));
     const existing = before.hosts.find((h) => h.name === name);
     if (existing) {
       if (existing.group !== group) throw new UserError(`${name} is already in the inventory in group ${existing.group} (${existing.source}), not ${group}`);
       return { host: existing, inventory: before, added: false };
     }
-    if (sameAddress) throw new UserError(`${fields.address} is already in the inventory as ${sameAddress.name} (${sameAddress.source})`, `re-run with --name ${sameAddress.name} to finish that enrollment`);
     if (!isMeshGroup(group)) throw new UserError(`${group} is not a mesh group`);
     const taken = new Set(before.hosts.filter((h) => h.meshIp && h.vars).map((h) => h.meshIp!));
     // Hosts without an explicit IP hold theirs only by file order: pin every allocation explicitly from now on.

@@ -14,7 +14,7 @@ const schema = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.ur
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
 
 interface RawHost {
-  address: string;
+  address?: string;
   port?: number;
   user?: string;
   os?: OsFamily;
@@ -110,6 +110,51 @@ function fail(file: string, problems: { line?: number; path: string; problem: st
   throw error;
 }
 
+/** Where a host's effective `ssh_via` was set (host vars > group vars > inventory vars), for messages. */
+function viaPath(host: Host, raw: RawInventory): (string | number)[] {
+  if (raw.groups[host.group]?.hosts?.[host.name]?.vars?.ssh_via !== undefined) return ["groups", host.group, "hosts", host.name, "vars", "ssh_via"];
+  if (raw.groups[host.group]?.vars?.ssh_via !== undefined) return ["groups", host.group, "vars", "ssh_via"];
+  return ["vars", "ssh_via"];
+}
+
+/** `ssh_via` names another host of the inventory, and following it from any host never comes back to that host. */
+function viaProblems(hosts: Host[], raw: RawInventory, locate: Locator): { line?: number; path: string; problem: string }[] {
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const problems: { line?: number; path: string; problem: string }[] = [];
+  for (const host of hosts) {
+    const via = host.vars.ssh_via as string | undefined;
+    if (via === undefined) continue;
+    const path = viaPath(host, raw);
+    const at = { line: locate.line(path), path: dotted(path) };
+    if (via === host.name) {
+      const inherited = path.length < 6 ? ` (it inherits ssh_via from the ${path[0] === "vars" ? "inventory's" : "group's"} vars: set it only where the hosts behind ${via} get it)` : "";
+      problems.push({ ...at, problem: `${host.name} cannot be reached via itself${inherited}; expected the name of another host to jump through` });
+      continue;
+    }
+    if (!byName.has(via)) {
+      const hint = closest(via, [...byName.keys()]);
+      problems.push({ ...at, problem: `${host.name} is to be reached via "${via}", which is not a host of this inventory${hint ? ` (did you mean '${hint}'?)` : ""}; hosts: ${[...byName.keys()].join(", ")}` });
+      continue;
+    }
+    host.via = via;
+  }
+  // Cycles: each host's chain of jumps must end at a host reached directly.
+  for (const host of hosts) {
+    const chain = [host.name];
+    for (let next = host.via; next; next = byName.get(next)?.via) {
+      if (chain.includes(next)) {
+        if (next === host.name) {
+          const path = viaPath(host, raw);
+          problems.push({ line: locate.line(path), path: dotted(path), problem: `the jumps loop: ${[...chain, next].join(" via ")}; expected a chain that ends at a host reached directly` });
+        }
+        break;
+      }
+      chain.push(next);
+    }
+  }
+  return problems;
+}
+
 const expandPath = (base: string, p: string) => (p.startsWith("~/") ? join(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(dirname(base), p));
 
 export function loadInventory(fileArg: string, _options: { extraVars?: Record<string, unknown> } = {}): Inventory {
@@ -153,9 +198,13 @@ export function loadInventory(fileArg: string, _options: { extraVars?: Record<st
       }
       seen.set(name, groupName);
       groups[groupName].push(name);
+      // A node managed over the mesh has no address of its own: it is reached at its mesh IP, which must then be written out.
+      if (h.address === undefined && h.mesh_ip === undefined) {
+        problems.push({ line: locate.line(path), path: dotted(path), problem: `no address and no mesh_ip: give the address the runner reaches it at, or (a node managed over the mesh) its mesh_ip` });
+      }
       hosts.push({
         name,
-        address: h.address,
+        address: h.address ?? h.mesh_ip ?? "",
         port: h.port ?? 22,
         user: h.user ?? "root",
         os: h.os,
@@ -180,6 +229,7 @@ export function loadInventory(fileArg: string, _options: { extraVars?: Record<st
       problems.push({ line: locate.line(path), path: dotted(path), problem: `${host.meshIp} is already the mesh IP of ${taken.get(host.meshIp)}` });
     } else taken.set(host.meshIp, host.name);
   }
+  problems.push(...viaProblems(hosts, raw, locate));
   if (problems.length) fail(file, problems);
   for (const host of hosts) {
     if (host.meshIp || !isMeshGroup(host.group)) continue;

@@ -7,7 +7,7 @@ export type MeshGroup = "hub" | "relays" | "uplinks" | "clients" | "admins";
 
 export interface Host {
   name: string;
-  /** Address the installer's machine reaches over SSH. */
+  /** Where the runner reaches it over SSH: the inventory's `address`, or its mesh IP when it has none (a node managed over the mesh). */
   address: string;
   port: number;
   user: string;
@@ -15,6 +15,8 @@ export interface Host {
   os?: OsFamily;
   /** The group that defines this host (hub, relays, uplinks, clients or any other name). */
   group: string;
+  /** The host to reach it through (effective var `ssh_via`): a TCP channel opened from that host's SSH connection. */
+  via?: string;
   /** 10.0.4.x, explicit or allocated from the group's range; absent for groups outside the mesh plan. */
   meshIp?: string;
   /** Merged variables: inventory vars < group vars < host vars (role defaults and -e are merged by the runner). */

@@ -1,12 +1,15 @@
 // A run of a playbook: the inventory, one SSH connection per host reused by every play, and the hosts run concurrently.
 import { homedir } from "node:os";
 import { existsSync } from "node:fs";
+import type { Duplex } from "node:stream";
 import { Listr } from "listr2";
 import type { Host, Inventory } from "../inventory/types.ts";
 import { selectHosts } from "../inventory/select.ts";
 import type { Play } from "../play.ts";
 import { SshTransport } from "../transport/ssh.ts";
 import type { Transport } from "../transport/types.ts";
+import { TransportError, UserError } from "../errors.ts";
+import { knownHostsName } from "../transport/known-hosts.ts";
 import { runHost, type RunOptions } from "./host-run.ts";
 import { RecordingReporter, type HostRecap, type Reporter, type TaskEvent } from "./report.ts";
 
@@ -18,34 +21,107 @@ export interface SessionOptions extends RunOptions {
   /** "listr" draws progress on a TTY and plain lines elsewhere; "silent" only records (tests). */
   output?: "listr" | "silent";
   connectTimeoutMs?: number;
+  /**
+   * How the first hop's TCP connection is made (default: node:net from this machine). The lab's laptop namespaces
+   * give one that starts inside the namespace, where a maintainer's or installer's laptop would be.
+   */
+  dial?: (host: string, port: number) => Promise<Duplex>;
+  /**
+   * Per-host overrides of the path for this session only, by host name: enrollment reaches the new router at the LAN
+   * address the installer gave (`via: null`: directly, whatever the inventory says) and the hub through that router.
+   */
+  reach?: Record<string, ReachOverride>;
+}
+
+export interface ReachOverride {
+  address?: string;
+  port?: number;
+  /** A host name to jump through, or null for a direct connection; absent: the inventory's `ssh_via`. */
+  via?: string | null;
+}
+
+/** Where one hop goes: an address and port, directly or through another host's connection. */
+export interface Route {
+  address: string;
+  port: number;
+  via?: string;
+}
+
+/** A host's route in this session: its override, else the inventory (address or mesh IP, `ssh_via`). */
+export function routeOf(host: Host, reach: SessionOptions["reach"] = {}): Route {
+  const o = reach[host.name];
+  const via = o && "via" in o ? (o.via ?? undefined) : host.via;
+  return { address: o?.address ?? host.address, port: o?.port ?? host.port, ...(via ? { via } : {}) };
 }
 
 export class Session {
   readonly reporter = new RecordingReporter();
-  readonly #connections = new Map<string, Promise<Transport>>();
+  /** By host name; depth is how many hops stand before it (a jump host closes after the hosts reached through it). */
+  readonly #connections = new Map<string, { depth: number; connection: Promise<SshTransport> }>();
 
   constructor(readonly inventory: Inventory, readonly options: SessionOptions = {}) {}
 
-  /** The one connection to a host for this run (opened on first use). */
+  /** The one connection to a host for this run (opened on first use); a jump host's connection is shared the same way. */
   connect(host: Host): Promise<Transport> {
-    let connection = this.#connections.get(host.name);
-    if (!connection) {
-      const key = this.inventory.sshKey ?? [`${homedir()}/.ssh/id_ed25519`, `${homedir()}/.ssh/id_rsa`].find((k) => existsSync(k));
-      connection = SshTransport.connect({
-        host: host.address,
-        port: host.port,
-        user: host.user,
-        keyFile: key,
-        password: this.options.passwords?.[host.name],
-        knownHostsFile: this.inventory.knownHosts,
-        connectTimeoutMs: this.options.connectTimeoutMs,
-        onNewHostKey: (message) => this.#notice(host.name, message),
-      });
-      this.#connections.set(host.name, connection);
-      // A failed connection is not cached: a later play may retry it.
-      connection.catch(() => this.#connections.delete(host.name));
+    return this.#connect(host, []);
+  }
+
+  #connect(host: Host, chain: string[]): Promise<SshTransport> {
+    if (chain.includes(host.name)) {
+      throw new UserError(`the path to ${chain[0]} loops: ${[...chain, host.name].join(" via ")}`, "check ssh_via in the inventory and the session's reach overrides");
     }
-    return connection;
+    let entry = this.#connections.get(host.name);
+    if (!entry) {
+      const depth = chain.length;
+      entry = { depth, connection: this.#open(host, chain) };
+      this.#connections.set(host.name, entry);
+      // A failed connection is not cached: a later play may retry it.
+      const failed = entry;
+      failed.connection.catch(() => this.#connections.get(host.name) === failed && this.#connections.delete(host.name));
+    }
+    entry.depth = Math.max(entry.depth, chain.length);
+    return entry.connection;
+  }
+
+  async #open(host: Host, chain: string[]): Promise<SshTransport> {
+    const route = routeOf(host, this.options.reach);
+    const user = `${host.user}@${route.address}${route.port === 22 ? "" : `:${route.port}`}`;
+    const label = route.via ? `${host.name} via ${route.via} (${user})` : user;
+    let sock: Duplex | undefined;
+    if (route.via) {
+      const jumpHost = this.inventory.hosts.find((h) => h.name === route.via);
+      if (!jumpHost) throw new UserError(`${host.name} is to be reached via ${route.via}, which is not a host of ${this.inventory.file}`);
+      let jump: SshTransport;
+      try {
+        jump = await this.#connect(jumpHost, [...chain, host.name]);
+      } catch (err) {
+        if (err instanceof UserError) throw err;
+        throw new TransportError(`${host.name} via ${route.via}`, `cannot reach ${route.via}: ${(err as Error).message}`, (err as TransportError).unreachable ?? true);
+      }
+      sock = await jump.forward(route.address, route.port).catch((err: Error) => {
+        throw new TransportError(`${host.name} via ${route.via}`, err.message);
+      });
+    } else if (this.options.dial) {
+      sock = await withTimeout(this.options.dial(route.address, route.port), this.options.connectTimeoutMs ?? 10_000).catch((err: Error) => {
+        throw new TransportError(user, `could not connect: ${err.message}`);
+      });
+    }
+    const key = this.inventory.sshKey ?? [`${homedir()}/.ssh/id_ed25519`, `${homedir()}/.ssh/id_rsa`].find((k) => existsSync(k));
+    return SshTransport.connect({
+      host: route.address,
+      port: route.port,
+      user: host.user,
+      keyFile: key,
+      password: this.options.passwords?.[host.name],
+      knownHostsFile: this.inventory.knownHosts,
+      pinName: host.name,
+      // The old code pinned the inventory's address: such a line with the same key is taken over, said once.
+      legacyAddress: knownHostsName(host.address, host.port),
+      sock,
+      label,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      onNewHostKey: (message) => this.#notice(host.name, message),
+    });
   }
 
   #liveReporters = new Map<string, Reporter>();
@@ -108,12 +184,21 @@ export class Session {
     return order(recaps, hosts);
   }
 
+  /** Closes every connection, those reached through a jump host before the jump host's own. */
   async close(): Promise<void> {
     const all = [...this.#connections.values()];
     this.#connections.clear();
-    await Promise.all(all.map((c) => c.then((t) => t.close()).catch(() => undefined)));
+    for (const depth of [...new Set(all.map((c) => c.depth))].sort((a, b) => b - a)) {
+      await Promise.all(all.filter((c) => c.depth === depth).map((c) => c.connection.then((t) => t.close()).catch(() => undefined)));
+    }
   }
 }
+
+const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    work.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
 
 const order = (recaps: HostRecap[], hosts: Host[]) => hosts.map((h) => recaps.find((r) => r.host === h.name)!).filter(Boolean);
 

@@ -2,10 +2,11 @@
 import { readFileSync } from "node:fs";
 import { randomBytes, createHash } from "node:crypto";
 import { posix } from "node:path";
+import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { sh, type Command } from "../command.ts";
-import { TransportError } from "../errors.ts";
-import { checkHostKey, pinHostKey } from "./known-hosts.ts";
+import { TransportError, UserError } from "../errors.ts";
+import { changedKeyMessage, checkHostKey, pinHostKey } from "./known-hosts.ts";
 import type { PutOptions, RunResult, Transport } from "./types.ts";
 
 export interface SshOptions {
@@ -17,7 +18,18 @@ export interface SshOptions {
   /** For a router's first contact; never logged. */
   password?: string;
   knownHostsFile: string;
-  /** Called once when a new host key is recorded (trust on first use): say it loudly. */
+  /**
+   * The node name its host key is pinned under (never the address: ten routers at 192.168.8.1 are ten nodes); or, for
+   * enrollment, a function that decides the name from the presented key (it pins it itself, or throws to refuse).
+   */
+  pinName: string | ((key: Buffer) => string | Promise<string>);
+  /** Where the old code pinned this host (knownHostsName form): a line there with the same key is taken over under the name. */
+  legacyAddress?: string;
+  /** An open stream to the SSH server (a channel through a jump host, or a dialled connection) instead of a TCP connect. */
+  sock?: Duplex;
+  /** The target's name in messages, e.g. "uplink-2 via hub (root@10.0.4.66)"; default user@host[:port]. */
+  label?: string;
+  /** Called once when a new host key is recorded (trust on first use), or an old address pin is taken over: say it loudly. */
   onNewHostKey?: (message: string) => void;
   connectTimeoutMs?: number;
 }
@@ -41,37 +53,42 @@ export class SshTransport implements Transport {
   static connect(options: SshOptions): Promise<SshTransport> {
     const port = options.port ?? 22;
     const user = options.user ?? "root";
-    const target = `${user}@${options.host}${port === 22 ? "" : `:${port}`}`;
+    const target = options.label ?? `${user}@${options.host}${port === 22 ? "" : `:${port}`}`;
     return new Promise((resolve, reject) => {
       const client = new Client();
-      let refusal: TransportError | undefined;
-      const config: ConnectConfig = {
+      let refusal: Error | undefined;
+      const config = {
         host: options.host,
         port,
         username: user,
         readyTimeout: options.connectTimeoutMs ?? 10_000,
         keepaliveInterval: 5_000,
         keepaliveCountMax: 3,
-        hostVerifier: (key: Buffer) => {
-          const verdict = checkHostKey(options.knownHostsFile, options.host, port, key);
-          if (verdict.kind === "known") return true;
-          if (verdict.kind === "new") {
-            pinHostKey(options.knownHostsFile, options.host, port, key);
-            options.onNewHostKey?.(
-              `${target}: first contact, pinned its ${verdict.keyType} host key ${verdict.fingerprint} in ${options.knownHostsFile}`,
-            );
-            return true;
-          }
-          refusal = new TransportError(
-            target,
-            `HOST KEY CHANGED: it now presents ${verdict.keyType} ${verdict.fingerprint}, but ${options.knownHostsFile}:${verdict.line} pins ${verdict.pinned}. ` +
-              `Refusing to connect: this may be another machine at that address. If the device was really reinstalled, ` +
-              `delete line ${verdict.line} of ${options.knownHostsFile} and run again.`,
-            false,
-          );
-          return false;
+        ...(options.sock ? { sock: options.sock } : {}),
+        // Asynchronous (ssh2 waits for `verify`): enrollment decides the name under the inventory's lock.
+        hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+          void (async () => {
+            const name = typeof options.pinName === "string" ? options.pinName : await options.pinName(key);
+            const verdict = checkHostKey(options.knownHostsFile, { name, legacyAddress: options.legacyAddress }, key);
+            if (verdict.kind === "known") return true;
+            if (verdict.kind === "new" || verdict.kind === "migrated") {
+              pinHostKey(options.knownHostsFile, name, key);
+              options.onNewHostKey?.(
+                verdict.kind === "new"
+                  ? `${target}: first contact, pinned its ${verdict.keyType} host key ${verdict.fingerprint} as ${name} in ${options.knownHostsFile}`
+                  : `${target}: ${options.knownHostsFile}:${verdict.line} pinned this ${verdict.keyType} key ${verdict.fingerprint} by address (${verdict.address}, as older versions did); pinned it as ${name} now`,
+              );
+              return true;
+            }
+            refusal = new TransportError(target, changedKeyMessage(name, options.knownHostsFile, verdict), false);
+            return false;
+          })().then(verify, (err: Error) => {
+            // The caller's refusal (enrollment's UserError) reaches the installer as it is.
+            refusal = err instanceof TransportError || err instanceof UserError ? err : new TransportError(target, err.message, false);
+            verify(false);
+          });
         },
-      };
+      } as ConnectConfig;
       if (options.keyFile) config.privateKey = readFileSync(options.keyFile);
       if (options.password !== undefined) {
         config.password = options.password;
@@ -82,6 +99,7 @@ export class SshTransport implements Transport {
       );
       client.once("ready", () => resolve(new SshTransport(client, target)));
       client.once("error", (err: Error & { level?: string; code?: string }) => {
+        options.sock?.destroy();
         if (refusal) return reject(refusal);
         const why =
           err.level === "client-authentication"
@@ -92,6 +110,22 @@ export class SshTransport implements Transport {
         reject(new TransportError(target, why, err.level !== "client-authentication"));
       });
       client.connect(config);
+    });
+  }
+
+  /**
+   * A TCP connection opened from this host to host:port (SSH's direct-tcpip, OpenSSH's ProxyJump), for the next hop.
+   * OpenWrt's dropbear allows it by default: it is built with DROPBEAR_SVR_LOCALTCPFWD, and OpenWrt's
+   * /etc/init.d/dropbear passes -j (no local forwarding) only when /etc/config/dropbear sets it, which a default image
+   * does not (package/network/services/dropbear/files/dropbear.init). Not counted against MAX_CHANNELS: OpenSSH's
+   * MaxSessions limits sessions, not forwarded channels.
+   */
+  forward(host: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) return reject(new TransportError(this.target, "connection already closed"));
+      this.#client.forwardOut("127.0.0.1", 0, host, port, (err, channel) =>
+        err ? reject(new TransportError(this.target, `could not open a TCP connection from there to ${host}:${port}: ${err.message}`)) : resolve(channel),
+      );
     });
   }
 

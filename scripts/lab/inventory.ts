@@ -39,8 +39,8 @@ export function readHostKey(hostDir: string, kind: LabHost["kind"]): string {
   return readFileSync(join(hostDir, "layer", "upper", file), "utf8").trim().split(" ").slice(0, 2).join(" ");
 }
 
-/** known_hosts line(s) for one lab host, as the runner would pin them (address, then key). */
-export const hostKnownHostsLine = (host: LabHost): string => `${host.mgmtAddress} ${host.hostKey}\n`;
+/** known_hosts line for one lab host, as the runner pins it: by node name (never by address), then the key. */
+export const hostKnownHostsLine = (host: LabHost): string => `${host.name} ${host.hostKey}\n`;
 
 /** known_hosts lines for every host of a lab (to pre-pin keys in tests). */
 export const knownHostsLines = (lab: Lab): string => lab.hosts.map(hostKnownHostsLine).join("");

@@ -8,7 +8,10 @@ import type { Role } from "../../lib/play.ts";
 import { directory } from "../../lib/resources/directory.ts";
 import { lineInFile } from "../../lib/resources/line.ts";
 import { mergeRecaps, type HostRecap } from "../../lib/runner/report.ts";
-import { Session, type SessionOptions } from "../../lib/runner/session.ts";
+import { Session, type ReachOverride, type SessionOptions } from "../../lib/runner/session.ts";
+import { withLock } from "../../lib/lock.ts";
+import { fingerprintOf, keyTypeOf, pinHostKey, readPins } from "../../lib/transport/known-hosts.ts";
+import { decideIdentity, type Identity } from "./identity.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { SshTransport } from "../../lib/transport/ssh.ts";
 import type { Transport } from "../../lib/transport/types.ts";
@@ -18,6 +21,7 @@ import { describeRouter, inspectRouter, routerProblems } from "./checks.ts";
 
 export interface EnrollRequest {
   inventoryFile: string;
+  /** Where the installer's laptop reaches the router: its LAN address (GL.iNet 192.168.8.1, stock OpenWrt 192.168.1.1). */
   address: string;
   port?: number;
   /** The router's root password, for the first contact only (then the installer's key is authorized). */
@@ -27,7 +31,10 @@ export interface EnrollRequest {
    * the password to set, or undefined to leave it blank (enrollment then warns). Never logged.
    */
   askNewPassword?: () => Promise<string | undefined>;
-  /** Node name; default uplink-N with the lowest free N. */
+  /**
+   * Node name for a new router; default uplink-N with the lowest free N. A router enrolled before is recognised by its
+   * host key (its name and mesh IP stay); a name that is another router's is refused.
+   */
   name?: string;
   volunteer: { name: string; contact: string; location?: string };
   bandwidth: { up_mbit: number; down_mbit: number };
@@ -80,28 +87,46 @@ async function setRootPassword(transport: Transport, password: string): Promise<
     throw new UserError(`could not set the router's root password (passwd exited ${out.code}: ${out.stderr.trim() || out.stdout.trim()})`, "log in to the router and run passwd, then run the same command again");
 }
 
-const pickName = (taken: Set<string>) => {
-  for (let n = 1; ; n++) if (!taken.has(`uplink-${n}`)) return `uplink-${n}`;
-};
-
 export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pending: Promise<void>[] }, log: (line: string) => void, options: SessionOptions = {}): Promise<EnrollResult> {
   const inventory = loadInventory(req.inventoryFile);
   if (!inventory.sshKey) throw new UserError(`${inventory.file} names no ssh_key: enrollment authorizes that key on the router`);
   const publicKey = readFileSync(`${inventory.sshKey}.pub`, "utf8").trim();
   const port = req.port ?? 22;
 
-  // 1. Reach the router (its host key is pinned on first contact) and check it, before anything changes.
+  // 1. Reach the router at the address the installer gave (its LAN: the laptop is plugged into it) and check it before
+  //    anything changes. Which node it is comes from its host key, decided under the inventory's lock (two enrollments
+  //    at once get two names); a new router's key is pinned under its new name right then.
   log(`Connecting to ${req.address}...`);
+  let identity: Identity | undefined;
+  const decide = (key: Buffer) =>
+    withLock(`${req.inventoryFile}.lock`, () => {
+      const now = loadInventory(req.inventoryFile);
+      identity = decideIdentity({ key, pins: readPins(inventory.knownHosts), hosts: now.hosts, address: req.address, port, name: req.name, group: "uplinks", knownHostsFile: inventory.knownHosts });
+      if (identity.kind !== "re-run") {
+        pinHostKey(inventory.knownHosts, identity.name, key);
+        log(
+          identity.kind === "new"
+            ? `NOTICE ${req.address}: a router seen for the first time: pinned its ${keyTypeOf(key)} host key ${fingerprintOf(key)} as ${identity.name} in ${inventory.knownHosts}`
+            : `NOTICE ${req.address}: ${inventory.knownHosts}:${identity.line} pinned this key by address (as older versions did): it is ${identity.name}, pinned as ${identity.name} now`,
+        );
+      }
+      return identity.name;
+    });
+  const firstHop = options.dial ? await options.dial(req.address, port).catch((err: Error) => { throw new UserError(`cannot reach the router at ${req.address}: ${err.message}`, "check the cable/Wi-Fi and the address"); }) : undefined;
   const probe = await SshTransport.connect({
     host: req.address,
     port,
     keyFile: inventory.sshKey,
     password: req.password,
     knownHostsFile: inventory.knownHosts,
-    onNewHostKey: (m) => log(`NOTICE ${m}`),
+    pinName: decide,
+    sock: firstHop,
+    connectTimeoutMs: options.connectTimeoutMs,
   }).catch((err: Error) => {
-    throw err instanceof TransportError && !err.unreachable ? new UserError(err.message) : new UserError(`cannot reach the router: ${err.message}`, "check the cable/Wi-Fi and the address; on first contact give its root password (--password)");
+    throw err instanceof UserError ? err : err instanceof TransportError && !err.unreachable ? new UserError(err.message) : new UserError(`cannot reach the router: ${err.message}`, "check the cable/Wi-Fi and the address; on first contact give its root password (--password)");
   });
+  const name = identity!.name;
+  if (identity!.kind === "re-run") log(`This router is ${name} (its host key is pinned under that name): finishing its enrollment.`);
   let facts;
   try {
     facts = await inspectRouter(probe);
@@ -115,9 +140,9 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
   const newPassword = facts.blankRootPassword ? await req.askNewPassword?.() : undefined;
   if (facts.blankRootPassword && !newPassword) log(BLANK_PASSWORD_WARNING);
 
-  // 2. The node in the inventory, with the next free uplink address written out (under a lock: enrollments may run at once).
-  const { host, added } = await addMeshHost(req.inventoryFile, "uplinks", req.name ?? pickName, {
-    address: req.address,
+  // 2. The node in the inventory, with the next free uplink address written out (under a lock: enrollments may run at
+  //    once), and no address: from now on it is managed at its mesh IP (the inventory's ssh_via says through which host).
+  const { host, added } = await addMeshHost(req.inventoryFile, "uplinks", name, {
     ...(port !== 22 ? { port } : {}),
     os: facts.os,
     vars: { volunteer: req.volunteer, bandwidth: req.bandwidth },
@@ -125,8 +150,13 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
   log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
 
   // 3. Converge: the installer's key, then the base and nebula roles; then the hub learns of the new uplink.
+  //    This session reaches the router where the installer is (its LAN address, directly), and the hub through the
+  //    router over the mesh: a laptop at a volunteer's home has no path to the hub's kitchen address.
   const fresh = loadInventory(req.inventoryFile);
-  const session = new Session(fresh, { ...options, passwords: req.password ? { [host.name]: req.password } : undefined });
+  const hub = fresh.hosts.find((h) => h.group === "hub");
+  const reach: Record<string, ReachOverride> = { ...options.reach, [host.name]: { address: req.address, port, via: null } };
+  if (hub?.meshIp) reach[hub.name] = { address: hub.meshIp, port: hub.port, via: host.name };
+  const session = new Session(fresh, { ...options, reach, passwords: req.password ? { [host.name]: req.password } : undefined });
   try {
     const recaps: HostRecap[][] = [];
     recaps.push(await session.run({ name: "Authorize the installer's key", hosts: [host.name], roles: [installerKeyRole(publicKey)] }));
@@ -142,7 +172,7 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
     // 4. The tunnel works when the node pings the hub over the mesh.
     log(`Waiting for ${host.name} to reach the hub over the mesh...`);
     const transport = await session.connect(fresh.hosts.find((h) => h.name === host.name)!);
-    const hubIp = fresh.hosts.find((h) => h.group === "hub")?.meshIp ?? "10.0.4.1";
+    const hubIp = hub?.meshIp ?? "10.0.4.1";
     let ok = false;
     for (let attempt = 0; attempt < 15 && !ok; attempt++) ok = (await transport.run(sh`ping -c 1 -W 2 ${hubIp}`)).code === 0;
     if (!ok) throw new UserError(`${host.name} runs nebula but cannot reach the hub (${hubIp}) over the mesh`, `check that the router can reach the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`);
@@ -153,7 +183,7 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
       const hubRecaps = await session.run(hubPlay(ca));
       recaps.push(hubRecaps);
       hubUpdated = hubRecaps.every((r) => !r.failed && !r.unreachable);
-      if (!hubUpdated) log(`WARNING: the hub could not be updated (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`);
+      if (!hubUpdated) log(`WARNING: the hub could not be updated through ${host.name} over the mesh (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`);
     }
     await Promise.all(ca.pending);
     // The new certificate is in the register now: the hub's Prometheus learns when it ends.

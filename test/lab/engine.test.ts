@@ -104,7 +104,7 @@ describe("engine on lab hosts", () => {
   it("hostile values reach a real remote shell unchanged, on both kinds", async () => {
     for (const name of ["deb-1", "owrt-1"]) {
       const host = inventory.hosts.find((h) => h.name === name)!;
-      const t = await SshTransport.connect({ host: host.address, port: host.port, keyFile: inventory.sshKey, knownHostsFile: inventory.knownHosts });
+      const t = await SshTransport.connect({ host: host.address, port: host.port, keyFile: inventory.sshKey, knownHostsFile: inventory.knownHosts, pinName: host.name });
       try {
         for (const value of HOSTILE) {
           const r = await t.run(sh`printf '%s' ${value}`);
@@ -124,7 +124,7 @@ describe("engine on lab hosts", () => {
     const host = inventory.hosts.find((h) => h.name === "owrt-1")!;
     const h = lab.host("owrt-1");
     await h.exec("echo old > /etc/meshisp/big.bin");
-    const t = await SshTransport.connect({ host: host.address, port: host.port, keyFile: inventory.sshKey, knownHostsFile: inventory.knownHosts });
+    const t = await SshTransport.connect({ host: host.address, port: host.port, keyFile: inventory.sshKey, knownHostsFile: inventory.knownHosts, pinName: host.name });
     const big = Buffer.alloc(24 * 1024 * 1024, 7);
     const put = t.put("/etc/meshisp/big.bin", big).catch((e: Error) => e);
     // Cut once the remote temp file has started to grow.
@@ -138,7 +138,7 @@ describe("engine on lab hosts", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await h.exec("cat /etc/meshisp/big.bin")).stdout).toBe("old\n");
     // The same holds for the apply script: cut a converge that writes a big file, then re-run.
-    const t2 = await SshTransport.connect({ host: host.address, port: host.port, keyFile: inventory.sshKey, knownHostsFile: inventory.knownHosts });
+    const t2 = await SshTransport.connect({ host: host.address, port: host.port, keyFile: inventory.sshKey, knownHostsFile: inventory.knownHosts, pinName: host.name });
     await t2.put("/etc/meshisp/big.bin", big);
     expect((await h.exec("wc -c < /etc/meshisp/big.bin")).stdout.trim()).toBe(String(big.length));
     await t2.close();
@@ -150,14 +150,14 @@ describe("engine on lab hosts", () => {
     const host = inventory.hosts.find((h) => h.name === "deb-1")!;
     const forged = pinned
       .split("\n")
-      .map((l) => (l.startsWith(`${host.address} `) ? `${host.address} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl` : l))
+      .map((l) => (l.startsWith(`${host.name} `) ? `${host.name} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl` : l))
       .join("\n");
     writeFileSync(inventory.knownHosts, forged);
     try {
       await lab.host("deb-1").exec("rm -f /etc/motd");
       const { recaps } = await converge({ limit: "deb-1" });
       expect(recaps[0].failed).toBe(1);
-      expect(recaps[0].error).toMatch(/HOST KEY CHANGED.*SHA256:/);
+      expect(recaps[0].error).toMatch(/HOST KEY CHANGED: deb-1 now presents .*SHA256:.*known_hosts:\d+ pins SHA256:/);
       expect(exitCode(recaps)).toBe(2);
       expect((await lab.host("deb-1").exec("test -e /etc/motd; echo $?")).stdout.trim()).toBe("1");
     } finally {

@@ -2,9 +2,10 @@
 // midway and re-run), real nebula 1.6.1 tunnels, firewall by group, a foreign CA refused, secrets never printed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseDocument } from "yaml";
 import { labUp, type Lab } from "../../scripts/lab/index.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { Session } from "../../lib/runner/session.ts";
@@ -62,6 +63,11 @@ beforeAll(async () => {
       { name: "router-e", kind: "openwrt", group: "uplinks", home: { blockUdpTo: ["hub"] }, notInInventory: true },
     ],
   });
+  // Enrolled routers are managed at their mesh IPs through the hub, as in the pilot's inventory (the installer reaches
+  // each on its LAN only during enrollment).
+  const doc = parseDocument(readFileSync(lab.inventoryPath, "utf8"));
+  doc.setIn(["groups", "uplinks", "vars"], doc.createNode({ ssh_via: "hub" }));
+  writeFileSync(lab.inventoryPath, doc.toString({ lineWidth: 0 }));
   ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
 }, 300_000);
 afterAll(async () => {
@@ -90,7 +96,11 @@ describe("the mesh in the lab", () => {
     expect(out).toContain("reaches the hub at 10.0.4.1");
     const inventoryText = readFileSync(lab.inventoryPath, "utf8");
     expect(inventoryText).toContain("# Lab inventory written by scripts/lab");
-    expect(inventoryText).toMatch(/uplink-1:\n\s+address: 198\.18\.\d+\.\d+\n\s+os: openwrt/);
+    // Written without the address the installer used (the router's LAN): from now on it is reached at its mesh IP, via the hub.
+    expect(inventoryText).toMatch(/uplink-1:\n\s+os: openwrt\n/);
+    expect(inventoryText).not.toContain(a.mgmtAddress);
+    expect(loadInventory(lab.inventoryPath).hosts.find((h) => h.name === "uplink-1")).toMatchObject({ address: "10.0.4.65", via: "hub" });
+    expect(readFileSync(lab.knownHostsPath, "utf8")).toContain(`uplink-1 ${a.hostKey}`);
     // No secret in the output: not the passphrase, not the router's password, not the node's private key.
     const key = (await a.exec("cat /etc/nebula/host.key")).stdout.split("\n")[1];
     expect(key.length).toBeGreaterThan(20);
@@ -138,6 +148,7 @@ describe("the mesh in the lab", () => {
     expect(killed.code).not.toBe(0);
     const again = await cli(args);
     expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain("This router is uplink-4 (its host key is pinned under that name)");
     expect(again.out).toContain("Found uplink-4");
     expect(loadInventory(lab.inventoryPath).groups.uplinks).toContain("uplink-4");
   }, 2 * ENROLL_TIMEOUT);
