@@ -56,8 +56,8 @@ export function routeOf(host: Host, reach: SessionOptions["reach"] = {}): Route 
 
 export class Session {
   readonly reporter = new RecordingReporter();
-  /** By host name; depth is how many hops stand before it (a jump host closes after the hosts reached through it). */
-  readonly #connections = new Map<string, { depth: number; connection: Promise<SshTransport> }>();
+  /** By host name, with the host it is reached through (a jump host closes after the hosts reached through it). */
+  readonly #connections = new Map<string, { via?: string; connection: Promise<SshTransport> }>();
 
   constructor(readonly inventory: Inventory, readonly options: SessionOptions = {}) {}
 
@@ -72,14 +72,12 @@ export class Session {
     }
     let entry = this.#connections.get(host.name);
     if (!entry) {
-      const depth = chain.length;
-      entry = { depth, connection: this.#open(host, chain) };
+      entry = { via: routeOf(host, this.options.reach).via, connection: this.#open(host, chain) };
       this.#connections.set(host.name, entry);
       // A failed connection is not cached: a later play may retry it.
       const failed = entry;
       failed.connection.catch(() => this.#connections.get(host.name) === failed && this.#connections.delete(host.name));
     }
-    entry.depth = Math.max(entry.depth, chain.length);
     return entry.connection;
   }
 
@@ -184,12 +182,16 @@ export class Session {
     return order(recaps, hosts);
   }
 
-  /** Closes every connection, those reached through a jump host before the jump host's own. */
+  /** Closes every connection, those reached through a jump host before the jump host's own (their tunnels run in it). */
   async close(): Promise<void> {
-    const all = [...this.#connections.values()];
+    const open = new Map(this.#connections);
     this.#connections.clear();
-    for (const depth of [...new Set(all.map((c) => c.depth))].sort((a, b) => b - a)) {
-      await Promise.all(all.filter((c) => c.depth === depth).map((c) => c.connection.then((t) => t.close()).catch(() => undefined)));
+    while (open.size) {
+      const jumps = new Set([...open.values()].map((e) => e.via));
+      const leaves = [...open].filter(([name]) => !jumps.has(name));
+      const batch = leaves.length ? leaves : [...open];
+      await Promise.all(batch.map(([, e]) => e.connection.then((t) => t.close()).catch(() => undefined)));
+      for (const [name] of batch) open.delete(name);
     }
   }
 }

@@ -116,8 +116,9 @@ export class SshTransport implements Transport {
   /**
    * A TCP connection opened from this host to host:port (SSH's direct-tcpip, OpenSSH's ProxyJump), for the next hop.
    * OpenWrt's dropbear allows it by default: it is built with DROPBEAR_SVR_LOCALTCPFWD, and OpenWrt's
-   * /etc/init.d/dropbear passes -j (no local forwarding) only when /etc/config/dropbear sets it, which a default image
-   * does not (package/network/services/dropbear/files/dropbear.init). Not counted against MAX_CHANNELS: OpenSSH's
+   * /etc/init.d/dropbear (package/network/services/dropbear/files/dropbear.init, read at openwrt/openwrt 037b721f)
+   * validates `LocalPortForward:bool:1` and passes -j (no local forwarding) only when /etc/config/dropbear sets
+   * LocalPortForward '0', which the default config does not. Not counted against MAX_CHANNELS: OpenSSH's
    * MaxSessions limits sessions, not forwarded channels.
    */
   forward(host: string, port: number): Promise<Duplex> {
