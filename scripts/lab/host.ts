@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { hostLayerScript } from "./host-layer.ts";
 import { hostNetworkScript, type CoreNames } from "./network.ts";
 import { openwrtImageDir } from "./rootfs.ts";
-import { INTERNET_ROUTER, type HostPlan } from "./plan.ts";
+import { INTERNET_ROUTER, type AnyHostPlan, type HostPlan } from "./plan.ts";
+import { pilotFreshNetnsScript, pilotHostNetworkScript } from "./pilot/network.ts";
+import type { PilotNames } from "./pilot/plan.ts";
 import { bash, isZombie, q, sleep } from "./shell.ts";
 
 export interface StartedHost {
@@ -19,7 +21,9 @@ export interface StartedHost {
 }
 
 export interface HostContext {
-  core: CoreNames;
+  /** The internet topology's core names; the pilot's namespaces (`pilot`) in the pilot topology. */
+  core?: CoreNames;
+  pilot?: PilotNames;
   labDir: string;
   authorizedKey: string;
   /** Called with what the host will own before it is created, so a crash midway leaves a record for `down`. */
@@ -32,16 +36,16 @@ export const hostPaths = (labDir: string, name: string) => {
   return { hostDir, root: join(hostDir, "root"), layer: join(hostDir, "layer"), upper: join(hostDir, "layer", "upper"), work: join(hostDir, "layer", "work") };
 };
 
-const lowerOf = (plan: HostPlan, labDir: string) => (plan.spec.kind === "openwrt" ? openwrtImageDir(labDir, plan.release ?? "24.10") : "/");
+const lowerOf = (plan: AnyHostPlan, labDir: string) => (plan.spec.kind === "openwrt" ? openwrtImageDir(labDir, plan.release ?? "24.10") : "/");
 
 /** The overlay mount of a host's root (its image under its flash). */
-export const mountRootScript = (plan: HostPlan, labDir: string) => {
+export const mountRootScript = (plan: AnyHostPlan, labDir: string) => {
   const p = hostPaths(labDir, plan.spec.name);
   return `mount -t overlay overlay -o ${q(`lowerdir=${lowerOf(plan, labDir)},upperdir=${p.upper},workdir=${p.work}`)} ${q(p.root)}`;
 };
 
 /** Starts the init in the host's namespaces; prints "PID <unshare's pid>". */
-function initScript(plan: HostPlan, root: string): string {
+function initScript(plan: AnyHostPlan, root: string): string {
   const debianOnly = plan.spec.kind === "debian" ? `mount -t tmpfs -o mode=755 tmpfs ${q(`${root}/run`)} && ` : "";
   const boot = [
     `mount -t proc proc ${q(`${root}/proc`)}`,
@@ -55,7 +59,13 @@ function initScript(plan: HostPlan, root: string): string {
 echo "PID $!"`;
 }
 
-export async function startHost(plan: HostPlan, ctx: HostContext): Promise<StartedHost> {
+/** The host's wiring in its topology. */
+function networkScript(plan: AnyHostPlan, ctx: HostContext): string {
+  if ("pilot" in plan) return pilotHostNetworkScript(plan, ctx.pilot!);
+  return hostNetworkScript(plan, ctx.core!);
+}
+
+export async function startHost(plan: AnyHostPlan, ctx: HostContext): Promise<StartedHost> {
   const { spec } = plan;
   const { hostDir, root, layer, upper, work } = hostPaths(ctx.labDir, spec.name);
   mkdirSync(root, { recursive: true });
@@ -67,7 +77,7 @@ export async function startHost(plan: HostPlan, ctx: HostContext): Promise<Start
   const factoryFresh = spec.kind === "openwrt" && spec.notInInventory === true;
   const passwordHash = spec.password ? (await bash("openssl passwd -6 -stdin", { input: spec.password })).stdout.trim() : undefined;
   const script = `set -euo pipefail
-${hostNetworkScript(plan, ctx.core)}
+${networkScript(plan, ctx)}
 U=${q(upper)}
 mount -t tmpfs -o size=256m,mode=755 tmpfs ${q(layer)}
 mkdir -p "$U" ${q(work)}
@@ -82,12 +92,12 @@ ${initScript(plan, root)}`;
 }
 
 /** Starts the init of a host whose root is mounted (after a reboot or a reflash). */
-export async function bootHost(plan: HostPlan, ctx: HostContext): Promise<{ pid: number; parentPid: number }> {
+export async function bootHost(plan: AnyHostPlan, ctx: HostContext): Promise<{ pid: number; parentPid: number }> {
   const out = (await bash(`set -euo pipefail\n${initScript(plan, hostPaths(ctx.labDir, plan.spec.name).root)}`)).stdout;
   return awaitInit(plan, out, ctx);
 }
 
-async function awaitInit(plan: HostPlan, out: string, ctx: HostContext): Promise<{ pid: number; parentPid: number }> {
+async function awaitInit(plan: AnyHostPlan, out: string, ctx: HostContext): Promise<{ pid: number; parentPid: number }> {
   const parentPid = Number(out.match(/^PID (\d+)$/m)?.[1]);
   if (!parentPid) throw new Error(`lab host ${plan.spec.name}: could not start its init:\n${out}`);
   ctx.record({ netns: [], mounts: [], pids: [parentPid] });
@@ -98,7 +108,7 @@ async function awaitInit(plan: HostPlan, out: string, ctx: HostContext): Promise
 }
 
 /** Ends every process of the host (killing its init ends its PID namespace) and waits until they are gone. */
-export async function stopHost(plan: HostPlan, started: { pid: number; parentPid: number }): Promise<void> {
+export async function stopHost(plan: AnyHostPlan, started: { pid: number; parentPid: number }): Promise<void> {
   await bash(`kill -9 ${started.pid} 2>/dev/null || true`);
   for (let t = 0; t < 500; t++) {
     const left = (await bash(`ip netns pids ${q(plan.netns)} 2>/dev/null`, { check: false })).stdout.trim();
@@ -114,7 +124,11 @@ export async function stopHost(plan: HostPlan, started: { pid: number; parentPid
  * other link the host made (vxlan, ifb, tun, ...) dies with the old namespace, and so do its routes, rules,
  * nftables, qdiscs and sysctls. Run only while no process of the host lives.
  */
-export function freshNetnsScript(plan: HostPlan): string {
+export function freshNetnsScript(plan: AnyHostPlan): string {
+  return "pilot" in plan ? pilotFreshNetnsScript(plan) : internetFreshNetnsScript(plan);
+}
+
+function internetFreshNetnsScript(plan: HostPlan): string {
   const ns = plan.netns;
   const spare = `${ns}-x`;
   const links = ["mgmt0", "wan0", ...(plan.lan ? ["lan0"] : [])];

@@ -5,6 +5,26 @@ import type { Result } from "./shell.ts";
 export type { Result, OpenwrtRelease };
 export type LabHostKind = "openwrt" | "debian";
 
+/**
+ * "internet": every host on one simulated internet, reached over a management bridge in the root namespace.
+ * "pilot": the pilot's real network (DESIGN.md "The pilot's network"): the kitchen LAN with the hub behind
+ * Starlink-like CGNAT, a radio backhaul to the homes, routers behind volunteers' routers at 192.168.8.1, a remote
+ * uplink and a relay on the internet; no management network: the runner runs in a laptop namespace (PilotLab.laptop).
+ */
+export type LabTopology = "internet" | "pilot";
+
+/**
+ * Where a host sits in the pilot topology. Default by group: hub -> "kitchen", uplinks -> "home", relays ->
+ * "public", anything else -> "remote".
+ * - "kitchen": the hub (exactly one): kitchen LAN 10.42.0.1 (lan0), radio0 10.44.0.1 (the access point), wan0 in
+ *   carrier-grade NAT 100.64.0.2 behind the "starlink" namespace (outbound only).
+ * - "home": behind the volunteer's own router (NAT, 192.168.H.2 on its LAN), radio0 on the backhaul 10.44.0.(10+i).
+ * - "remote": behind a home router, no radio: reached only over the internet.
+ * - "public": on the internet itself (203.0.113.(10+i)), e.g. a rented relay.
+ * An "openwrt" host at a home or remote site is a GL.iNet-like router: its own LAN br-lan 192.168.8.1/24.
+ */
+export type PilotSite = "kitchen" | "home" | "remote" | "public";
+
 export interface LabHomeSpec {
   /** Drop UDP the gateway forwards to these addresses (IPv4, or the name of another lab host: its public address). */
   blockUdpTo?: string[];
@@ -29,10 +49,16 @@ export interface LabHostSpec {
   vars?: Record<string, unknown>;
   /** Leave the host out of the written inventory (enrollment adds it). */
   notInInventory?: boolean;
+  /** Pilot topology only: where the host sits (see PilotSite; default from its group). */
+  site?: PilotSite;
+  /** Pilot topology only, "home" sites: the radio link's rate in Mbit/s, each direction (default 150). */
+  radioMbit?: number;
 }
 
 export interface LabSpec {
   hosts: LabHostSpec[];
+  /** Default "internet" (the old flat topology); "pilot" is the pilot's network. */
+  topology?: LabTopology;
   /** Names every namespace, link and directory of this lab; default: "ml" + 4 random hex digits. */
   runId?: string;
 }
@@ -40,17 +66,16 @@ export interface LabSpec {
 /** The namespaces a test can act in besides the host itself. */
 export type LabNamespace = "gateway" | "lan" | "internet" | "services";
 
-export interface LabHost {
+/** What every lab host has, whatever the topology. */
+export interface LabHostBase {
   name: string;
   kind: LabHostKind;
   /** The imitated OpenWrt release ("openwrt" hosts). */
   release?: OpenwrtRelease;
   group: string;
-  /** Where the runner reaches it over SSH (the management bridge). */
-  mgmtAddress: string;
-  /** The address on the host's own WAN interface (203.0.113.x, or 192.168.H.2 behind a home gateway). */
+  /** The address on the host's own WAN interface (203.0.113.x, 192.168.H.2 behind a home gateway, 100.64.0.2 behind Starlink). */
   wanAddress: string;
-  /** The address the internet sees: the gateway's for hosts behind NAT. */
+  /** The address the internet sees: the gateway's for hosts behind NAT (Starlink's for the pilot's hub). */
   publicAddress: string;
   /** The LAN device's address (hosts with `lan`). */
   lanAddress?: string;
@@ -64,7 +89,7 @@ export interface LabHost {
   exec(cmd: string): Promise<Result>;
   /** Runs a shell command in one of the host's neighbouring namespaces. */
   execIn(ns: LabNamespace, cmd: string): Promise<Result>;
-  /** Runs in the host's home gateway namespace (hosts behind NAT only). */
+  /** Runs in the host's home gateway namespace (hosts behind NAT only; the pilot hub's: the starlink namespace). */
   execGateway(cmd: string): Promise<Result>;
   /** Runs in the device namespace on the host's LAN (hosts with `lan` only). */
   execLan(cmd: string): Promise<Result>;
@@ -82,26 +107,103 @@ export interface LabHost {
   sysupgrade(options?: { keepSettings?: boolean }): Promise<LifecycleTiming>;
 }
 
+/** A host of the "internet" topology. */
+export interface InternetLabHost extends LabHostBase {
+  /** Where the runner reaches it over SSH (the management bridge, in the root namespace). */
+  mgmtAddress: string;
+}
+
+/** A host of the "pilot" topology: no management address; reach it as a person would (PilotLab.laptop). */
+export interface PilotLabHost extends LabHostBase {
+  site: PilotSite;
+  /** Its mesh IP as the lab's inventory allocates it (mesh groups only; absent for hosts left out of the inventory). */
+  meshIp?: string;
+  /** Its address on the radio backhaul (radio0): the hub 10.44.0.1, a home's router 10.44.0.(10+i). */
+  radioAddress?: string;
+  /** The radio link's rate in Mbit/s, each direction (home sites). */
+  radioMbit?: number;
+  /** A router's own LAN address (br-lan, "openwrt" hosts at home or remote sites): 192.168.8.1 in every home. */
+  routerLanAddress?: string;
+  /**
+   * Failover hooks. The home's line: every packet through the volunteer router's WAN (the gateway namespace's wan0)
+   * dropped in the simulated internet, as when the home's ISP fails; the router's own links stay up. Hosts behind
+   * a gateway only (for the hub: its Starlink).
+   */
+  cutLine(): Promise<void>;
+  restoreLine(): Promise<void>;
+  /**
+   * The radio link (home sites and the hub): every frame to or from this host's port dropped on the radio segment
+   * (a bridge filter in the radio namespace), as when the NanoStation loses its link: radio0 keeps its carrier, as the
+   * router's cable to the NanoStation does. Cutting the hub's port cuts every home at once.
+   */
+  cutRadio(): Promise<void>;
+  restoreRadio(): Promise<void>;
+}
+
+/** The "internet" topology's host by default: `LabHost<"pilot">` for the pilot's. */
+export type LabHost<T extends LabTopology = "internet"> = T extends "pilot" ? PilotLabHost : InternetLabHost;
+
 export interface LifecycleTiming {
   /** From the call until SSH answered again. */
   ms: number;
 }
 
-export interface Lab {
+/** What every lab has, whatever the topology. */
+export interface LabBase<H> {
   runId: string;
   /** .lab/<runId> (absolute). */
   dir: string;
-  /** Management slot S: the bridge is 198.18.S.1/24. */
-  slot: number;
   inventoryPath: string;
   /** Absent until the runner pins keys on first contact. */
   knownHostsPath: string;
   sshKeyPath: string;
-  hosts: LabHost[];
-  host(name: string): LabHost;
+  hosts: H[];
+  host(name: string): H;
   /** The internet router namespace (203.0.113.1, 198.51.100.1). */
   internet: { exec(cmd: string): Promise<Result>; netns: string };
   /** The internet services namespace (198.51.100.10): ping target, iperf3 server, download source. */
   services: { exec(cmd: string): Promise<Result>; address: string; netns: string };
   down(): Promise<void>;
 }
+
+export interface InternetLab extends LabBase<InternetLabHost> {
+  topology: "internet";
+  /** Management slot S: the bridge is 198.18.S.1/24. */
+  slot: number;
+}
+
+/** A person's laptop: a network namespace of its own where the runner (and `ip netns exec <netns> npx tsx ...`) runs. */
+export interface LabLaptop {
+  netns: string;
+  /** Its address (the kitchen laptop 10.42.0.20; the installer's 192.168.8.100 while plugged in). */
+  address: string;
+  /** Runs a shell command in the laptop's namespace (this machine's filesystem, as `ip netns exec`). */
+  exec(cmd: string): Promise<Result>;
+  /**
+   * A TCP connection opened from inside the laptop's namespace (for SessionOptions.dial): a real socket, made by a
+   * connector process started there and handed over; rejects when the connection is refused, unreachable or not
+   * established within timeoutMs (default 10 s).
+   */
+  dial(host: string, port: number, options?: { timeoutMs?: number }): Promise<import("node:stream").Duplex>;
+}
+
+export interface PilotLab extends LabBase<PilotLabHost> {
+  topology: "pilot";
+  /** The maintainer's laptop on the kitchen LAN (10.42.0.20, default route via the hub), or the installer's. */
+  laptop(which: "kitchen" | "installer"): LabLaptop;
+  /** The installer's laptop: on no network until plugged into one router's LAN (br-lan), at most one at a time. */
+  installer: LabLaptop & {
+    /** Unplugs from any other router first; the laptop gets 192.168.8.100/24, default route via 192.168.8.1. */
+    plugInto(hostName: string): Promise<void>;
+    unplug(): Promise<void>;
+    /** The router it is plugged into, if any. */
+    readonly pluggedInto: string | undefined;
+  };
+  /** The radio segment's namespace (a bridge, one port per link, the rates on them). */
+  radio: { exec(cmd: string): Promise<Result>; netns: string };
+  /** The kitchen LAN's namespace (a bridge: the hub, its LAN device, the kitchen laptop). */
+  kitchen: { exec(cmd: string): Promise<Result>; netns: string };
+}
+
+/** The "internet" topology's lab by default: `Lab<"pilot">` for the pilot's. */
+export type Lab<T extends LabTopology = "internet"> = T extends "pilot" ? PilotLab : InternetLab;

@@ -3,12 +3,12 @@
 import { copyFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { bootHost, freshNetnsScript, hostPaths, mountRootScript, stopHost, type HostContext } from "../host.ts";
-import type { HostPlan } from "../plan.ts";
+import type { AnyHostPlan } from "../plan.ts";
 import { bash, inHost, q } from "../shell.ts";
 
 /** What changes across a reboot: the init (and the PIDs), and after a reflash without settings the host key. */
 export interface LiveHost {
-  plan: HostPlan;
+  plan: AnyHostPlan;
   pid: number;
   parentPid: number;
   hostKey: string;
@@ -16,7 +16,7 @@ export interface LiveHost {
 
 export interface LifecycleDeps {
   ctx: HostContext;
-  waitForSsh(address: string, name: string): Promise<void>;
+  waitForSsh(plan: AnyHostPlan): Promise<void>;
 }
 
 /** Power cycle: processes end, the kernel's network state is forgotten but the lab's wiring, /tmp goes, flash stays. */
@@ -27,7 +27,7 @@ export async function rebootHost(host: LiveHost, deps: LifecycleDeps, reflash?: 
   await bash(freshNetnsScript(plan));
   if (reflash) await reflash(paths);
   Object.assign(host, await bootHost(plan, deps.ctx));
-  await deps.waitForSsh(plan.mgmtAddress, plan.spec.name);
+  await deps.waitForSsh(plan);
 }
 
 /**
