@@ -7,6 +7,9 @@ import { labUp, type PilotLab } from "../../scripts/lab/index.ts";
 import { dialIn } from "../../scripts/lab/pilot/laptop.ts";
 import { DEFAULT_RADIO_MBIT, RADIO_HUB } from "../../scripts/lab/pilot/plan.ts";
 import { bash, inNetns, q } from "../../scripts/lab/shell.ts";
+import { sh } from "../../lib/command.ts";
+import { loadInventory } from "../../lib/inventory/load.ts";
+import { Session } from "../../lib/runner/session.ts";
 
 const runId = `mlpn${randomBytes(2).toString("hex")}`;
 let lab: PilotLab;
@@ -108,6 +111,21 @@ describe("the pilot topology", () => {
     }
     await lab.host("hub").exec("sysctl -qw net.ipv4.ip_forward=0");
   }, 120_000);
+
+  it("the runner runs from the kitchen laptop: its dial reaches the hub at its inventory address; npx tsx runs there", async () => {
+    const inventory = loadInventory(lab.inventoryPath);
+    const session = new Session(inventory, { output: "silent", dial: lab.laptop("kitchen").dial });
+    try {
+      const hub = await session.connect(inventory.hosts.find((h) => h.name === "hub")!);
+      expect((await hub.run(sh`cat /proc/sys/kernel/hostname`)).stdout.trim()).toBe("hub");
+    } finally {
+      await session.close();
+    }
+    const cli = await lab.laptop("kitchen").exec(
+      `cd ${q(process.cwd())} && npx tsx -e "const s = require('node:net').connect(22, '10.42.0.1'); s.once('data', (d) => { console.log(String(d).slice(0, 8)); s.destroy(); })"`,
+    );
+    expect(cli.stdout.trim(), cli.stderr).toBe("SSH-2.0-");
+  }, 60_000);
 
   it("the installer reaches 192.168.8.1 of the router it is plugged into only; each router has its own key", async () => {
     const u1 = lab.host("uplink-1");

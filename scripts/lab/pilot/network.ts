@@ -63,7 +63,7 @@ export function pilotHostNetworkScript(h: PilotHostPlan, n: PilotNames): string 
   const r = h.pilot.radio;
   if (r) {
     lines.push(`ip -n ${n.radio} link add ${r.port} type veth peer name radio0 netns ${ns}`, `ip -n ${n.radio} link set ${r.port} master br0 && ip -n ${n.radio} link set ${r.port} up`);
-    if (r.mbit) lines.push(`ip netns exec ${n.radio} sh -c ${q(radioRateScript(r.port, r.ifb, r.mbit))}`);
+    if (r.mbit) lines.push(radioRateScript(n.radio, r.port, r.ifb, r.mbit));
   }
   const k = h.pilot.kitchen;
   if (k && h.lan) {
@@ -124,16 +124,16 @@ ${pilotHostAddressesScript(h)}`;
  * the home: the download) and on an IFB fed from the port's ingress (from the home: the upload), each with a byte fifo
  * of 20 ms at the rate (not the default 1000 packets, which adds seconds of delay; a NanoStation's queue is short).
  */
-export function radioRateScript(port: string, ifb: string, mbit: number): string {
+export function radioRateScript(netns: string, port: string, ifb: string, mbit: number): string {
   const limit = Math.max(64_000, Math.round((mbit * 1e6 * 0.02) / 8));
+  const tc = `tc -n ${netns}`;
   const htb = (dev: string) =>
-    [`tc qdisc add dev ${dev} root handle 1: htb default 1`, `tc class add dev ${dev} parent 1: classid 1:1 htb rate ${mbit}mbit ceil ${mbit}mbit`, `tc qdisc add dev ${dev} parent 1:1 handle 10: bfifo limit ${limit}`].join(" && ");
+    [`${tc} qdisc add dev ${dev} root handle 1: htb default 1`, `${tc} class add dev ${dev} parent 1: classid 1:1 htb rate ${mbit}mbit ceil ${mbit}mbit`, `${tc} qdisc add dev ${dev} parent 1:1 handle 10: bfifo limit ${limit}`].join(" && ");
   return [
-    "set -e",
     htb(port),
-    `ip link add ${ifb} type ifb && ip link set ${ifb} up`,
-    `tc qdisc add dev ${port} handle ffff: ingress`,
-    `tc filter add dev ${port} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${ifb}`,
+    `ip -n ${netns} link add ${ifb} type ifb && ip -n ${netns} link set ${ifb} up`,
+    `${tc} qdisc add dev ${port} handle ffff: ingress`,
+    `${tc} filter add dev ${port} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${ifb}`,
     htb(ifb),
   ].join("\n");
 }
