@@ -89,7 +89,7 @@ describe("the pilot's inventory", () => {
   it.each([
     // name, address the runner uses, via, wan_address, public_address, radio_address, lan_subnet
     ["hub", "10.42.0.1", undefined, "100.64.0.2", undefined, "10.44.0.1", "10.42.0.0/24"],
-    ["relay", "10.0.4.33", "hub", "203.0.113.11", "203.0.113.11", undefined, undefined],
+    ["relay", "203.0.113.11", "hub", "203.0.113.11", "203.0.113.11", undefined, undefined],
     ["uplink-1", "10.0.4.65", "hub", "192.168.12.2", undefined, "10.44.0.12", "192.168.8.0/24"],
     ["uplink-3", "10.0.4.67", "hub", "192.168.14.2", undefined, undefined, "192.168.8.0/24"],
     ["client-1", "10.0.4.129", "hub", "192.168.15.2", undefined, undefined, undefined],

@@ -24,13 +24,17 @@ export function pilotHostVars(p: PilotHostPlan): Record<string, unknown> {
 export function pilotInventoryYaml(paths: InventoryPaths, plans: PilotHostPlan[]): string {
   const hub = plans.find((p) => p.pilot.site === "kitchen")!;
   const groups: Record<string, { vars?: Record<string, unknown>; hosts: Record<string, unknown> }> = {};
+  // Every mesh group is written, empty or not: routers enrolled later land in "uplinks" and must find `ssh_via` there.
+  for (const group of ["hub", "relays", "uplinks", "clients"]) groups[group] = { ...(group === hub.spec.group ? {} : { vars: { ssh_via: hub.spec.name } }), hosts: {} };
   for (const p of plans) {
     if (p.spec.notInInventory) continue;
     const isHub = p === hub;
     groups[p.spec.group] ??= { ...(isHub ? {} : { vars: { ssh_via: hub.spec.name } }), hosts: {} };
     groups[p.spec.group].hosts[p.spec.name] = {
-      // The maintainer at the kitchen reaches the hub on its LAN; everyone else only over the mesh, through the hub.
-      ...(isHub ? { address: p.lan!.hostAddress } : {}),
+      // The maintainer at the kitchen reaches the hub on its LAN; everyone else only over the mesh, through the hub. A
+      // rented server is the exception: before its first deploy it is on no mesh, so the hub reaches it at its public
+      // address (over the hub's own WAN), as anyone reaches a rented server.
+      ...(isHub ? { address: p.lan!.hostAddress } : p.pilot.site === "public" ? { address: p.publicAddress } : {}),
       port: 22,
       user: "root",
       os: p.spec.kind,
