@@ -22,6 +22,8 @@ export interface PilotMesh {
   converge(plays?: Play[], options?: SessionOptions): Promise<{ recaps: HostRecap[]; events: TaskEvent[] }>;
   /** Enrolls the router `name` (a lab host of group uplinks) from the installer's laptop, plugged into its LAN. */
   enroll(name: string, options?: { volunteer?: string; log?: (line: string) => void }): Promise<EnrollResult>;
+  /** The kitchen's first converge (the hub and relays, before any enrollment): what a test of a first deploy checks. */
+  deployed: { recaps: HostRecap[]; events: TaskEvent[] };
   down(): Promise<void>;
 }
 
@@ -76,7 +78,7 @@ export async function pilotMeshUp(spec: { hosts: LabHostSpec[]; passphrase: stri
       const result = await enroll(name);
       if (!result.hubUpdated) throw new Error(`pilot mesh: enrolling ${name}: the hub was not updated`);
     }
-    return { lab, ca, converge, enroll, down: () => lab.down() };
+    return { lab, ca, converge, enroll, deployed: first, down: () => lab.down() };
   } catch (err) {
     await lab.down();
     throw err;
