@@ -7,11 +7,21 @@ export interface Output {
   stderr: string;
 }
 
+/**
+ * How an uplink dies. "line": its home's internet line (the volunteer's router's WAN, or the ISP behind it); the tunnel
+ * to the hub stays up and the checker's probes through it go unanswered. "radio": its radio link to the kitchen (the
+ * NanoStation loses its link): the Nebula tunnel to the hub dies with it. A remote uplink (no radio) has only "line".
+ */
+export type CutKind = "line" | "radio";
+export const CUT_KINDS: readonly CutKind[] = ["line", "radio"];
+
 export interface UplinkInfo {
   name: string;
   meshIp: string;
   /** The hub's tunnel device to it (mu<n>). */
   dev: string;
+  /** The ways this uplink can be cut: "line" always; "radio" when it sits on the radio backhaul (radio_device). */
+  cuts: CutKind[];
 }
 
 export interface FailoverAccess {
@@ -34,9 +44,13 @@ export interface FailoverAccess {
   uplinkFlows(name: string): Promise<number>;
   /** Packets the hub sent out of its backup tier so far (new connections), from its masquerade counter. */
   backupFlows(): Promise<number>;
-  /** Kills the uplink's upstream from outside the uplink (never by setting its link down). */
-  cut(name: string): Promise<void>;
-  restore(name: string): Promise<void>;
+  /**
+   * Kills the uplink's line or radio link (never by setting a link down: a real failure keeps the carrier); resolves
+   * once the cut is in effect. Only kinds listed in the uplink's `cuts`.
+   */
+  cut(name: string, kind: CutKind): Promise<void>;
+  /** Undoes that cut; resolves once it is undone. */
+  restore(name: string, kind: CutKind): Promise<void>;
   /** Undoes every cut and stops whatever the test started. Safe to call twice. */
   close(): Promise<void>;
 }

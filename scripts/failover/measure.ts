@@ -1,5 +1,8 @@
 // Measurements from a device on the hub's LAN while something happens to the uplinks: a ping every 20 ms (one flow,
 // so its loss shows a switch), a new connection every ~50 ms (each hashed onto any live uplink), and the hub's route.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { FailoverAccess } from "./access.ts";
 
 export interface Attempt {
@@ -23,42 +26,53 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now() / 1000;
 
 /**
- * How long the action itself may take (a cut is an nft command in a namespace or over SSH). The probes run this much
- * longer, so at least `seconds` of them follow the action: with a window fixed from the start, a cut that took 2 s on
- * a loaded machine left less than the 3 s failover limit to observe, and a switch at 2.5 s read as "never".
+ * How long the action itself may take (a cut is an nft command in a namespace or over SSH): the probes may run this
+ * much longer, so at least `seconds` of them follow the action (with a window fixed from the start, a cut that took
+ * 2 s on a loaded machine left less than the 3 s failover limit to observe, and a switch at 2.5 s read as "never").
+ * They stop `seconds` after the action, when a stop file appears: the LAN device's probes run on this machine (the lab's
+ * namespaces, or this laptop on the live mesh), and so do the lab hub's; the live hub's route poll runs its full time.
  */
-const ACTION_ALLOWANCE_SECONDS = 3;
+const ACTION_ALLOWANCE_SECONDS = 6;
 
-/** Runs the probes from 0.5 s before `action` until at least `seconds` after it. */
+/** Runs the probes from 0.5 s before `action` until `seconds` after it. */
 export async function measureAround(access: FailoverAccess, seconds: number, action: () => Promise<void>): Promise<Measurement> {
   const total = seconds + ACTION_ALLOWANCE_SECONDS;
-  const count = Math.round(total / 0.02);
-  const ping = access.lan(`ping -n -q -i 0.02 -W 1 -c ${count} ${access.pingTarget}`);
-  const loop = access.lan(
-    `end=$(($(date +%s) + ${Math.ceil(total)})); while [ "$(date +%s)" -lt "$end" ]; do t=$(date +%s.%N); ` +
-      `if curl -s -o /dev/null --connect-timeout 0.5 -m 1 '${access.url.replace(/'/g, "")}'; then echo "$t ok"; else echo "$t fail"; fi; sleep 0.05; done`,
-  );
-  const routes = pollRoutes(access, total + 0.5);
-  await sleep(500);
-  await action();
-  const at = now();
-  const [p, l, r] = await Promise.all([ping, loop, routes]);
-  const sent = Number(/(\d+) packets transmitted/.exec(p.stdout)?.[1] ?? 0);
-  const received = Number(/(\d+) (?:packets )?received/.exec(p.stdout)?.[1] ?? 0);
-  // Figures cover `seconds` after the action, however long it took (the allowance's unused tail is left out).
-  const attempts = l.stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => ({ t: Number(line.split(" ")[0]), ok: line.endsWith(" ok") }))
-    .filter((a) => a.t <= at + seconds);
-  return { at, pingSent: sent, pingLost: sent - received, attempts, routes: r };
+  const dir = mkdtempSync(join(tmpdir(), "meshisp-failover-"));
+  const stop = join(dir, "stop");
+  const running = `[ ! -e '${stop}' ]`;
+  try {
+    // ping prints its summary when interrupted; -w bounds it if the stop file never comes.
+    const ping = access.lan(`ping -n -q -i 0.02 -W 1 -w ${Math.ceil(total)} ${access.pingTarget} & p=$!; while ${running} && kill -0 $p 2>/dev/null; do sleep 0.05; done; kill -INT $p 2>/dev/null; wait $p`);
+    const loop = access.lan(
+      `end=$(($(date +%s) + ${Math.ceil(total)})); while ${running} && [ "$(date +%s)" -lt "$end" ]; do t=$(date +%s.%N); ` +
+        `if curl -s -o /dev/null --connect-timeout 0.5 -m 1 '${access.url.replace(/'/g, "")}'; then echo "$t ok"; else echo "$t fail"; fi; sleep 0.05; done`,
+    );
+    const routes = pollRoutes(access, total + 0.5, running);
+    await sleep(500);
+    await action();
+    const at = now();
+    await sleep(seconds * 1000);
+    writeFileSync(stop, "");
+    const [p, l, r] = await Promise.all([ping, loop, routes]);
+    const sent = Number(/(\d+) packets transmitted/.exec(p.stdout)?.[1] ?? 0);
+    const received = Number(/(\d+) (?:packets )?received/.exec(p.stdout)?.[1] ?? 0);
+    // Figures cover `seconds` after the action, however long it took.
+    const attempts = l.stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => ({ t: Number(line.split(" ")[0]), ok: line.endsWith(" ok") }))
+      .filter((a) => a.t <= at + seconds);
+    return { at, pingSent: sent, pingLost: sent - received, attempts, routes: r };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-/** The hub's route of the community's traffic, sampled every 0.1 s. */
-export async function pollRoutes(access: FailoverAccess, seconds: number): Promise<RouteSample[]> {
+/** The hub's route of the community's traffic, sampled every 0.1 s for `seconds` (or while `running` holds there). */
+export async function pollRoutes(access: FailoverAccess, seconds: number, running = "true"): Promise<RouteSample[]> {
   const n = Math.ceil(seconds / 0.1);
-  const out = await access.hub(`i=0; while [ $i -lt ${n} ]; do echo "$(date +%s.%N) $(ip route show table ${access.table} default | tr '\\n\\t' '  ')"; sleep 0.1; i=$((i+1)); done`);
+  const out = await access.hub(`i=0; while [ $i -lt ${n} ] && ${running}; do echo "$(date +%s.%N) $(ip route show table ${access.table} default | tr '\\n\\t' '  ')"; sleep 0.1; i=$((i+1)); done`);
   return out.stdout
     .trim()
     .split("\n")

@@ -1,6 +1,8 @@
-// The failover test: cut each uplink alone, then all of them, and check what the hub's LAN sees. Returns a report;
-// everything it cut is restored (finally), also when a check fails or the mesh misbehaves.
-import type { FailoverAccess } from "./access.ts";
+// The failover test: for each way an uplink dies (its home's line, its radio link), cut each uplink alone, then all of
+// them (the backup carries), then bring one back, and check what the hub's LAN sees. Returns a report; everything it
+// cut is restored (finally), also when a check fails or the mesh misbehaves.
+import type { CutKind, FailoverAccess, UplinkInfo } from "./access.ts";
+import { CUT_KINDS } from "./access.ts";
 import { connectionRecovery, measureAround, routeChange, via, waitForRoute } from "./measure.ts";
 
 export interface Limits {
@@ -20,95 +22,87 @@ export interface Check {
 }
 export interface CutFigures {
   uplink: string;
+  kind: CutKind;
   /** Seconds until the hub's route dropped the uplink. */
   routeSwitch: number | null;
   /** Seconds until new connections from the LAN succeeded again (0: none failed). */
   newConnections: number | null;
   failedConnections: number;
   pingsLost: number;
-  /** Seconds until the uplink was back in the route once its upstream returned. */
+  /** Seconds until the uplink was back in the route once its line or radio returned. */
   recovery: number | null;
+}
+export interface BackupFigures {
+  /** The phase's cut: every uplink loses this (an uplink without it, e.g. a remote one in the radio phase, its line). */
+  kind: CutKind;
+  routeSwitch: number | null;
+  newConnections: number | null;
+  pingsLost: number;
+  viaBackup: boolean;
+  backOnUplink: number | null;
+  leftBackup: boolean;
 }
 export interface FailoverReport {
   target: string;
   cuts: CutFigures[];
-  backup: { routeSwitch: number | null; newConnections: number | null; pingsLost: number; viaBackup: boolean; backOnUplink: number | null; leftBackup: boolean } | null;
+  /** One per phase (kind), in the order run. */
+  backups: BackupFigures[];
   checks: Check[];
   ok: boolean;
 }
+export interface FailoverOptions {
+  limits?: Limits;
+  /** Phases to run, in order (default: every kind some uplink can have cut). */
+  kinds?: CutKind[];
+  log?: (line: string) => void;
+}
 
 const fmt = (s: number | null) => (s === null ? "never" : `${s.toFixed(2)} s`);
+const WHAT: Record<CutKind, string> = { line: "line", radio: "radio link" };
 
-export async function runFailoverTest(access: FailoverAccess, limits: Limits = DEFAULT_LIMITS, log: (line: string) => void = () => undefined): Promise<FailoverReport> {
+/** The phases a mesh allows: "line" for every uplink, "radio" when at least one uplink is on the backhaul. */
+export const phasesOf = (uplinks: UplinkInfo[]): CutKind[] => CUT_KINDS.filter((k) => uplinks.some((u) => u.cuts.includes(k)));
+
+export async function runFailoverTest(access: FailoverAccess, options: FailoverOptions = {}): Promise<FailoverReport> {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const log = options.log ?? (() => undefined);
   const checks: Check[] = [];
   const check = (step: string, ok: boolean, detail: string) => {
     checks.push({ step, ok, detail });
     log(`${ok ? "PASS" : "FAIL"} ${step}: ${detail}`);
   };
   const all = (route: string) => access.uplinks.every((u) => via(u.dev)(route));
-  const report: FailoverReport = { target: access.describe, cuts: [], backup: null, checks, ok: false };
+  const report: FailoverReport = { target: access.describe, cuts: [], backups: [], checks, ok: false };
+  const curl = `'${access.url.replace(/'/g, "")}'`;
   try {
     check("all uplinks in the hub's route", (await waitForRoute(access, all, 15)) !== null, access.uplinks.map((u) => `${u.name} (${u.dev})`).join(", "));
-    const fetch = await access.lan(`curl -s -o /dev/null -w '%{http_code}' --connect-timeout 2 -m 3 '${access.url.replace(/'/g, "")}'`);
+    const fetch = await access.lan(`curl -s -o /dev/null -w '%{http_code}' --connect-timeout 2 -m 3 ${curl}`);
     check("the hub's LAN reaches the internet", fetch.code === 0, `GET ${access.url}: ${fetch.stdout || fetch.stderr.trim() || `exit ${fetch.code}`}`);
 
-    for (const u of access.uplinks) {
-      log(`cutting ${u.name}'s upstream`);
-      const m = await measureAround(access, 3.5, () => access.cut(u.name));
-      const fig: CutFigures = {
-        uplink: u.name,
-        routeSwitch: routeChange(m, (r) => !via(u.dev)(r)),
-        newConnections: connectionRecovery(m),
-        failedConnections: m.attempts.filter((a) => !a.ok && a.t >= m.at - 0.05).length,
-        pingsLost: m.pingLost,
-        recovery: null,
-      };
-      await access.restore(u.name);
-      fig.recovery = await waitForRoute(access, all, 15);
-      report.cuts.push(fig);
-      check(`${u.name} cut: route switched`, fig.routeSwitch !== null && fig.routeSwitch <= limits.failoverSeconds, fmt(fig.routeSwitch));
-      check(
-        `${u.name} cut: new connections`,
-        fig.newConnections !== null && fig.newConnections <= limits.failoverSeconds,
-        `${fmt(fig.newConnections)} (${fig.failedConnections} of ${m.attempts.length} failed)`,
-      );
-      check(`${u.name} cut: pings lost`, fig.pingsLost <= limits.maxLostPings, `${fig.pingsLost} of ${m.pingSent} (${fig.pingsLost * 20} ms at 20 ms)`);
-      check(`${u.name} back: in the route again`, fig.recovery !== null && fig.recovery <= limits.recoverySeconds, fmt(fig.recovery));
+    for (const kind of options.kinds ?? phasesOf(access.uplinks)) {
+      for (const u of access.uplinks.filter((x) => x.cuts.includes(kind))) {
+        log(`cutting ${u.name}'s ${WHAT[kind]}`);
+        const m = await measureAround(access, 3.5, () => access.cut(u.name, kind));
+        const fig: CutFigures = {
+          uplink: u.name,
+          kind,
+          routeSwitch: routeChange(m, (r) => !via(u.dev)(r)),
+          newConnections: connectionRecovery(m),
+          failedConnections: m.attempts.filter((a) => !a.ok && a.t >= m.at - 0.05).length,
+          pingsLost: m.pingLost,
+          recovery: null,
+        };
+        await access.restore(u.name, kind);
+        fig.recovery = await waitForRoute(access, all, 15);
+        report.cuts.push(fig);
+        const step = `${u.name} ${WHAT[kind]} cut`;
+        check(`${step}: route switched`, fig.routeSwitch !== null && fig.routeSwitch <= limits.failoverSeconds, fmt(fig.routeSwitch));
+        check(`${step}: new connections`, fig.newConnections !== null && fig.newConnections <= limits.failoverSeconds, `${fmt(fig.newConnections)} (${fig.failedConnections} of ${m.attempts.length} failed)`);
+        check(`${step}: pings lost`, fig.pingsLost <= limits.maxLostPings, `${fig.pingsLost} of ${m.pingSent} (${fig.pingsLost * 20} ms at 20 ms)`);
+        check(`${u.name} ${WHAT[kind]} back: in the route again`, fig.recovery !== null && fig.recovery <= limits.recoverySeconds, fmt(fig.recovery));
+      }
+      report.backups.push(await allCut(access, kind, limits, check, log));
     }
-
-    log("cutting every uplink's upstream");
-    const backupBefore = await access.backupFlows();
-    const m = await measureAround(access, 3.5, async () => {
-      for (const u of access.uplinks) await access.cut(u.name);
-    });
-    const backupAfter = await access.backupFlows();
-    const none = (r: string) => !access.uplinks.some((u) => via(u.dev)(r));
-    const b = {
-      routeSwitch: routeChange(m, (r) => none(r) && (access.hasBackup ? /via/.test(r) : true)),
-      newConnections: connectionRecovery(m),
-      pingsLost: m.pingLost,
-      viaBackup: backupAfter > backupBefore,
-      backOnUplink: null as number | null,
-      leftBackup: false,
-    };
-    report.backup = b;
-    if (access.hasBackup) {
-      check("all cut: route on the backup", b.routeSwitch !== null && b.routeSwitch <= limits.failoverSeconds, fmt(b.routeSwitch));
-      check("all cut: new connections through the backup", b.viaBackup && b.newConnections !== null && b.newConnections <= limits.failoverSeconds, `${fmt(b.newConnections)}, backup NAT entries ${backupBefore} -> ${backupAfter}`);
-    } else {
-      check("all cut: no backup tier, traffic stops", b.routeSwitch !== null, `route ${fmt(b.routeSwitch)}`);
-    }
-    const first = access.uplinks[0];
-    await access.restore(first.name);
-    b.backOnUplink = await waitForRoute(access, via(first.dev), 15);
-    check(`${first.name} back: the route leaves the backup`, b.backOnUplink !== null && b.backOnUplink <= limits.recoverySeconds, fmt(b.backOnUplink));
-    const [backupMid, uplinkMid] = [await access.backupFlows(), await access.uplinkFlows(first.name)];
-    await access.lan(`i=0; while [ $i -lt 10 ]; do curl -s -o /dev/null --connect-timeout 1 -m 2 '${access.url.replace(/'/g, "")}'; i=$((i+1)); done`);
-    const [backupEnd, uplinkEnd] = [await access.backupFlows(), await access.uplinkFlows(first.name)];
-    b.leftBackup = backupEnd === backupMid && uplinkEnd > uplinkMid;
-    check(`${first.name} back: new connections through ${first.name}`, b.leftBackup, `${first.name} NAT entries ${uplinkMid} -> ${uplinkEnd}, backup ${backupMid} -> ${backupEnd}`);
-    for (const u of access.uplinks.slice(1)) await access.restore(u.name);
-    check("everything restored: all uplinks in the route", (await waitForRoute(access, all, 15)) !== null, "");
   } finally {
     await access.close();
   }
@@ -116,18 +110,58 @@ export async function runFailoverTest(access: FailoverAccess, limits: Limits = D
   return report;
 }
 
+/** Every uplink cut (by `kind` where it has it, else its line): the backup carries; then the first uplink takes over. */
+async function allCut(access: FailoverAccess, kind: CutKind, limits: Limits, check: (step: string, ok: boolean, detail: string) => void, log: (line: string) => void): Promise<BackupFigures> {
+  const kindOf = (u: UplinkInfo): CutKind => (u.cuts.includes(kind) ? kind : "line");
+  const curl = `'${access.url.replace(/'/g, "")}'`;
+  const step = `all cut (${WHAT[kind]})`;
+  log(`cutting every uplink (${access.uplinks.map((u) => `${u.name}'s ${WHAT[kindOf(u)]}`).join(", ")})`);
+  const backupBefore = await access.backupFlows();
+  const m = await measureAround(access, 3.5, async () => {
+    for (const u of access.uplinks) await access.cut(u.name, kindOf(u));
+  });
+  const backupAfter = await access.backupFlows();
+  const none = (r: string) => !access.uplinks.some((u) => via(u.dev)(r));
+  const b: BackupFigures = {
+    kind,
+    routeSwitch: routeChange(m, (r) => none(r) && (access.hasBackup ? /via/.test(r) : true)),
+    newConnections: connectionRecovery(m),
+    pingsLost: m.pingLost,
+    viaBackup: backupAfter > backupBefore,
+    backOnUplink: null,
+    leftBackup: false,
+  };
+  if (access.hasBackup) {
+    check(`${step}: route on the backup`, b.routeSwitch !== null && b.routeSwitch <= limits.failoverSeconds, fmt(b.routeSwitch));
+    check(`${step}: new connections through the backup`, b.viaBackup && b.newConnections !== null && b.newConnections <= limits.failoverSeconds, `${fmt(b.newConnections)}, backup NAT entries ${backupBefore} -> ${backupAfter}`);
+  } else {
+    check(`${step}: no backup tier, traffic stops`, b.routeSwitch !== null, `route ${fmt(b.routeSwitch)}`);
+  }
+  const [first, ...rest] = access.uplinks;
+  await access.restore(first.name, kindOf(first));
+  b.backOnUplink = await waitForRoute(access, via(first.dev), 15);
+  check(`${step}, ${first.name} back: the route leaves the backup`, b.backOnUplink !== null && b.backOnUplink <= limits.recoverySeconds, fmt(b.backOnUplink));
+  const [backupMid, uplinkMid] = [await access.backupFlows(), await access.uplinkFlows(first.name)];
+  await access.lan(`i=0; while [ $i -lt 10 ]; do curl -s -o /dev/null --connect-timeout 1 -m 2 ${curl}; i=$((i+1)); done`);
+  const [backupEnd, uplinkEnd] = [await access.backupFlows(), await access.uplinkFlows(first.name)];
+  b.leftBackup = backupEnd === backupMid && uplinkEnd > uplinkMid;
+  check(`${step}, ${first.name} back: new connections through ${first.name}`, b.leftBackup, `${first.name} NAT entries ${uplinkMid} -> ${uplinkEnd}, backup ${backupMid} -> ${backupEnd}`);
+  for (const u of rest) await access.restore(u.name, kindOf(u));
+  const all = (route: string) => access.uplinks.every((u) => via(u.dev)(route));
+  check(`${step}, everything restored: all uplinks in the route`, (await waitForRoute(access, all, 15)) !== null, "");
+  return b;
+}
+
 /** The report as people read it. */
 export function formatReport(r: FailoverReport): string {
   const lines = [`Failover test against ${r.target}`, ""];
-  lines.push("uplink cut     route switch  new connections  pings lost  back in route");
-  for (const c of r.cuts) {
-    lines.push(`${c.uplink.padEnd(14)} ${fmt(c.routeSwitch).padEnd(13)} ${fmt(c.newConnections).padEnd(16)} ${String(c.pingsLost).padEnd(11)} ${fmt(c.recovery)}`);
-  }
-  if (r.backup) {
-    lines.push(
-      `${"all".padEnd(14)} ${fmt(r.backup.routeSwitch).padEnd(13)} ${fmt(r.backup.newConnections).padEnd(16)} ${String(r.backup.pingsLost).padEnd(11)} ${fmt(r.backup.backOnUplink)}` +
-        `  (through the backup: ${r.backup.viaBackup ? "yes" : "no"}; back on an uplink: ${r.backup.leftBackup ? "yes" : "no"})`,
-    );
+  lines.push("cut                    route switch  new connections  pings lost  back in route");
+  const row = (what: string, a: number | null, b: number | null, lost: number, c: number | null) => `${what.padEnd(22)} ${fmt(a).padEnd(13)} ${fmt(b).padEnd(16)} ${String(lost).padEnd(11)} ${fmt(c)}`;
+  for (const kind of CUT_KINDS) {
+    for (const c of r.cuts.filter((x) => x.kind === kind)) lines.push(row(`${c.uplink} ${kind}`, c.routeSwitch, c.newConnections, c.pingsLost, c.recovery));
+    for (const b of r.backups.filter((x) => x.kind === kind)) {
+      lines.push(`${row(`all (${kind})`, b.routeSwitch, b.newConnections, b.pingsLost, b.backOnUplink)}  (through the backup: ${b.viaBackup ? "yes" : "no"}; back on an uplink: ${b.leftBackup ? "yes" : "no"})`);
+    }
   }
   lines.push("", ...r.checks.map((c) => `${c.ok ? "PASS" : "FAIL"}  ${c.step}${c.detail ? `: ${c.detail}` : ""}`), "", r.ok ? "RESULT: PASS" : "RESULT: FAIL");
   return lines.join("\n");

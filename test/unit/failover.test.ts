@@ -48,14 +48,21 @@ describe("failover test arithmetic", () => {
   it("the report says FAIL and names the failed check", () => {
     const report: FailoverReport = {
       target: "lab x",
-      cuts: [{ uplink: "uplink-1", routeSwitch: 0.9, newConnections: null, failedConnections: 40, pingsLost: 0, recovery: 0.8 }],
-      backup: null,
-      checks: [{ step: "uplink-1 cut: new connections", ok: false, detail: "never (40 of 40 failed)" }],
+      cuts: [
+        { uplink: "uplink-1", kind: "radio", routeSwitch: 1.1, newConnections: 0.6, failedConnections: 9, pingsLost: 51, recovery: 2.4 },
+        { uplink: "uplink-1", kind: "line", routeSwitch: 0.9, newConnections: null, failedConnections: 40, pingsLost: 0, recovery: 0.8 },
+      ],
+      backups: [{ kind: "line", routeSwitch: 1.0, newConnections: 1.2, pingsLost: 60, viaBackup: true, backOnUplink: 1.5, leftBackup: false }],
+      checks: [{ step: "uplink-1 line cut: new connections", ok: false, detail: "never (40 of 40 failed)" }],
       ok: false,
     };
     const text = formatReport(report);
-    expect(text).toMatch(/uplink-1\s+0\.90 s\s+never\s+0\s+0\.80 s/);
-    expect(text).toContain("FAIL  uplink-1 cut: new connections: never (40 of 40 failed)");
+    // Line cuts first, then radio cuts, each kind's all-cut after its own rows.
+    const rows = text.split("\n").filter((l) => /^(uplink-1|all) /.test(l));
+    expect(rows[0]).toMatch(/^uplink-1 line\s+0\.90 s\s+never\s+0\s+0\.80 s$/);
+    expect(rows[1]).toMatch(/^all \(line\)\s+1\.00 s\s+1\.20 s\s+60\s+1\.50 s\s+\(through the backup: yes; back on an uplink: no\)$/);
+    expect(rows[2]).toMatch(/^uplink-1 radio\s+1\.10 s\s+0\.60 s\s+51\s+2\.40 s$/);
+    expect(text).toContain("FAIL  uplink-1 line cut: new connections: never (40 of 40 failed)");
     expect(text.trim().endsWith("RESULT: FAIL")).toBe(true);
   });
 });
