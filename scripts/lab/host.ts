@@ -36,7 +36,7 @@ export const hostPaths = (labDir: string, name: string) => {
   return { hostDir, root: join(hostDir, "root"), layer: join(hostDir, "layer"), upper: join(hostDir, "layer", "upper"), work: join(hostDir, "layer", "work") };
 };
 
-const lowerOf = (plan: AnyHostPlan, labDir: string) => (plan.spec.kind === "openwrt" ? openwrtImageDir(labDir, plan.release ?? "24.10") : "/");
+const lowerOf = (plan: AnyHostPlan, labDir: string) => (plan.spec.kind === "openwrt" ? openwrtImageDir(plan.release ?? "24.10") : "/");
 
 /** The overlay mount of a host's root (its image under its flash). */
 export const mountRootScript = (plan: AnyHostPlan, labDir: string) => {

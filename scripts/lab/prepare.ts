@@ -41,7 +41,7 @@ export async function labKeyAndImages(dir: string, runId: string, releases: (Ope
   const sshKeyPath = join(dir, "id_ed25519");
   await Promise.all([
     bash(`ssh-keygen -q -t ed25519 -N '' -C ${q(`meshisp-lab-${runId}`)} -f ${q(sshKeyPath)}`),
-    ...[...new Set(releases.filter((r): r is OpenwrtRelease => !!r))].map((release) => buildOpenwrtImage(dir, release)),
+    ...[...new Set(releases.filter((r): r is OpenwrtRelease => !!r))].map((release) => buildOpenwrtImage(release)),
     alsoRun,
   ]);
   return { sshKeyPath, authorizedKey: readFileSync(`${sshKeyPath}.pub`, "utf8").trim() };
