@@ -1,4 +1,19 @@
 // The caps an uplink's vars ask for: mesh download on the Nebula device's egress, mesh upload on the IFB its ingress goes to.
+//
+// What each cap spends of the volunteer's line (community/member-agreement.md, "How your share is counted"). The caps
+// count what nebula1 carries: the community's packets inside the tunnel to the hub, VXLAN header included, which is a
+// little more than the same packets take on the line, so the line never carries more than the cap.
+// - Tunnel on the radio (a home with an antenna: Nebula dials the hub's radio address): a download comes in once on
+//   the line's download and goes to the hub over the radio; an upload comes over the radio and goes out once on the
+//   line's upload. Each cap spends its own direction only (and TCP's ACKs, about 3%, the other way). Measured in the
+//   pilot lab (test/lab/shaping.test.ts): a capped download (45.7 Mbit/s under
+//   a 50 Mbit cap) crossed the router's WAN 1.01 times its bytes in, 0.01 out; the radio carried it 1.19 times.
+// - Tunnel over the line itself (a remote uplink, no radio): a download comes in on the line's download and leaves
+//   again, inside the tunnel, on its upload (about 15% more: VXLAN in Nebula in UDP); an upload comes in inside the
+//   tunnel on the download and leaves on the upload. Each cap then spends its direction and about as much of the
+//   other: the volunteer lends both figures for each, and the installer agrees them with that in mind. Measured: a
+//   capped download (4.6 Mbit/s under 5) crossed the router's WAN 2.47 times its bytes: 1.18 in, 1.30 out (the
+//   retransmissions of what the cap dropped come in again).
 import type { HostContext } from "../../lib/play.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { LeafChoice } from "../../lib/resources/tc-htb.ts";
@@ -14,9 +29,9 @@ export interface DirectionCap {
 export interface UplinkShaping {
   meshDevice: string;
   ifbDevice: string;
-  /** Internet -> this uplink -> hub: the volunteer's download, leaving through the Nebula device. */
+  /** Internet -> this uplink -> hub: the volunteer's download (on a remote uplink also their upload), leaving through the Nebula device. */
   download: DirectionCap;
-  /** Hub -> this uplink -> internet: the volunteer's upload, arriving on the Nebula device (shaped on the IFB). */
+  /** Hub -> this uplink -> internet: the volunteer's upload (on a remote uplink also their download), arriving on the Nebula device (shaped on the IFB). */
   upload: DirectionCap;
   vars: typeof shapingDefaults;
 }

@@ -1,6 +1,6 @@
 // Defaults of the shaping role; override them in the inventory (group or host vars) or with -e. The caps themselves come from `bandwidth`.
 export const shapingDefaults = {
-  /** The Nebula tun device: its egress is the mesh's download through this uplink, its ingress the mesh's upload. */
+  /** The Nebula tun device: its egress is the mesh's download through this uplink, its ingress the mesh's upload (what each spends of the volunteer's line, radio or not: caps.ts). */
   shaping_mesh_device: "nebula1",
   /** The IFB device the mesh device's ingress is redirected to, so uploads can be shaped as egress (at most 15 characters). */
   shaping_ifb_device: "ifb-mesh",

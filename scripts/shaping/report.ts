@@ -8,6 +8,8 @@ export interface UplinkResult {
   /** The volunteer's download: uplink -> hub over the mesh. */
   down: CapVerdict;
   error?: string;
+  /** Earlier measurements of this uplink that fell below the floor (never above the cap: that is never measured again). */
+  retried?: { up: CapVerdict; down: CapVerdict }[];
 }
 
 const mbit = (bit: number) => (Number.isFinite(bit) ? (bit / 1e6).toFixed(2) : "?");
