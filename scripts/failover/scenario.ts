@@ -13,6 +13,13 @@ export interface Limits {
   /** Pings (one every 20 ms) a single switch may lose. */
   maxLostPings: number;
 }
+/**
+ * Measured in the lab at load 6-17 on 2 cores (checker: 0.2 s probes, down after 2 misses, up after 3 answers): route
+ * switch 1.1-1.7 s for a line cut and 1.1-1.7 s for a radio cut (Nebula's tunnel dies with the radio, the probes
+ * fail the same way), new connections 0-2.4 s, 0-50 pings lost for the flow on the cut uplink, back in the route
+ * 0.9-2.5 s after the line or radio returns (the radio's Nebula tunnel resumes without a new handshake within these
+ * few seconds); the internet topology's line cuts alike (1.1-1.6 s, 0-2.0 s, 0-56, 1.1-2.0 s).
+ */
 export const DEFAULT_LIMITS: Limits = { failoverSeconds: 3, recoverySeconds: 5, maxLostPings: 100 };
 
 export interface Check {
