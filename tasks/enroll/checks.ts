@@ -8,6 +8,7 @@ import type { PackageManager } from "../../lib/facts/system.ts";
 import type { OsFamily } from "../../lib/inventory/types.ts";
 import { gather } from "../../lib/runner/host-run.ts";
 import type { Transport } from "../../lib/transport/types.ts";
+import { parseAddresses, type RouterAddress } from "./radio.ts";
 
 export interface RouterFacts {
   os: OsFamily;
@@ -23,6 +24,8 @@ export interface RouterFacts {
   model: string;
   /** Root's password hash is empty: a fresh OpenWrt image lets root in over SSH (and LuCI) with no password at all. */
   blankRootPassword: boolean;
+  /** Its IPv4 addresses and their devices (to find the port on the hub's radio). */
+  addresses: RouterAddress[];
 }
 
 const routerExtras = defineFact(
@@ -36,6 +39,8 @@ const routerExtras = defineFact(
       `echo "model=$(cat /tmp/sysinfo/model 2>/dev/null || uname -m)"`,
       // Only whether root's hash field is empty, never the hash itself (it would end up in logs).
       `echo "blankroot=$(awk -F: '$1 == "root" { print ($2 == "" ? 1 : 0) }' /etc/shadow 2>/dev/null)"`,
+      // BusyBox ip has no -j or -o: the plain listing, its inet lines joined with ';' on one line.
+      `echo "inet=$(ip -4 addr show 2>/dev/null | awk '$1 == "inet" { printf "%s;", $0 }')"`,
     ].join("\n"),
   ),
   ({ stdout }) => Object.fromEntries(stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])) as Record<string, string>,
@@ -62,6 +67,7 @@ export async function inspectRouter(transport: Transport): Promise<RouterFacts> 
     nebulaVersion: host.nebulaVersion,
     model: v.model ?? "",
     blankRootPassword: v.blankroot === "1",
+    addresses: parseAddresses((v.inet ?? "").split(";").join("\n")),
   };
 }
 

@@ -18,6 +18,7 @@ import type { Transport } from "../../lib/transport/types.ts";
 import type { CertAuthority } from "../../roles/nebula/identity.ts";
 import { certificatesPlay, hubPlay, uplinkPlay } from "../plays.ts";
 import { describeRouter, inspectRouter, routerProblems } from "./checks.ts";
+import { radioVarsOf } from "./radio.ts";
 
 export interface EnrollRequest {
   inventoryFile: string;
@@ -142,10 +143,14 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
 
   // 2. The node in the inventory, with the next free uplink address written out (under a lock: enrollments may run at
   //    once), and no address: from now on it is managed at its mesh IP (the inventory's ssh_via says through which host).
+  const hubRadioSubnet = inventory.hosts.find((h) => h.group === "hub")?.vars.radio_subnet;
+  const radio = radioVarsOf(facts.addresses, hubRadioSubnet);
+  if (radio) log(`Radio: ${radio.radio_device} ${radio.radio_address} is on the hub's radio (${radio.radio_subnet}): the tunnel rides the radio.`);
+  else if (hubRadioSubnet) log(`No port on the hub's radio (${String(hubRadioSubnet)}): this router's tunnel goes over the internet.`);
   const { host, added } = await addMeshHost(req.inventoryFile, "uplinks", name, {
     ...(port !== 22 ? { port } : {}),
     os: facts.os,
-    vars: { volunteer: req.volunteer, bandwidth: req.bandwidth },
+    vars: { volunteer: req.volunteer, bandwidth: req.bandwidth, ...(radio ?? {}) },
   });
   log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
 

@@ -98,6 +98,25 @@ describe("the pilot's network", () => {
     for (const r of second) expect(r.changed, r.host).toBe(0);
   }, 300_000);
 
+  it("a home's tunnel rides the radio, a remote router's the internet: enrollment found each router's radio port", async () => {
+    const inventory = loadInventory(lab.inventoryPath);
+    const radioDevice = (name: string) => inventory.hosts.find((h) => h.name === name)!.vars.radio_device;
+    expect(uplinks.map((u) => [u.name, radioDevice(u.name) ?? null])).toEqual(uplinks.map((u) => [u.name, u.site === "home" ? "radio0" : null]));
+    // 5 pings of 4000 bytes to the hub (fragmented in the tunnel): about 20 kB leave by the device the tunnel rides.
+    // The hub's health checker's small probes (out through each uplink's WAN) add about 2 kB in that time.
+    const sent = async (name: string) => {
+      const out = await lab.host(name).exec(`b() { cat /sys/class/net/$1/statistics/tx_bytes 2>/dev/null || echo 0; }
+r=$(b radio0); w=$(b wan0); ping -c 5 -s 4000 -W 2 10.0.4.1 >/dev/null; echo "$(( $(b radio0) - r )) $(( $(b wan0) - w ))"`);
+      const [radio, wan] = out.stdout.trim().split(" ").map(Number);
+      return { radio, wan };
+    };
+    for (const u of uplinks) {
+      const bytes = await sent(u.name);
+      if (u.site === "home") expect([bytes.radio >= 20_000, bytes.wan < 10_000], `${u.name}: ${JSON.stringify(bytes)}`).toEqual([true, true]);
+      else expect(bytes.wan, `${u.name}: ${JSON.stringify(bytes)}`).toBeGreaterThanOrEqual(20_000);
+    }
+  });
+
   it("the hub has no inbound address, and every node reaches it", async () => {
     for (const h of lab.hosts.filter((x) => x.group !== "hub")) {
       const ok = (await h.exec("ping -c 1 -W 2 10.0.4.1 >/dev/null 2>&1 || ping -c 2 -W 2 10.0.4.1 >/dev/null 2>&1; echo $?")).stdout.trim() === "0";

@@ -4,6 +4,7 @@ import { describeRouter, inspectRouter, routerProblems, type RouterFacts } from 
 import { LocalTransport } from "../../lib/transport/local.ts";
 
 const good: RouterFacts = {
+  addresses: [],
   os: "openwrt",
   release: "23.05.5",
   description: "OpenWrt 23.05.5 r24106-10cc5fcd00",
