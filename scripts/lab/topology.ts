@@ -26,7 +26,7 @@ export const DEFAULT_TOPOLOGY: LabHostSpec[] = [
 export const PILOT_TOPOLOGY: LabHostSpec[] = [
   { name: "hub", kind: "debian", group: "hub", site: "kitchen", vars: { routing_probe_target: "198.51.100.10" } },
   { name: "relay", kind: "debian", group: "relays", site: "public" },
-  { name: "uplink-1", kind: "openwrt", release: "23.05", group: "uplinks", site: "home", vars: { bandwidth: { up_mbit: 20, down_mbit: 100 } } },
+  { name: "uplink-1", kind: "openwrt", release: "23.05", group: "uplinks", site: "home", vars: { bandwidth: { up_mbit: 20, down_mbit: 40 } } },
   { name: "uplink-2", kind: "openwrt", release: "24.10", group: "uplinks", site: "home", vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
   { name: "uplink-3", kind: "openwrt", release: "24.10", group: "uplinks", site: "remote", vars: { bandwidth: { up_mbit: 2, down_mbit: 5 } } },
   { name: "client-1", kind: "debian", group: "clients", site: "remote" },

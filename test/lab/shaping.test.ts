@@ -1,4 +1,4 @@
-// Shaping for real on the pilot's network: a router at a home on the radio (caps 20 up / 50 down) and a remote one with
+// Shaping for real on the pilot's network: a router at a home on the radio (caps 20 up / 30 down) and a remote one with
 // no radio (2 / 5), real nebula and tc, measured with real iperf3 over the mesh in both directions by
 // scripts/test-shaping.ts run where the maintainer runs it (the kitchen laptop's namespace, the routers through the hub);
 // a download through each router counted on its WAN: once across the volunteer's line on the radio, twice without;
@@ -23,10 +23,12 @@ import { countersCommand, crossings, parseCounters } from "../../scripts/shaping
 import type { UplinkResult } from "../../scripts/shaping/report.ts";
 
 const PASSPHRASE = "lab CA passphrase shaping";
-// Up and down differ on each uplink, so a cap on the wrong direction fails. The fast download stays at 50 Mbit: on a
-// CI machine Nebula's encryption in the lab carried 89 Mbit at most under a 100 Mbit cap (-10.6%), so a 100 Mbit cap
-// measures the machine, not the shaper. The slow caps are on the remote router: its tunnel may go through the relay.
-const CAPS = { "up-radio": { up_mbit: 20, down_mbit: 50 }, "up-remote": { up_mbit: 2, down_mbit: 5 } } as const;
+// Up and down differ on each uplink, so a cap on the wrong direction fails. The fast download is 30 Mbit: on a CI
+// machine Nebula's encryption in the lab carried 89 Mbit at most under a 100 Mbit cap (-10.6%), and on the pilot's radio
+// path (one more HTB hop each way) 30-43 Mbit under a 50 Mbit cap at load 10-15 (47.7 when quiet): a cap near what the
+// machine can encrypt measures the machine, not the shaper. The slow caps are on the remote router (its tunnel may go
+// through the relay).
+const CAPS = { "up-radio": { up_mbit: 20, down_mbit: 30 }, "up-remote": { up_mbit: 2, down_mbit: 5 } } as const;
 const ROUTERS = Object.keys(CAPS) as (keyof typeof CAPS)[];
 let lab: Lab<"pilot">;
 let ca: Awaited<ReturnType<typeof openInventoryCa>>;
@@ -148,7 +150,7 @@ describe("uplink shaping on the pilot's network", () => {
     // The table people read: a row per uplink, PASS on each.
     expect(run.stdout).toMatch(/^uplink\s+cap up\/down Mbit\/s\s+measured up\/down/m);
     expect(run.stdout).toMatch(/^up-remote\s+2\.00 \/ 5\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
-    expect(run.stdout).toMatch(/^up-radio\s+20\.00 \/ 50\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
+    expect(run.stdout).toMatch(/^up-radio\s+20\.00 \/ 30\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
     const lines = results.map((r) => `${r.uplink}: up ${(r.up.measuredBit / 1e6).toFixed(2)}/${r.up.capBit / 1e6} (${r.up.errorPercent.toFixed(1)}%), down ${(r.down.measuredBit / 1e6).toFixed(2)}/${r.down.capBit / 1e6} (${r.down.errorPercent.toFixed(1)}%)${r.retried ? ` (after ${r.retried.map((e) => `${(e.up.measuredBit / 1e6).toFixed(2)}/${(e.down.measuredBit / 1e6).toFixed(2)}`).join(", ")} below the floor)` : ""}${r.error ? ` ${r.error}` : ""}`);
     console.log(`measured over the mesh from the kitchen (TCP goodput, iperf3 -t 3 -O 1):\n${lines.join("\n")}`);
     expect(results.map((r) => r.uplink).sort()).toEqual([...ROUTERS].sort());
