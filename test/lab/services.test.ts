@@ -9,7 +9,6 @@ import { loadInventory } from "../../lib/inventory/load.ts";
 import { addMeshHost } from "../../lib/inventory/edit.ts";
 import { hubPlay } from "../../tasks/plays.ts";
 import { pilotMeshUp, type PilotMesh } from "./pilot-mesh.ts";
-import { listHomeRouter } from "./home-radio.ts";
 
 const PASSPHRASE = "lab CA passphrase services";
 const INTERNET_DNS = "198.51.100.10";
@@ -42,20 +41,15 @@ const dig = async (name: string, server: string) => (await lab.host("hub").execL
 const lines = () => lab.hosts.filter((h) => h.group === "hub" || h.group === "uplinks");
 
 beforeAll(async () => {
-  const bandwidth = { up_mbit: 5, down_mbit: 20 };
-  // No relay: the hub (behind Starlink) is found over the radio, so the router's radio facts are listed before its
-  // enrollment (home-radio.ts says why).
+  // No relay: the hub (behind Starlink) is found over the radio, whose port enrollment finds on the router.
   mesh = await pilotMeshUp({
     passphrase: PASSPHRASE,
     hosts: [
       { name: "hub", kind: "debian", group: "hub", vars: { dns_forwarders: [INTERNET_DNS], docker_native_services: NATIVE } },
-      { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth } },
+      { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
     ],
-    enroll: [],
   });
   lab = mesh.lab;
-  await listHomeRouter(lab, "uplink-1", { bandwidth, volunteer: { name: "Volunteer of uplink-1", contact: "uplink-1@example.org" } });
-  expect((await mesh.enroll("uplink-1")).hubUpdated, "the hub learnt of uplink-1 through it").toBe(true);
   // The simulated internet's resolver: answers *.example.org for ten minutes (so the hub's cache keeps it).
   const started = await lab.services.exec(
     `dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --listen-address=${INTERNET_DNS} --bind-interfaces --address=/example.org/${INTERNET_DNS} --local-ttl=600 --user=nobody --group=nogroup --pid-file=${lab.dir}/internet-dns.pid && cat ${lab.dir}/internet-dns.pid`,
