@@ -43,8 +43,11 @@ async function converge(inventory: Inventory = loadInventory(lab.inventoryPath))
   for (const play of plays()) recaps.push(...(await session.run(play)));
   await session.close();
   await Promise.all(ca.pending);
+  lastChanges = session.reporter.events.filter((e) => e.status === "changed").map((e) => `${e.host}: ${e.task}${e.diff ? `\n${e.diff}` : ""}`);
   return recaps;
 }
+/** What the last converge changed, for a failure's message. */
+let lastChanges: string[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hub = () => lab.host("hub");
 /** The maintainer's laptop on the kitchen LAN: the community's traffic starts there. */
@@ -121,7 +124,7 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     for (const r of first) expect(r.failed, `${r.host}: ${r.error}`).toBe(0);
     expect(first.find((r) => r.host === "hub")!.changed).toBeGreaterThan(0);
     const second = await converge();
-    for (const r of second) expect(r.changed, `${r.host} changed on the second run`).toBe(0);
+    for (const r of second) expect(r.changed, `${r.host} changed on the second run:\n${lastChanges.join("\n")}`).toBe(0);
     const devs = UPLINKS.map(devOf);
     const waited = await until("every uplink in the route", async () => {
       const r = await route();
