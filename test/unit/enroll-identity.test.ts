@@ -1,19 +1,11 @@
 // Which node a router is, from its host key: a table of pins + inventory -> new / re-run / migrated, or a clear refusal.
-import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { ed25519HostKeyBlob } from "./ssh-key-blob.ts";
 import { UserError } from "../../lib/errors.ts";
 import { fingerprintOf, type Pin } from "../../lib/transport/known-hosts.ts";
 import { decideIdentity, type IdentityInput } from "../../tasks/enroll/identity.ts";
 
-const blob = () => {
-  const raw = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" }).subarray(-32);
-  const str = (b: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(b.length);
-    return Buffer.concat([length, b]);
-  };
-  return Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]);
-};
+const blob = ed25519HostKeyBlob;
 const [K1, K2, K3, NEW] = [blob(), blob(), blob(), blob()];
 const pin = (names: string, blob: Buffer, line: number): Pin => ({ names: names.split(","), keyType: "ssh-ed25519", blob, line });
 const host = (name: string, address: string, group = "uplinks") => ({ name, group, address, port: 22, source: `hosts.yml:${name.length}` });

@@ -2,20 +2,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { ed25519HostKeyBlob } from "./ssh-key-blob.ts";
 import { changedKeyMessage, checkHostKey, fingerprintOf, namesHolding, pinHostKey, readPins } from "../../lib/transport/known-hosts.ts";
 
-/** An SSH ed25519 public key blob: string "ssh-ed25519", string key. */
-const blob = () => {
-  const raw = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" }).subarray(-32);
-  const str = (b: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(b.length);
-    return Buffer.concat([length, b]);
-  };
-  return Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]);
-};
+const blob = ed25519HostKeyBlob;
 const A = blob();
 const B = blob();
 const line = (names: string, key: Buffer) => `${names} ssh-ed25519 ${key.toString("base64")}`;
