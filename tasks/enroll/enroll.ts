@@ -1,7 +1,7 @@
 // A field installer's enrollment of a volunteer's router, step by step; each step is safe to repeat, so a re-run finishes the job.
 import { readFileSync } from "node:fs";
 import { raw, sh } from "../../lib/command.ts";
-import { TransportError, UserError } from "../../lib/errors.ts";
+import { UserError } from "../../lib/errors.ts";
 import { addMeshHost } from "../../lib/inventory/edit.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import type { Role } from "../../lib/play.ts";
@@ -9,15 +9,12 @@ import { directory } from "../../lib/resources/directory.ts";
 import { lineInFile } from "../../lib/resources/line.ts";
 import { mergeRecaps, type HostRecap } from "../../lib/runner/report.ts";
 import { Session, type ReachOverride, type SessionOptions } from "../../lib/runner/session.ts";
-import { withLock } from "../../lib/lock.ts";
-import { fingerprintOf, keyTypeOf, pinHostKey, readPins } from "../../lib/transport/known-hosts.ts";
-import { decideIdentity, type Identity } from "./identity.ts";
 import { renderTemplate } from "../../lib/template.ts";
-import { SshTransport } from "../../lib/transport/ssh.ts";
 import type { Transport } from "../../lib/transport/types.ts";
 import type { CertAuthority } from "../../roles/nebula/identity.ts";
 import { certificatesPlay, hubPlay, uplinkPlay } from "../plays.ts";
-import { describeRouter, inspectRouter, routerProblems } from "./checks.ts";
+import { describeRouter, routerProblems } from "./checks.ts";
+import { awaitHubPing, firstContact } from "./contact.ts";
 import { radioVarsOf } from "./radio.ts";
 
 export interface EnrollRequest {
@@ -59,7 +56,8 @@ export interface EnrollResult {
 export const authorizedKeysOf = (os: string): { dir: string; file: string } =>
   os === "openwrt" ? { dir: "/etc/dropbear", file: "/etc/dropbear/authorized_keys" } : { dir: "/root/.ssh", file: "/root/.ssh/authorized_keys" };
 
-const installerKeyRole = (publicKey: string): Role => ({
+/** The installer's key authorized for root (enrollment's first change on a host: later runs get in by key). */
+export const installerKeyRole = (publicKey: string): Role => ({
   name: "installer-key",
   defaults: {},
   tasks: (ctx) => {
@@ -95,45 +93,9 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
   const port = req.port ?? 22;
 
   // 1. Reach the router at the address the installer gave (its LAN: the laptop is plugged into it) and check it before
-  //    anything changes. Which node it is comes from its host key, decided under the inventory's lock (two enrollments
-  //    at once get two names); a new router's key is pinned under its new name right then.
-  log(`Connecting to ${req.address}...`);
-  let identity: Identity | undefined;
-  const decide = (key: Buffer) =>
-    withLock(`${req.inventoryFile}.lock`, () => {
-      const now = loadInventory(req.inventoryFile);
-      identity = decideIdentity({ key, pins: readPins(inventory.knownHosts), hosts: now.hosts, address: req.address, port, name: req.name, group: "uplinks", knownHostsFile: inventory.knownHosts });
-      if (identity.kind !== "re-run") {
-        pinHostKey(inventory.knownHosts, identity.name, key);
-        log(
-          identity.kind === "new"
-            ? `NOTICE ${req.address}: a router seen for the first time: pinned its ${keyTypeOf(key)} host key ${fingerprintOf(key)} as ${identity.name} in ${inventory.knownHosts}`
-            : `NOTICE ${req.address}: ${inventory.knownHosts}:${identity.line} pinned this key by address (as older versions did): it is ${identity.name}, pinned as ${identity.name} now`,
-        );
-      }
-      return identity.name;
-    });
-  const firstHop = options.dial ? await options.dial(req.address, port).catch((err: Error) => { throw new UserError(`cannot reach the router at ${req.address}: ${err.message}`, "check the cable/Wi-Fi and the address"); }) : undefined;
-  const probe = await SshTransport.connect({
-    host: req.address,
-    port,
-    keyFile: inventory.sshKey,
-    password: req.password,
-    knownHostsFile: inventory.knownHosts,
-    pinName: decide,
-    sock: firstHop,
-    connectTimeoutMs: options.connectTimeoutMs,
-  }).catch((err: Error) => {
-    throw err instanceof UserError ? err : err instanceof TransportError && !err.unreachable ? new UserError(err.message) : new UserError(`cannot reach the router: ${err.message}`, "check the cable/Wi-Fi and the address; on first contact give its root password (--password)");
-  });
-  const name = identity!.name;
-  if (identity!.kind === "re-run") log(`This router is ${name} (its host key is pinned under that name): finishing its enrollment.`);
-  let facts;
-  try {
-    facts = await inspectRouter(probe);
-  } finally {
-    await probe.close();
-  }
+  //    anything changes; which node it is comes from its host key (tasks/enroll/contact.ts).
+  const { identity, facts } = await firstContact({ inventoryFile: req.inventoryFile, address: req.address, port, password: req.password, name: req.name, group: "uplinks", noun: "router" }, log, options);
+  const name = identity.name;
   log(`Router: ${describeRouter(facts)}`);
   const problems = routerProblems(facts);
   if (problems.length) throw new UserError(`the router at ${req.address} is not ready:\n  - ${problems.join("\n  - ")}`);
@@ -178,9 +140,7 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
     log(`Waiting for ${host.name} to reach the hub over the mesh...`);
     const transport = await session.connect(fresh.hosts.find((h) => h.name === host.name)!);
     const hubIp = hub?.meshIp ?? "10.0.4.1";
-    let ok = false;
-    for (let attempt = 0; attempt < 15 && !ok; attempt++) ok = (await transport.run(sh`ping -c 1 -W 2 ${hubIp}`)).code === 0;
-    if (!ok) throw new UserError(`${host.name} runs nebula but cannot reach the hub (${hubIp}) over the mesh`, `check that the router can reach the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`);
+    await awaitHubPing(transport, host.name, hubIp, `check that the router can reach the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`);
     log(`${host.name} reaches the hub at ${hubIp} over the mesh.`);
 
     let hubUpdated = false;

@@ -1,4 +1,5 @@
-// Which node a router is, decided from its SSH host key (never its address: every GL.iNet router is 192.168.8.1).
+// Which node a router (or a member's machine) is, decided from its SSH host key (never its address: every GL.iNet
+// router is 192.168.8.1, and a home LAN's addresses come and go with DHCP).
 import { UserError } from "../../lib/errors.ts";
 import { fingerprintOf, isNodeName, knownHostsName, namesHolding, type Pin } from "../../lib/transport/known-hosts.ts";
 
@@ -16,6 +17,8 @@ export interface IdentityInput {
   name?: string;
   group: string;
   knownHostsFile: string;
+  /** What messages call the host: "router" (default) or "machine" (a member's Debian client). */
+  noun?: string;
 }
 
 export type Identity =
@@ -25,27 +28,31 @@ export type Identity =
   | { kind: "migrated"; name: string; line: number }
   | { kind: "new"; name: string };
 
-const nextFree = (taken: Set<string>) => {
-  for (let n = 1; ; n++) if (!taken.has(`uplink-${n}`)) return `uplink-${n}`;
+/** New nodes are named after their group: uplink-N in uplinks, client-N in clients. */
+export const namePrefixOf = (group: string): string => ({ uplinks: "uplink", clients: "client", relays: "relay", admins: "admin" })[group] ?? group;
+
+const nextFree = (prefix: string, taken: Set<string>) => {
+  for (let n = 1; ; n++) if (!taken.has(`${prefix}-${n}`)) return `${prefix}-${n}`;
 };
 
 /** new / re-run / migrated, or a UserError saying why not (the --name is another router's). Pure: the caller pins and writes. */
 export function decideIdentity(input: IdentityInput): Identity {
   const fp = fingerprintOf(input.key);
+  const noun = input.noun ?? "router";
   const pinsOf = (name: string) => input.pins.filter((p) => p.names.includes(name));
   const inGroup = (name: string) => {
     const host = input.hosts.find((h) => h.name === name);
-    if (host && host.group !== input.group) throw new UserError(`this router is ${name}, which the inventory has in group ${host.group} (${host.source}), not ${input.group}`);
+    if (host && host.group !== input.group) throw new UserError(`this ${noun} is ${name}, which the inventory has in group ${host.group} (${host.source}), not ${input.group}`);
   };
 
   const holders = namesHolding(input.pins, input.key);
   if (holders.length > 1) {
-    throw new UserError(`this router's key ${fp} is pinned for several nodes in ${input.knownHostsFile}: ${holders.join(", ")}`, "keep the line of the node it really is and delete the others");
+    throw new UserError(`this ${noun}'s key ${fp} is pinned for several nodes in ${input.knownHostsFile}: ${holders.join(", ")}`, "keep the line of the node it really is and delete the others");
   }
   if (holders.length === 1) {
     const [name] = holders;
     if (input.name && input.name !== name) {
-      throw new UserError(`this router is already ${name} (key ${fp}, ${input.knownHostsFile}:${pinsOf(name)[0].line}), not ${input.name}`, `run again without --name, or with --name ${name}, to finish its enrollment`);
+      throw new UserError(`this ${noun} is already ${name} (key ${fp}, ${input.knownHostsFile}:${pinsOf(name)[0].line}), not ${input.name}`, `run again without --name, or with --name ${name}, to finish its enrollment`);
     }
     inGroup(name);
     return { kind: "re-run", name };
@@ -61,11 +68,11 @@ export function decideIdentity(input: IdentityInput): Identity {
 
   if (input.name) {
     const pinned = pinsOf(input.name)[0];
-    if (pinned) throw new UserError(`${input.name} is another router (key ${fingerprintOf(pinned.blob)}, ${input.knownHostsFile}:${pinned.line}); this one presents ${fp}: pick another --name`, "or leave --name out for the next free name");
+    if (pinned) throw new UserError(`${input.name} is another ${noun} (key ${fingerprintOf(pinned.blob)}, ${input.knownHostsFile}:${pinned.line}); this one presents ${fp}: pick another --name`, "or leave --name out for the next free name");
     inGroup(input.name);
     return { kind: "new", name: input.name };
   }
-  // Names pinned but not (yet) in the inventory belong to routers whose enrollment stopped midway: never reuse them.
+  // Names pinned but not (yet) in the inventory belong to hosts whose enrollment stopped midway: never reuse them.
   const taken = new Set([...input.hosts.map((h) => h.name), ...input.pins.flatMap((p) => p.names.filter(isNodeName))]);
-  return { kind: "new", name: nextFree(taken) };
+  return { kind: "new", name: nextFree(namePrefixOf(input.group), taken) };
 }

@@ -26,6 +26,8 @@ const CASES: { name: string; input: Partial<IdentityInput>; out?: object; error?
   { name: "killed after the pin, before the inventory write: the pinned name, not a new one", input: { key: K1, hosts: [HUB] }, out: { kind: "re-run", name: "uplink-1" } },
   { name: "a name pinned by a stopped enrollment is not given to another router", input: { hosts: [HUB] }, out: { kind: "new", name: "uplink-3" } },
   { name: "the hub's key at a router's address: refused (wrong group)", input: { key: K3 }, error: ["this router is hub", "group hub", "not uplinks"] },
+  { name: "a member's machine seen for the first time: the next free client name", input: { group: "clients", noun: "machine", hosts: [HUB, host("client-1", "10.0.4.129", "clients")] }, out: { kind: "new", name: "client-2" } },
+  { name: "an uplink's key at a member's machine: refused, naming the machine", input: { key: K2, group: "clients", noun: "machine" }, error: ["this machine is uplink-2", "group uplinks", "not clients"] },
   {
     name: "old address-keyed line with this key, the inventory's node at that address: migrated to that node",
     input: { key: K1, pins: [pin("hub", K3, 1), pin("192.168.8.1", K1, 2)], hosts: [HUB, host("uplink-1", "192.168.8.1")] },
