@@ -5,9 +5,10 @@ import { resolve } from "node:path";
 import { reportError } from "../lib/cli.ts";
 import { UserError } from "../lib/errors.ts";
 import { loadInventory } from "../lib/inventory/load.ts";
-import { openInventoryCa, readPassphrase } from "../lib/pki/passphrase.ts";
+import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { exitCode, formatRecap } from "../lib/runner/report.ts";
 import { enrollUplink, type EnrollRequest } from "./enroll/enroll.ts";
+import { asker, readPasswordPrompt } from "./enroll/prompt.ts";
 
 const HELP = `Enrolls a volunteer's router (OpenWrt) as an uplink node of the mesh.
 
@@ -31,6 +32,11 @@ the inventory manages it at its mesh address, through the hub.
       --location TEXT       where the router is (optional)
       --up-mbit N           donated upload, Mbit/s
       --down-mbit N         donated download, Mbit/s
+      --radio-port DEVICE   the router's port cabled to the home's NanoStation (the radio to the kitchen); without
+                            it, the one port with carrier that is in no network interface and no bridge is taken
+                            (two such ports: enrollment asks for this flag). It gets the next free address of the
+                            hub's radio_subnet, set up in /etc/config/network (kept across a sysupgrade)
+      --no-radio            the router has no radio: its tunnel goes over the internet
   -h, --help                this text
 
 Secrets come from the environment or a prompt, never from flags: MESH_CA_PASSPHRASE, ROUTER_PASSWORD,
@@ -54,6 +60,8 @@ async function main(): Promise<number> {
         location: { type: "string" },
         "up-mbit": { type: "string" },
         "down-mbit": { type: "string" },
+        "radio-port": { type: "string" },
+        "no-radio": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -66,16 +74,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
-  const ask = async (flag: string, question: string, fallback?: string): Promise<string> => {
-    const given = values[flag as keyof typeof values] as string | undefined;
-    if (given !== undefined) return given;
-    if (!rl) {
-      if (fallback !== undefined) return fallback;
-      throw new UserError(`--${flag} is needed (no terminal to ask on)`, "run npx tsx tasks/enroll-uplink.ts --help");
-    }
-    const answer = (await rl.question(`${question}${fallback ? ` [${fallback}]` : ""}: `)).trim();
-    return answer || fallback || ask(flag, question, fallback);
-  };
+  const ask = asker(values, rl, "tasks/enroll-uplink.ts");
   const number = (flag: string, text: string) => {
     const n = Number(text);
     if (!Number.isFinite(n) || n <= 0) throw new UserError(`--${flag} must be a positive number of Mbit/s, not "${text}"`);
@@ -100,8 +99,9 @@ async function main(): Promise<number> {
     },
   };
   if (request.volunteer.location === "-") delete request.volunteer.location;
+  if (values["radio-port"] !== undefined || values["no-radio"]) request.radio = { port: values["radio-port"], none: values["no-radio"] };
   rl?.close();
-  if (values.password) request.password = process.env.ROUTER_PASSWORD ?? (await readPasswordPrompt());
+  if (values.password) request.password = process.env.ROUTER_PASSWORD ?? (await readPasswordPrompt("Router root password: "));
   else if (process.env.ROUTER_PASSWORD) request.password = process.env.ROUTER_PASSWORD;
   // Only asked if the router turns out to have no root password; on a terminal an empty answer leaves it blank.
   const setPassword = values["set-password"];
@@ -122,16 +122,6 @@ async function main(): Promise<number> {
   const result = await enrollUplink(request, ca, (line) => console.log(line), { output: "listr" });
   console.log(`\nRECAP\n${formatRecap(result.recaps)}\n\n${result.card}`);
   return result.hubUpdated ? exitCode(result.recaps) : 4;
-}
-
-async function readPasswordPrompt(prompt = "Router root password: "): Promise<string> {
-  const saved = process.env.MESH_CA_PASSPHRASE;
-  delete process.env.MESH_CA_PASSPHRASE;
-  try {
-    return await readPassphrase(prompt);
-  } finally {
-    if (saved !== undefined) process.env.MESH_CA_PASSPHRASE = saved;
-  }
 }
 
 main().then(

@@ -1,0 +1,117 @@
+// Enrollment of a member's Debian machine as a mesh client, from the installer's laptop on the machine's home LAN (or
+// with the machine brought to the kitchen); each step is safe to repeat, so a re-run finishes the job.
+import { readFileSync } from "node:fs";
+import { UserError } from "../../lib/errors.ts";
+import { addMeshHost } from "../../lib/inventory/edit.ts";
+import { loadInventory } from "../../lib/inventory/load.ts";
+import type { Inventory } from "../../lib/inventory/types.ts";
+import { caStoreFor } from "../../lib/pki/passphrase.ts";
+import { mergeRecaps, type HostRecap } from "../../lib/runner/report.ts";
+import { Session, type SessionOptions } from "../../lib/runner/session.ts";
+import { INTERNET_HALVES } from "../../roles/nebula/client-internet.ts";
+import type { CertAuthority } from "../../roles/nebula/identity.ts";
+import { clientPlay } from "../plays.ts";
+import { describeRouter } from "./checks.ts";
+import { clientProblems } from "./client-checks.ts";
+import { awaitHubPing, firstContact } from "./contact.ts";
+import { installerKeyRole, nebulaLogHint } from "./enroll.ts";
+
+export interface ClientEnrollRequest {
+  inventoryFile: string;
+  /** Where the installer's laptop reaches the machine: its address on its home LAN (or the kitchen's). */
+  address: string;
+  port?: number;
+  /** Root's password, for the first contact only (then the installer's key is authorized). */
+  password?: string;
+  /** Node name for a new machine; default client-N. A machine enrolled before keeps its name (by its host key). */
+  name?: string;
+  member: { name: string; contact: string; location?: string };
+  /** Send the machine's internet through the mesh (client_internet_via_mesh) instead of its home line. */
+  internetViaMesh: boolean;
+}
+
+export interface ClientEnrollResult {
+  name: string;
+  meshIp: string;
+  recaps: HostRecap[];
+  /** The machine's internet goes through the mesh from this run on (else: at the kitchen's next deploy, or never). */
+  internetNow: boolean;
+  /** What was done, for the installer and the member, one line each. */
+  summary: string[];
+}
+
+/**
+ * Whether the hub's certificate (as the CA's register has it) carries the internet's halves: only then does Nebula pass
+ * a client's internet to the hub. A client switched over before would lose its internet until the kitchen deploys.
+ */
+export function hubCarriesInternet(inventory: Inventory): boolean {
+  const hub = inventory.hosts.find((h) => h.group === "hub");
+  const entry = hub && caStoreFor(inventory).issued().find((e) => e.name === hub.name);
+  return !!entry && INTERNET_HALVES.every((s) => entry.subnets.includes(s));
+}
+
+export async function enrollClient(req: ClientEnrollRequest, ca: CertAuthority & { pending: Promise<void>[] }, log: (line: string) => void, options: SessionOptions = {}): Promise<ClientEnrollResult> {
+  const inventory = loadInventory(req.inventoryFile);
+  if (!inventory.sshKey) throw new UserError(`${inventory.file} names no ssh_key: enrollment authorizes that key on the machine`);
+  const publicKey = readFileSync(`${inventory.sshKey}.pub`, "utf8").trim();
+  const port = req.port ?? 22;
+
+  // 1. Reach the machine where the installer is, learn which node it is (its host key) and check it.
+  const { identity, facts } = await firstContact({ inventoryFile: req.inventoryFile, address: req.address, port, password: req.password, name: req.name, group: "clients", noun: "machine" }, log, options);
+  log(`Machine: ${describeRouter(facts)}`);
+  const problems = clientProblems(facts);
+  if (problems.length) throw new UserError(`the machine at ${req.address} cannot be a mesh client:\n  - ${problems.join("\n  - ")}`);
+
+  // 2. The node in group clients with the next free client address written out and no address of its own: from now on
+  //    the kitchen reaches it at its mesh IP through the hub (the group's ssh_via).
+  const { host, added } = await addMeshHost(req.inventoryFile, "clients", identity.name, {
+    ...(port !== 22 ? { port } : {}),
+    os: facts.os,
+    vars: { member: req.member, ...(req.internetViaMesh ? { client_internet_via_mesh: true } : {}) },
+  });
+  log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
+  const wants = host.vars.client_internet_via_mesh === true;
+  if (!added && wants !== req.internetViaMesh) log(`NOTICE: the inventory has client_internet_via_mesh: ${wants} for ${host.name} (${host.source}); that is what this run does (change it there)`);
+
+  // 3. Converge this machine only, reached at the address given (the hub is not reachable from here: the hub's Nebula
+  //    firewall lets no client in over SSH). Its internet moves into the mesh only once the hub's certificate carries
+  //    the internet; else the kitchen's next deploy does both, hub first.
+  const fresh = loadInventory(req.inventoryFile);
+  const internetNow = wants && hubCarriesInternet(fresh);
+  const session = new Session(fresh, {
+    ...options,
+    reach: { ...options.reach, [host.name]: { address: req.address, port, via: null } },
+    passwords: req.password ? { [host.name]: req.password } : undefined,
+    extraVars: { ...options.extraVars, ...(wants && !internetNow ? { client_internet_via_mesh: false } : {}) },
+  });
+  try {
+    const recaps: HostRecap[][] = [];
+    recaps.push(await session.run({ name: "Authorize the installer's key", hosts: [host.name], roles: [installerKeyRole(publicKey)] }));
+    recaps.push(await session.run(clientPlay(ca, [host.name])));
+    const failed = recaps.flat().find((r) => r.failed || r.unreachable);
+    if (failed) throw new UserError(`setting up ${host.name} failed: ${failed.error}`, "fix what it says, then run the same command again: it continues where it stopped");
+
+    // 4. The tunnel works when the machine pings the hub over the mesh; then the certificate is in the CA's register.
+    log(`Waiting for ${host.name} to reach the hub over the mesh...`);
+    const hubIp = fresh.hosts.find((h) => h.group === "hub")?.meshIp ?? "10.0.4.1";
+    await awaitHubPing(await session.connect(fresh.hosts.find((h) => h.name === host.name)!), host.name, hubIp, `check that the machine reaches the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`);
+    log(`${host.name} reaches the hub at ${hubIp} over the mesh.`);
+    await Promise.all(ca.pending);
+    const cert = caStoreFor(fresh).issued().find((e) => e.name === host.name);
+    if (!cert) throw new UserError(`${host.name}'s certificate is not in the CA's register (${caStoreFor(fresh).issuedFile})`, "run the same command again");
+
+    const summary = [
+      `${host.name} (mesh IP ${host.meshIp}) is on the mesh, for ${req.member.name} (${req.member.contact}).`,
+      `Its Nebula certificate ${cert.fingerprint.slice(0, 16)}... ends ${cert.notAfter.slice(0, 10)}; recorded in ${caStoreFor(fresh).issuedFile}.`,
+      !wants
+        ? "Its internet stays on the member's own line (client_internet_via_mesh is off)."
+        : internetNow
+          ? "Its internet goes through the mesh: to the hub, out of the volunteers' uplinks."
+          : "Its internet moves onto the mesh with the next run of tasks/deploy-hub.ts from the kitchen (the hub's certificate must carry the internet first); until then it uses the member's own line.",
+      `From now on the kitchen manages it at ${host.meshIp} through the hub; the hub's DNS and monitoring learn of it at the next tasks/deploy-hub.ts.`,
+    ];
+    return { name: host.name, meshIp: host.meshIp!, recaps: mergeRecaps(...recaps), internetNow, summary };
+  } finally {
+    await session.close();
+  }
+}
