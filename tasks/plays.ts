@@ -11,23 +11,16 @@ import { hubRole } from "../roles/hub/index.ts";
 import { monitoringRole } from "../roles/monitoring/index.ts";
 import { certificateMonitoringRole } from "../roles/monitoring/certificates.ts";
 import { nebulaRole } from "../roles/nebula/index.ts";
-import { radioPortRole } from "../roles/radio/index.ts";
 import { routingClientRole, routingHubRole, routingUplinkRole } from "../roles/routing/index.ts";
 import { shapingRole } from "../roles/shaping/index.ts";
 import { sysupgradeRole } from "../roles/sysupgrade/index.ts";
 
-/** Every tag a playbook's plays select on: their roles' names (the runner tags each resource with its role's). */
-export const tagsOf = (...plays: Play[]): string[] => [...new Set(plays.flatMap((p) => p.roles.map((r) => r.name)))];
-
 /** `secrets` unlocks the hub's container stack (docker_enabled hubs); without it the stack is left as it is. */
 export const hubPlay = (ca: CertAuthority, secrets?: ServiceSecrets): Play => ({ name: "Deploy the hub", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), hubRole, dnsRole, dockerRole(secrets), routingHubRole, monitoringRole] });
 export const relayPlay = (ca: CertAuthority): Play => ({ name: "Deploy relays", hosts: ["relays"], roles: [baseRole, nebulaRole(ca), monitoringRole] });
-/**
- * Uplinks are OpenWrt routers: the radio port's address before Nebula (which dials the hub's radio address), and the
- * sysupgrade role, last, keeps and restores what the others set up (across firmware upgrades).
- */
+/** Uplinks are OpenWrt routers: the sysupgrade role, last, keeps and restores what the others set up (across firmware upgrades). */
 export function uplinkPlay(ca: CertAuthority, hosts: string[] = ["uplinks"]): Play {
-  const roles = [baseRole, radioPortRole, nebulaRole(ca), shapingRole, routingUplinkRole, monitoringRole];
+  const roles = [baseRole, nebulaRole(ca), shapingRole, routingUplinkRole, monitoringRole];
   return { name: "Set up uplinks", hosts, roles: [...roles, sysupgradeRole(roles)] };
 }
 /** `hosts`: the clients group, or the one machine an enrollment sets up. */
@@ -39,12 +32,6 @@ export const certificatesPlay = (): Play => ({ name: "Watch the mesh's certifica
  * What deploy-hub runs: the hub, then relays, uplinks and clients (groups with hosts only), then the certificates'
  * view once every certificate the run issued is registered.
  */
-/** The plays of deployMesh, as their tags need them: roles are named without their CA or secrets. */
-export const deployMeshTags = (): string[] => {
-  const ca = undefined as unknown as CertAuthority;
-  return tagsOf(hubPlay(ca), relayPlay(ca), uplinkPlay(ca), clientPlay(ca), certificatesPlay());
-};
-
 export async function deployMesh(session: Session, ca: CertAuthority & { pending: Promise<void>[] }, options: { secrets?: ServiceSecrets; hubOnly?: boolean } = {}): Promise<HostRecap[]> {
   const plays = options.hubOnly ? [hubPlay(ca, options.secrets)] : [hubPlay(ca, options.secrets), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)];
   const recaps: HostRecap[][] = [];
