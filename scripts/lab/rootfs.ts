@@ -60,6 +60,8 @@ export async function buildOpenwrtImage(release: OpenwrtRelease): Promise<string
     procdImageScript({ root: '"$R"' }),
     // The firewall's step goes here too (before installedPackages: it hashes the conffiles).
     (await import("./fw4/image.ts")).fw4ImageScript(ctx),
+    // uci and netifd's static interfaces (/etc/init.d/network at boot, reload, ifup): a router's ports get their addresses from UCI.
+    (await import("./netifd/image.ts")).netifdImageScript(ctx),
     installedPackages(ctx),
   ];
   try {

@@ -82,4 +82,7 @@ export const NON_BUSYBOX_TOOLS: Record<string, string> = {
   "/bin/ubus": "ubus",
   "/sbin/fw4": "firewall4",
   "/bin/config_generate": "base-files",
+  "/sbin/uci": "uci",
+  "/sbin/ifup": "netifd",
+  "/sbin/ifdown": "netifd",
 };
