@@ -1,6 +1,8 @@
 // The lab's "openwrt" image against the captured facts of OpenWrt 23.05 / 24.10 (shared/openwrt/): applets on PATH,
 // options as built, ip/tc through opkg, opkg's messages, dropbear's key path and blank password, sysupgrade's keep
-// list, and what a reboot and a sysupgrade keep and forget. One small lab: one host per release.
+// list, and what a reboot and a sysupgrade keep and forget. One small lab on the pilot's network: one router per release
+// at a home (br-lan 192.168.8.1), and the hub the topology needs in the kitchen (unused here). Checks run inside the
+// router (nsenter); SSH goes where a person's would, from the installer's laptop plugged into the router's LAN.
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labUp, type Lab, type LabHost } from "../../scripts/lab/index.ts";
@@ -9,13 +11,16 @@ import type { OpenwrtRelease } from "../../scripts/lab/openwrt/release.ts";
 
 const RELEASES: OpenwrtRelease[] = ["23.05", "24.10"];
 const PASSWORD = "lab-test-pw";
-let lab: Lab;
-const host = (r: OpenwrtRelease): LabHost => lab.host(`owrt-${r.replace(".", "")}`);
+let lab: Lab<"pilot">;
+type Host = LabHost<"pilot">;
+const host = (r: OpenwrtRelease): Host => lab.host(`owrt-${r.replace(".", "")}`);
 
 beforeAll(async () => {
   // 23.05 keeps the fresh image's empty root password; 24.10 gets one, so only keys (or that password) log in.
   lab = await labUp({
+    topology: "pilot",
     hosts: [
+      { name: "hub", kind: "debian", group: "hub" },
       { name: "owrt-2305", kind: "openwrt", group: "uplinks", release: "23.05" },
       { name: "owrt-2410", kind: "openwrt", group: "uplinks", release: "24.10", password: PASSWORD },
     ],
@@ -23,20 +28,25 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => lab?.down(), 60_000);
 
-const run = async (h: LabHost, cmd: string) => {
+const run = async (h: Host, cmd: string) => {
   const r = await h.exec(cmd);
   return { ...r, out: r.stdout.trim() };
 };
 
-/** `ssh` from this machine over the management bridge; resolves with its exit code. */
-function ssh(h: LabHost, args: string[]): Promise<number> {
+/**
+ * `ssh root@192.168.8.1 true` from the installer's laptop, plugged into this router's LAN (it stays plugged, also across
+ * a reboot, as a cable would); resolves with ssh's exit code.
+ */
+async function ssh(h: Host, args: string[]): Promise<number> {
+  if (lab.installer.pluggedInto !== h.name) await lab.installer.plugInto(h.name);
   return new Promise((resolve) => {
-    const child = execFile("ssh", ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", ...args, `root@${h.mgmtAddress}`, "true"], { timeout: 20_000 }, (err) => resolve(err ? ((err as { code?: number }).code ?? 1) : 0));
+    const argv = ["netns", "exec", lab.installer.netns, "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", ...args, `root@${h.routerLanAddress}`, "true"];
+    const child = execFile("ip", argv, { timeout: 20_000 }, (err) => resolve(err ? ((err as { code?: number }).code ?? 1) : 0));
     child.stdin?.end();
   });
 }
-const withLabKey = (h: LabHost) => ssh(h, ["-i", lab.sshKeyPath, "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey"]);
-const withNothing = (h: LabHost) => ssh(h, ["-i", "/dev/null", "-o", "IdentitiesOnly=yes"]);
+const withLabKey = (h: Host) => ssh(h, ["-i", lab.sshKeyPath, "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey"]);
+const withNothing = (h: Host) => ssh(h, ["-i", "/dev/null", "-o", "IdentitiesOnly=yes"]);
 
 describe.each(RELEASES)("OpenWrt %s image", (release) => {
   it("says its release", async () => {
@@ -209,13 +219,13 @@ describe("lifecycle (24.10 host)", () => {
     const h = host("24.10");
     const before = h.pid;
     const setup = await run(h, `echo on-flash > /etc/flash-mark && echo in-ram > /tmp/ram-mark && opkg update >/dev/null && opkg install ip-full >/dev/null &&
-ip link add vx-test type vxlan id 42 dstport 4789 local ${h.wanAddress} && ip rule add fwmark 7 table 77 && ip route add 10.99.0.0/24 dev mgmt0 &&
+ip link add vx-test type vxlan id 42 dstport 4789 local ${h.wanAddress} && ip rule add fwmark 7 table 77 && ip route add 10.99.0.0/24 dev br-lan &&
 nft add table inet labtest && sysctl -w net.ipv4.ip_no_pmtu_disc=1 >/dev/null && echo net.ipv4.tcp_fin_timeout=41 > /etc/sysctl.d/50-labtest.conf && ip addr add 10.98.0.1/24 dev wan0`);
     expect(setup.code, setup.stderr).toBe(0);
     const { ms } = await h.reboot();
     expect(ms).toBeGreaterThan(0);
     expect(h.pid).not.toBe(before);
-    const r = await run(h, "cat /etc/flash-mark; [ -e /tmp/ram-mark ] && echo ram-kept; ip -o link show 2>/dev/null | grep -c vx-test; ip rule | grep -c 'lookup 77'; ip route | grep -c 10.99.0.0; nft list tables | grep -c labtest; sysctl -n net.ipv4.ip_no_pmtu_disc; sysctl -n net.ipv4.ip_forward; sysctl -n net.ipv4.tcp_fin_timeout; ip -4 -o addr show dev wan0 | grep -c 10.98.0.1; ip -4 -o addr show dev mgmt0 | grep -c " + h.mgmtAddress + "; ip route | grep -c '^default'");
+    const r = await run(h, "cat /etc/flash-mark; [ -e /tmp/ram-mark ] && echo ram-kept; ip -o link show 2>/dev/null | grep -c vx-test; ip rule | grep -c 'lookup 77'; ip route | grep -c 10.99.0.0; nft list tables | grep -c labtest; sysctl -n net.ipv4.ip_no_pmtu_disc; sysctl -n net.ipv4.ip_forward; sysctl -n net.ipv4.tcp_fin_timeout; ip -4 -o addr show dev wan0 | grep -c 10.98.0.1; ip -4 -o addr show dev br-lan | grep -c " + h.routerLanAddress + "/; ip route | grep -c '^default'");
     // Forgotten: what was set by hand. Applied again at boot (/etc/init.d/sysctl): base-files' forwarding, the flash's sysctl.d.
     expect(r.out.split("\n")).toEqual(["on-flash", "0", "0", "0", "0", "0", "1", "41", "0", "1", "1"]);
     expect(await withLabKey(h)).toBe(0);
