@@ -19,7 +19,7 @@ import type { InternetLab, InternetLabHost, LabSpec, PilotLab } from "./types.ts
 
 export type {
   InternetLab, InternetLabHost, Lab, LabHost, LabHostBase, LabHostSpec, LabLaptop, LabSpec, LabNamespace, LabHomeSpec, LabHostKind, LabTopology,
-  LifecycleTiming, OpenwrtRelease, PilotLab, PilotLabHost, PilotSite, Result,
+  LifecycleTiming, OpenwrtRelease, PilotInstaller, PilotLab, PilotLabHost, PilotSite, Result,
 } from "./types.ts";
 export { labDown } from "./down.ts";
 export { hostKnownHostsLine, knownHostsLines, readHostKey } from "./inventory.ts";
@@ -35,6 +35,7 @@ export function labUp(spec: LabSpec & { topology?: "internet" }): Promise<Intern
 export function labUp(spec: LabSpec): Promise<InternetLab | PilotLab> {
   if (spec.topology === "pilot") return pilotLabUp(spec);
   if (spec.topology !== undefined && spec.topology !== "internet") return Promise.reject(new UserError(`lab spec: topology must be "pilot" or "internet", got ${JSON.stringify(spec.topology)}`));
+  if (spec.installers !== undefined) return Promise.reject(new UserError(`lab spec: installers is for topology "pilot" (installers' laptops on routers' LANs); the internet topology reaches every host over its management network`));
   return internetLabUp(spec);
 }
 

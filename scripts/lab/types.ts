@@ -61,6 +61,11 @@ export interface LabSpec {
   topology?: LabTopology;
   /** Names every namespace, link and directory of this lab; default: "ml" + 4 random hex digits. */
   runId?: string;
+  /**
+   * Pilot topology only: how many installers' laptops (default 1, at most 4), for installers at several homes at once:
+   * `lab.installers[k]`, `lab.laptop("installer-2")`; the first is `lab.installer`.
+   */
+  installers?: number;
 }
 
 /** The namespaces a test can act in besides the host itself. */
@@ -187,18 +192,29 @@ export interface LabLaptop {
   dial(host: string, port: number, options?: { timeoutMs?: number }): Promise<import("node:stream").Duplex>;
 }
 
+/** An installer's laptop: on no network until plugged into one router's LAN (br-lan), at most one at a time. */
+export type PilotInstaller = LabLaptop & {
+  /**
+   * Unplugs from any other router first; the laptop gets 192.168.8.100/24 (the second installer .101, ...), default
+   * route via 192.168.8.1.
+   */
+  plugInto(hostName: string): Promise<void>;
+  unplug(): Promise<void>;
+  /** The router it is plugged into, if any. */
+  readonly pluggedInto: string | undefined;
+};
+
 export interface PilotLab extends LabBase<PilotLabHost> {
   topology: "pilot";
-  /** The maintainer's laptop on the kitchen LAN (10.42.0.20, default route via the hub), or the installer's. */
-  laptop(which: "kitchen" | "installer"): LabLaptop;
-  /** The installer's laptop: on no network until plugged into one router's LAN (br-lan), at most one at a time. */
-  installer: LabLaptop & {
-    /** Unplugs from any other router first; the laptop gets 192.168.8.100/24, default route via 192.168.8.1. */
-    plugInto(hostName: string): Promise<void>;
-    unplug(): Promise<void>;
-    /** The router it is plugged into, if any. */
-    readonly pluggedInto: string | undefined;
-  };
+  /**
+   * The maintainer's laptop on the kitchen LAN (10.42.0.20, default route via the hub), or an installer's: "installer"
+   * (the first), "installer-2" ... (LabSpec.installers).
+   */
+  laptop(which: "kitchen" | "installer" | `installer-${number}`): LabLaptop;
+  /** The (first) installer's laptop. */
+  installer: PilotInstaller;
+  /** Every installer's laptop (LabSpec.installers; default one), the first being `installer`. */
+  installers: PilotInstaller[];
   /** The radio segment's namespace (a bridge, one port per link, the rates on them). */
   radio: { exec(cmd: string): Promise<Result>; netns: string };
   /** The kitchen LAN's namespace (a bridge: the hub, its LAN device, the kitchen laptop). */

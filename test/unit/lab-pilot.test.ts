@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { pilotInventoryYaml } from "../../scripts/lab/pilot/inventory.ts";
-import { radioRateScript, pilotFreshNetnsScript, pilotHostNetworkScript } from "../../scripts/lab/pilot/network.ts";
-import { pilotNames, planPilot } from "../../scripts/lab/pilot/plan.ts";
+import { pilotCoreScript, plugScript, radioRateScript, pilotFreshNetnsScript, pilotHostNetworkScript } from "../../scripts/lab/pilot/network.ts";
+import { checkInstallers, pilotNames, planPilot } from "../../scripts/lab/pilot/plan.ts";
 import { planLab } from "../../scripts/lab/plan.ts";
 import { PILOT_TOPOLOGY } from "../../scripts/lab/topology.ts";
 import type { LabHostSpec } from "../../scripts/lab/types.ts";
@@ -53,6 +53,24 @@ describe("the pilot's address plan (PILOT_TOPOLOGY)", () => {
     expect(adds.length).toBeGreaterThan(10);
     expect(adds.filter((l) => !/^ip -n \S+ link add/.test(l))).toEqual([]);
     expect(scripts).not.toMatch(/^ip (addr|route|link set \S+ master)/m);
+  });
+});
+
+describe("installers' laptops (LabSpec.installers)", () => {
+  it("one by default; each further laptop has a namespace, a router LAN port and an address of its own", () => {
+    expect(pilotNames("mltest").installerLaptops).toEqual(["mltest-lapi"]);
+    const n = pilotNames("mltest", 2);
+    expect([n.installerLaptop, n.installerLaptops]).toEqual(["mltest-lapi", ["mltest-lapi", "mltest-lapi2"]]);
+    expect(pilotCoreScript(n, byName("hub"))).toContain("ip netns add mltest-lapi2 ");
+    const router = byName("uplink-1");
+    expect(plugScript(router, "mltest-lapi")).toMatch(/link add lan1 type veth peer name eth0 netns 'mltest-lapi'\n[\s\S]*addr add 192\.168\.8\.100\/24/);
+    expect(plugScript(router, "mltest-lapi2", 1)).toMatch(/link add lan2 type veth peer name eth0 netns 'mltest-lapi2'\n[\s\S]*addr add 192\.168\.8\.101\/24/);
+    // A reboot keeps whichever laptops are plugged in: every installer's port is moved aside and back into br-lan.
+    expect(pilotFreshNetnsScript(router)).toMatch(/link show lan2 [\s\S]*lan2 master br-lan/);
+  });
+
+  it.each([0, 5, 1.5, "2"])("refuses installers: %j", (value) => {
+    expect(() => checkInstallers(value)).toThrow(/installers must be a whole number from 1 to 4/);
   });
 });
 

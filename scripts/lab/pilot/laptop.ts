@@ -5,9 +5,9 @@ import { dirname, join } from "node:path";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { bash, inNetns } from "../shell.ts";
-import type { LabLaptop, PilotLab } from "../types.ts";
+import type { LabLaptop, PilotInstaller } from "../types.ts";
 import { plugScript, unplugScript } from "./network.ts";
-import { ROUTER_LAN, type PilotHostPlan } from "./plan.ts";
+import { installerAddress, ROUTER_LAN, type PilotHostPlan } from "./plan.ts";
 
 const CONNECTOR = join(dirname(fileURLToPath(import.meta.url)), "connector.mjs");
 const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
@@ -43,7 +43,9 @@ export function dialIn(netns: string, host: string, port: number, timeoutMs = DE
       else settle(new Error(`lab dial ${where}: ${message.error ?? "the connector sent no socket"}`));
     });
     child.on("error", (err) => settle(new Error(`lab dial ${where}: could not start the connector: ${err.message}`)));
-    child.on("exit", (code) => settle(new Error(`lab dial ${where}: the connector exited (code ${code}) without a connection${stderr ? `:\n${stderr.trim()}` : ""}`)));
+    // "close", not "exit": the handed-over socket's message can still be on its way when "exit" fires (seen on a loaded
+    // machine: a connected dial reported as failed); "close" comes after the IPC channel and stderr are done.
+    child.on("close", (code) => settle(new Error(`lab dial ${where}: the connector exited (code ${code}) without a connection${stderr ? `:\n${stderr.trim()}` : ""}`)));
   });
 }
 
@@ -56,8 +58,11 @@ export function laptop(netns: string, address: string): LabLaptop {
   };
 }
 
-/** The installer's laptop: plugged into at most one router's LAN at a time. */
-export function installer(netns: string, routerOf: (name: string) => PilotHostPlan): PilotLab["installer"] {
+/**
+ * An installer's laptop: plugged into at most one router's LAN at a time. Installer k (0-based) has a LAN port and an
+ * address of its own (lan1 and 192.168.8.100 for the first), so two laptops never clash, even on one router.
+ */
+export function installer(netns: string, routerOf: (name: string) => PilotHostPlan, k = 0): PilotInstaller {
   let plugged: string | undefined;
   const base = laptop(netns, "");
   const unplug = async () => {
@@ -67,7 +72,7 @@ export function installer(netns: string, routerOf: (name: string) => PilotHostPl
   return {
     netns,
     get address() {
-      return plugged ? ROUTER_LAN.installer : "";
+      return plugged ? installerAddress(k) : "";
     },
     exec: base.exec,
     dial: base.dial,
@@ -79,7 +84,7 @@ export function installer(netns: string, routerOf: (name: string) => PilotHostPl
       const router = routerOf(hostName);
       if (!router.pilot.routerLan) throw new Error(`lab host ${hostName} has no router LAN to plug into (only "openwrt" hosts at a home or remote site have br-lan ${ROUTER_LAN.subnet})`);
       if (plugged) await unplug();
-      await bash(plugScript(router, netns));
+      await bash(plugScript(router, netns, k));
       plugged = hostName;
     },
   };

@@ -4,10 +4,14 @@
 import { homeNftables } from "../network.ts";
 import { INTERNET_ROUTER, SERVICES_ADDRESS, SERVICES_ROUTER } from "../plan.ts";
 import { q } from "../shell.ts";
-import { ROUTER_LAN, type PilotHostPlan, type PilotNames } from "./plan.ts";
+import { installerAddress, MAX_INSTALLERS, ROUTER_LAN, type PilotHostPlan, type PilotNames } from "./plan.ts";
 
-/** The port the installer's laptop plugs into on a router (a GL.iNet's LAN port, enslaved to br-lan). */
-export const INSTALLER_PORT = "lan1";
+/** The port installer k's laptop plugs into on a router (a GL.iNet's LAN ports, enslaved to br-lan): lan1, lan2, ... */
+export const installerPort = (k: number): string => `lan${k + 1}`;
+/** The first installer's port. */
+export const INSTALLER_PORT = installerPort(0);
+/** Every port an installer's laptop may be plugged into (kept across a router's reboot). */
+const INSTALLER_PORTS = Array.from({ length: MAX_INSTALLERS }, (_, k) => installerPort(k));
 
 /** A bridge-family filter dropping every frame to or from the ports in its set (a cut line or radio link). */
 const CUT_TABLE = `table bridge labcut {
@@ -17,10 +21,10 @@ const CUT_TABLE = `table bridge labcut {
   chain output { type filter hook output priority -200; oifname @ports drop; }
 }`;
 
-/** The internet, services, kitchen and radio namespaces, and both laptops (the kitchen one on the kitchen LAN). */
+/** The internet, services, kitchen and radio namespaces, and the laptops (the kitchen one on the kitchen LAN). */
 export function pilotCoreScript(n: PilotNames, kitchen: PilotHostPlan): string {
   const k = kitchen.pilot.kitchen!;
-  const all = [n.internet, n.services, n.kitchen, n.radio, n.kitchenLaptop, n.installerLaptop];
+  const all = [n.internet, n.services, n.kitchen, n.radio, n.kitchenLaptop, ...n.installerLaptops];
   return `set -e
 ${all.map((ns) => `ip netns add ${ns} && ip -n ${ns} link set lo up`).join("\n")}
 ip -n ${n.internet} link add br0 type bridge && ip -n ${n.internet} addr add ${INTERNET_ROUTER}/24 dev br0 && ip -n ${n.internet} link set br0 up
@@ -95,7 +99,7 @@ export function pilotHostAddressesScript(h: PilotHostPlan): string {
   if (l) {
     lines.push(
       `ip -n ${ns} link add br-lan type bridge && ip -n ${ns} addr add ${l.address}/${l.prefix} dev br-lan && ip -n ${ns} link set br-lan up`,
-      `if ip -n ${ns} link show ${INSTALLER_PORT} >/dev/null 2>&1; then ip -n ${ns} link set ${INSTALLER_PORT} master br-lan && ip -n ${ns} link set ${INSTALLER_PORT} up; fi`,
+      ...INSTALLER_PORTS.map((p) => `if ip -n ${ns} link show ${p} >/dev/null 2>&1; then ip -n ${ns} link set ${p} master br-lan && ip -n ${ns} link set ${p} up; fi`),
     );
   }
   return lines.join("\n");
@@ -105,7 +109,7 @@ export function pilotHostAddressesScript(h: PilotHostPlan): string {
 export function pilotFreshNetnsScript(h: PilotHostPlan): string {
   const ns = q(h.netns);
   const spare = q(`${h.netns}-x`);
-  const links = [...pilotHostLinks(h), ...(h.pilot.routerLan ? [INSTALLER_PORT] : [])];
+  const links = [...pilotHostLinks(h), ...(h.pilot.routerLan ? INSTALLER_PORTS : [])];
   const move = (from: string, to: string) => links.map((l) => `if ip -n ${from} link show ${l} >/dev/null 2>&1; then ip -n ${from} link set ${l} netns ${to}; fi`).join("\n");
   return `set -euo pipefail
 ip netns del ${spare} 2>/dev/null || true
@@ -142,14 +146,15 @@ export function radioRateScript(netns: string, port: string, ifb: string, mbit: 
 export const cutPortCommand = (port: string, cut: boolean) =>
   cut ? `nft add element bridge labcut ports '{ "${port}" }'` : `nft delete element bridge labcut ports '{ "${port}" }' 2>/dev/null; true`;
 
-/** Plugs the installer's laptop into a router's br-lan (a veth: the router's lan1, the laptop's eth0). */
-export function plugScript(router: PilotHostPlan, laptopNetns: string): string {
+/** Plugs installer k's laptop into a router's br-lan (a veth: the router's lan1 for the first, the laptop's eth0). */
+export function plugScript(router: PilotHostPlan, laptopNetns: string, k = 0): string {
   const ns = q(router.netns);
   const lap = q(laptopNetns);
+  const port = installerPort(k);
   return `set -e
-ip -n ${ns} link add ${INSTALLER_PORT} type veth peer name eth0 netns ${lap}
-ip -n ${ns} link set ${INSTALLER_PORT} master br-lan && ip -n ${ns} link set ${INSTALLER_PORT} up
-ip -n ${lap} addr add ${ROUTER_LAN.installer}/${ROUTER_LAN.prefix} dev eth0 && ip -n ${lap} link set eth0 up && ip -n ${lap} route add default via ${ROUTER_LAN.router}`;
+ip -n ${ns} link add ${port} type veth peer name eth0 netns ${lap}
+ip -n ${ns} link set ${port} master br-lan && ip -n ${ns} link set ${port} up
+ip -n ${lap} addr add ${installerAddress(k)}/${ROUTER_LAN.prefix} dev eth0 && ip -n ${lap} link set eth0 up && ip -n ${lap} route add default via ${ROUTER_LAN.router}`;
 }
 
 /** Unplugs the installer's laptop (deleting its end deletes the router's too). */

@@ -32,16 +32,32 @@ export interface PilotNames {
   radio: string;
   kitchenLaptop: string;
   installerLaptop: string;
+  /** Every installer's laptop (LabSpec.installers), the first being installerLaptop. */
+  installerLaptops: string[];
 }
 
-export const pilotNames = (runId: string): PilotNames => ({
+export const pilotNames = (runId: string, installers = 1): PilotNames => ({
   internet: `${runId}-inet`,
   services: `${runId}-svc`,
   kitchen: `${runId}-kit`,
   radio: `${runId}-rad`,
   kitchenLaptop: `${runId}-lapk`,
   installerLaptop: `${runId}-lapi`,
+  installerLaptops: Array.from({ length: installers }, (_, k) => (k === 0 ? `${runId}-lapi` : `${runId}-lapi${k + 1}`)),
 });
+
+/** At most this many installers' laptops (LabSpec.installers): each takes a LAN port of its own on a router. */
+export const MAX_INSTALLERS = 4;
+
+/** Installer k's address while plugged in (0-based): the first 192.168.8.100, the next .101, ... */
+export const installerAddress = (k: number): string => (k === 0 ? ROUTER_LAN.installer : `192.168.8.${100 + k}`);
+
+export function checkInstallers(installers: unknown): number {
+  if (installers === undefined) return 1;
+  if (!(Number.isInteger(installers) && (installers as number) >= 1 && (installers as number) <= MAX_INSTALLERS))
+    throw new UserError(`lab spec (topology pilot): installers must be a whole number from 1 to ${MAX_INSTALLERS} (installers' laptops, each at a home of its own), got ${JSON.stringify(installers)}`);
+  return installers as number;
+}
 
 /** The lab's wiring of one pilot host, beyond HostPlanBase's WAN, gateway and LAN device. */
 export interface PilotWiring {

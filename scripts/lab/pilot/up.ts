@@ -13,19 +13,20 @@ import type { LabSpec, PilotLab, PilotLabHost } from "../types.ts";
 import { pilotInventoryYaml } from "./inventory.ts";
 import { installer, laptop } from "./laptop.ts";
 import { cutPortCommand, pilotCoreScript } from "./network.ts";
-import { pilotNames, planPilot, type PilotHostPlan } from "./plan.ts";
+import { checkInstallers, pilotNames, planPilot, type PilotHostPlan } from "./plan.ts";
 
 /** How long a host's SSH daemon may take to answer after its init started (a loaded machine: seconds). */
 const SSH_WAIT_S = 60;
 
 export async function pilotLabUp(spec: LabSpec): Promise<PilotLab> {
   planPilot("mlcheck", spec.hosts); // Check the spec before creating anything.
+  const installers = checkInstallers(spec.installers);
   const { runId, dir, record } = startLab(spec.runId, (id) => {
-    const n = pilotNames(id);
-    return { netns: [n.internet, n.services, n.kitchen, n.radio, n.kitchenLaptop, n.installerLaptop], links: [] };
+    const n = pilotNames(id, installers);
+    return { netns: [n.internet, n.services, n.kitchen, n.radio, n.kitchenLaptop, ...n.installerLaptops], links: [] };
   });
   try {
-    const names = pilotNames(runId);
+    const names = pilotNames(runId, installers);
     const plans = planPilot(runId, spec.hosts);
     const kitchen = plans.find((p) => p.pilot.site === "kitchen")!;
     const { sshKeyPath, authorizedKey } = await labKeyAndImages(dir, runId, plans.map((p) => p.release), bash(pilotCoreScript(names, kitchen)));
@@ -64,7 +65,8 @@ export async function pilotLabUp(spec: LabSpec): Promise<PilotLab> {
       return plan;
     };
     const kitchenLaptop = laptop(names.kitchenLaptop, kitchen.pilot.kitchen!.laptopAddress);
-    const installerLaptop = installer(names.installerLaptop, routerOf);
+    const installerLaptops = names.installerLaptops.map((netns, k) => installer(netns, routerOf, k));
+    const installerLaptop = installerLaptops[0];
     return {
       topology: "pilot",
       runId,
@@ -77,9 +79,12 @@ export async function pilotLabUp(spec: LabSpec): Promise<PilotLab> {
       laptop: (which) => {
         if (which === "kitchen") return kitchenLaptop;
         if (which === "installer") return installerLaptop;
-        throw new Error(`lab.laptop: "kitchen" or "installer", got ${JSON.stringify(which)}`);
+        const k = /^installer-([1-9]\d*)$/.exec(which)?.[1];
+        if (k && Number(k) <= installerLaptops.length) return installerLaptops[Number(k) - 1];
+        throw new Error(`lab.laptop: "kitchen", "installer"${installerLaptops.length > 1 ? ` or "installer-1" to "installer-${installerLaptops.length}"` : " (the lab has one installer: LabSpec.installers gives more)"}, got ${JSON.stringify(which)}`);
       },
       installer: installerLaptop,
+      installers: installerLaptops,
       internet: { exec: (cmd: string) => inNetns(names.internet, cmd), netns: names.internet },
       services: { exec: (cmd: string) => inNetns(names.services, cmd), address: SERVICES_ADDRESS, netns: names.services },
       radio: { exec: (cmd: string) => inNetns(names.radio, cmd), netns: names.radio },
