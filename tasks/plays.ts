@@ -11,6 +11,7 @@ import { hubRole } from "../roles/hub/index.ts";
 import { monitoringRole } from "../roles/monitoring/index.ts";
 import { certificateMonitoringRole } from "../roles/monitoring/certificates.ts";
 import { nebulaRole } from "../roles/nebula/index.ts";
+import { radioPortRole } from "../roles/radio/index.ts";
 import { routingClientRole, routingHubRole, routingUplinkRole } from "../roles/routing/index.ts";
 import { shapingRole } from "../roles/shaping/index.ts";
 import { sysupgradeRole } from "../roles/sysupgrade/index.ts";
@@ -18,9 +19,12 @@ import { sysupgradeRole } from "../roles/sysupgrade/index.ts";
 /** `secrets` unlocks the hub's container stack (docker_enabled hubs); without it the stack is left as it is. */
 export const hubPlay = (ca: CertAuthority, secrets?: ServiceSecrets): Play => ({ name: "Deploy the hub", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), hubRole, dnsRole, dockerRole(secrets), routingHubRole, monitoringRole] });
 export const relayPlay = (ca: CertAuthority): Play => ({ name: "Deploy relays", hosts: ["relays"], roles: [baseRole, nebulaRole(ca), monitoringRole] });
-/** Uplinks are OpenWrt routers: the sysupgrade role, last, keeps and restores what the others set up (across firmware upgrades). */
+/**
+ * Uplinks are OpenWrt routers: the radio port's address before Nebula (which dials the hub's radio address), and the
+ * sysupgrade role, last, keeps and restores what the others set up (across firmware upgrades).
+ */
 export function uplinkPlay(ca: CertAuthority, hosts: string[] = ["uplinks"]): Play {
-  const roles = [baseRole, nebulaRole(ca), shapingRole, routingUplinkRole, monitoringRole];
+  const roles = [baseRole, radioPortRole, nebulaRole(ca), shapingRole, routingUplinkRole, monitoringRole];
   return { name: "Set up uplinks", hosts, roles: [...roles, sysupgradeRole(roles)] };
 }
 /** `hosts`: the clients group, or the one machine an enrollment sets up. */

@@ -17,7 +17,8 @@ export interface HostFields {
   vars?: Record<string, unknown>;
 }
 
-function save(file: string, doc: Document) {
+/** Writes a changed inventory document atomically, refusing one that would not load again. */
+export function saveInventoryDocument(file: string, doc: Document) {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, doc.toString({ lineWidth: 0 }));
   // Refuse to write what we could not read back.
@@ -41,7 +42,13 @@ function hostsMap(doc: Document, group: string): YAMLMap {
  * decided from its host key before (tasks/enroll/identity.ts), and ten routers at 192.168.8.1 are ten nodes. Two
  * enrollments at once get two addresses: the file is re-read under the lock.
  */
-export async function addMeshHost(file: string, group: string, nameOrPick: string | ((taken: Set<string>) => string), fields: HostFields): Promise<{ host: Host; inventory: Inventory; added: boolean }> {
+export async function addMeshHost(
+  file: string,
+  group: string,
+  nameOrPick: string | ((taken: Set<string>) => string),
+  /** Or made from the inventory as it is under the lock (enrollment allocates the radio address there). */
+  fieldsOrMake: HostFields | ((before: Inventory) => HostFields),
+): Promise<{ host: Host; inventory: Inventory; added: boolean }> {
   return withLock(`${file}.lock`, () => {
     const before = loadInventory(file);
     const name = typeof nameOrPick === "string" ? nameOrPick : nameOrPick(new Set(before.hosts.map((h) => h.name)));
@@ -51,13 +58,14 @@ export async function addMeshHost(file: string, group: string, nameOrPick: strin
       return { host: existing, inventory: before, added: false };
     }
     if (!isMeshGroup(group)) throw new UserError(`${group} is not a mesh group`);
+    const fields = typeof fieldsOrMake === "function" ? fieldsOrMake(before) : fieldsOrMake;
     const taken = new Set(before.hosts.filter((h) => h.meshIp && h.vars).map((h) => h.meshIp!));
     // Hosts without an explicit IP hold theirs only by file order: pin every allocation explicitly from now on.
     const ip = fields.mesh_ip ?? lowestFree(group, taken);
     if (!ip) throw new UserError(`the ${group} range is full`);
     const doc = parseDocument(readFileSync(file, "utf8"));
     hostsMap(doc, group).set(name, doc.createNode({ ...fields, mesh_ip: ip }, { flow: false }));
-    save(file, doc);
+    saveInventoryDocument(file, doc);
     const inventory = loadInventory(file);
     return { host: inventory.hosts.find((h) => h.name === name)!, inventory, added: true };
   });
@@ -71,6 +79,6 @@ export async function updateHost(file: string, name: string, fields: Partial<Hos
     if (!host) throw new UserError(`no host ${name} in ${file}`);
     const doc = parseDocument(readFileSync(file, "utf8"));
     for (const [key, value] of Object.entries(fields)) doc.setIn(["groups", host.group, "hosts", name, key], doc.createNode(value));
-    save(file, doc);
+    saveInventoryDocument(file, doc);
   });
 }

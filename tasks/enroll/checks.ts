@@ -8,7 +8,7 @@ import type { PackageManager } from "../../lib/facts/system.ts";
 import type { OsFamily } from "../../lib/inventory/types.ts";
 import { gather } from "../../lib/runner/host-run.ts";
 import type { Transport } from "../../lib/transport/types.ts";
-import { parseAddresses, type RouterAddress } from "./radio.ts";
+import { parseAddresses, radioPortsFact, type RouterAddress, type RouterPort } from "./radio.ts";
 
 export interface RouterFacts {
   os: OsFamily;
@@ -24,8 +24,10 @@ export interface RouterFacts {
   model: string;
   /** Root's password hash is empty: a fresh OpenWrt image lets root in over SSH (and LuCI) with no password at all. */
   blankRootPassword: boolean;
-  /** Its IPv4 addresses and their devices (to find the port on the hub's radio). */
+  /** Its IPv4 addresses and their devices. */
   addresses: RouterAddress[];
+  /** Its network devices, with carrier and whether UCI uses them (to find the port cabled to the NanoStation). */
+  ports: RouterPort[];
 }
 
 const routerExtras = defineFact(
@@ -52,7 +54,7 @@ export const MAX_CLOCK_SKEW_SECONDS = 300;
 
 /** One round trip: the runner's own host facts (release, manager, firewall, nebula) and what enrollment checks besides. */
 export async function inspectRouter(transport: Transport): Promise<RouterFacts> {
-  const read = await gather(transport, [hostFacts, routerExtras]);
+  const read = await gather(transport, [hostFacts, routerExtras, radioPortsFact]);
   const host = read(hostFacts);
   if ("unsupported" in host) throw new UserError(`${transport.target} runs "${host.unsupported}": only OpenWrt routers (and Debian hosts) can be enrolled`);
   const v = read(routerExtras);
@@ -68,6 +70,7 @@ export async function inspectRouter(transport: Transport): Promise<RouterFacts> 
     model: v.model ?? "",
     blankRootPassword: v.blankroot === "1",
     addresses: parseAddresses((v.inet ?? "").split(";").join("\n")),
+    ports: read(radioPortsFact),
   };
 }
 

@@ -2,7 +2,6 @@
 import { readFileSync } from "node:fs";
 import { raw, sh } from "../../lib/command.ts";
 import { UserError } from "../../lib/errors.ts";
-import { addMeshHost } from "../../lib/inventory/edit.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import type { Role } from "../../lib/play.ts";
 import { directory } from "../../lib/resources/directory.ts";
@@ -15,7 +14,7 @@ import type { CertAuthority } from "../../roles/nebula/identity.ts";
 import { certificatesPlay, hubPlay, uplinkPlay } from "../plays.ts";
 import { describeRouter, routerProblems } from "./checks.ts";
 import { awaitHubPing, firstContact } from "./contact.ts";
-import { radioVarsOf } from "./radio.ts";
+import { addUplinkWithRadio, decideRadioPort, syncRadioVars, type RadioChoice } from "./radio.ts";
 
 export interface EnrollRequest {
   inventoryFile: string;
@@ -36,6 +35,8 @@ export interface EnrollRequest {
   name?: string;
   volunteer: { name: string; contact: string; location?: string };
   bandwidth: { up_mbit: number; down_mbit: number };
+  /** --radio-port / --no-radio; without either the port cabled to the NanoStation is found (tasks/enroll/radio.ts). */
+  radio?: RadioChoice;
 }
 
 export interface EnrollResult {
@@ -99,22 +100,19 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
   log(`Router: ${describeRouter(facts)}`);
   const problems = routerProblems(facts);
   if (problems.length) throw new UserError(`the router at ${req.address} is not ready:\n  - ${problems.join("\n  - ")}`);
+  // Which port is the radio's, decided (or refused) before anything changes.
+  const radioPort = decideRadioPort({ ports: facts.ports, choice: req.radio ?? {}, hubSubnet: inventory.hosts.find((h) => h.group === "hub")?.vars.radio_subnet, known: inventory.hosts.find((h) => h.name === name)?.vars });
   // Asked before anything changes, so the installer answers every question at the start.
   const newPassword = facts.blankRootPassword ? await req.askNewPassword?.() : undefined;
   if (facts.blankRootPassword && !newPassword) log(BLANK_PASSWORD_WARNING);
 
   // 2. The node in the inventory, with the next free uplink address written out (under a lock: enrollments may run at
   //    once), and no address: from now on it is managed at its mesh IP (the inventory's ssh_via says through which host).
-  const hubRadioSubnet = inventory.hosts.find((h) => h.group === "hub")?.vars.radio_subnet;
-  const radio = radioVarsOf(facts.addresses, hubRadioSubnet);
-  if (radio) log(`Radio: ${radio.radio_device} ${radio.radio_address} is on the hub's radio (${radio.radio_subnet}): the tunnel rides the radio.`);
-  else if (hubRadioSubnet) log(`No port on the hub's radio (${String(hubRadioSubnet)}): this router's tunnel goes over the internet.`);
-  const { host, added } = await addMeshHost(req.inventoryFile, "uplinks", name, {
-    ...(port !== 22 ? { port } : {}),
-    os: facts.os,
-    vars: { volunteer: req.volunteer, bandwidth: req.bandwidth, ...(radio ?? {}) },
-  });
+  //    The radio port's address is allocated under the same lock (the next free one of the hub's radio_subnet).
+  const { host, added } = await addUplinkWithRadio(req.inventoryFile, name, { ...(port !== 22 ? { port } : {}), os: facts.os, vars: { volunteer: req.volunteer, bandwidth: req.bandwidth } }, radioPort.device);
   log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
+  const radio = added ? (host.vars.radio_device ? host.vars : null) : await syncRadioVars(req.inventoryFile, host.name, radioPort.device);
+  log(radio ? `Radio: ${radioPort.why} It gets ${String(radio.radio_address)} on the hub's radio (${String(radio.radio_subnet)}): the tunnel rides the radio.` : `Radio: ${radioPort.why}`);
 
   // 3. Converge: the installer's key, then the base and nebula roles; then the hub learns of the new uplink.
   //    This session reaches the router where the installer is (its LAN address, directly), and the hub through the

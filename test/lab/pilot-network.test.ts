@@ -10,6 +10,7 @@ import { bash, inNetns, q } from "../../scripts/lab/shell.ts";
 import { sh } from "../../lib/command.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { Session } from "../../lib/runner/session.ts";
+import { configureRadioPort } from "./radio-port-setup.ts";
 
 const runId = `mlpn${randomBytes(2).toString("hex")}`;
 let lab: PilotLab;
@@ -82,6 +83,8 @@ beforeAll(async () => {
   });
   upMs = Date.now() - t0;
   console.log(`pilot lab (4 hosts, 2 OpenWrt releases) up in ${upMs} ms`);
+  // radio0 comes up with no address, as on a real router: the field's radio-port role gives uplink-1 its own.
+  await configureRadioPort(lab, "uplink-1");
 }, 600_000);
 afterAll(async () => {
   await lab?.down();

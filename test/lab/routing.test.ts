@@ -18,6 +18,7 @@ import { openInventoryCa } from "../../lib/pki/passphrase.ts";
 import { baseRole } from "../../roles/base/index.ts";
 import { hubRole } from "../../roles/hub/index.ts";
 import { nebulaRole } from "../../roles/nebula/index.ts";
+import { radioPortRole } from "../../roles/radio/index.ts";
 import { routingHubRole, routingUplinkRole } from "../../roles/routing/index.ts";
 import { tunnelPair } from "../../roles/routing/tunnel.ts";
 import { routingDefaults } from "../../roles/routing/defaults.ts";
@@ -34,7 +35,8 @@ let ca: Awaited<ReturnType<typeof openInventoryCa>>;
 
 const plays = (): Play[] => [
   { name: "Deploy the hub", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), hubRole, routingHubRole] },
-  { name: "Set up uplinks", hosts: ["uplinks"], roles: [baseRole, nebulaRole(ca), routingUplinkRole] },
+  // The radio port's address first (the lab gives a router's radio0 none): Nebula dials the hub's radio address.
+  { name: "Set up uplinks", hosts: ["uplinks"], roles: [baseRole, radioPortRole, nebulaRole(ca), routingUplinkRole] },
 ];
 /** From the kitchen laptop: the hub on the kitchen LAN, the routers over the mesh through it (the inventory's ssh_via). */
 async function converge(inventory: Inventory = loadInventory(lab.inventoryPath)) {

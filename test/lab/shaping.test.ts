@@ -14,6 +14,7 @@ import { openInventoryCa } from "../../lib/pki/passphrase.ts";
 import type { Play } from "../../lib/play.ts";
 import { baseRole } from "../../roles/base/index.ts";
 import { nebulaRole } from "../../roles/nebula/index.ts";
+import { radioPortRole } from "../../roles/radio/index.ts";
 import { routingHubRole, routingUplinkRole, routingDefaults } from "../../roles/routing/index.ts";
 import { tunnelPair } from "../../roles/routing/tunnel.ts";
 import { shapingRole } from "../../roles/shaping/index.ts";
@@ -39,7 +40,7 @@ const firstEvents: TaskEvent[] = [];
 // run the shaping role, and routing so that a download from the internet really goes through them.
 const hubInMesh = (): Play => ({ name: "Hub in the mesh", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), routingHubRole] });
 const relayInMesh = (): Play => ({ name: "Relay", hosts: ["relays"], roles: [baseRole, nebulaRole(ca)] });
-const uplinks = (hosts = ["uplinks"]): Play => ({ name: "Set up uplinks", hosts, roles: [baseRole, nebulaRole(ca), shapingRole, routingUplinkRole] });
+const uplinks = (hosts = ["uplinks"]): Play => ({ name: "Set up uplinks", hosts, roles: [baseRole, radioPortRole, nebulaRole(ca), shapingRole, routingUplinkRole] });
 
 /** The maintainer at the kitchen: the hub on its LAN, everything else through it (the lab's inventory says so). */
 async function converge(plays: Play[], options: SessionOptions = {}) {

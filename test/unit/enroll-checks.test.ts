@@ -5,6 +5,7 @@ import { LocalTransport } from "../../lib/transport/local.ts";
 
 const good: RouterFacts = {
   addresses: [],
+  ports: [],
   os: "openwrt",
   release: "23.05.5",
   description: "OpenWrt 23.05.5 r24106-10cc5fcd00",

@@ -93,7 +93,11 @@ export function pilotHostAddressesScript(h: PilotHostPlan): string {
   const gateway = h.home ? h.home.gatewayLan : INTERNET_ROUTER;
   const prefix = h.home ? (h.home.prefix ?? 24) : 24;
   const lines = [`ip -n ${ns} addr add ${h.wanAddress}/${prefix} dev wan0 && ip -n ${ns} link set wan0 up && ip -n ${ns} route add default via ${gateway}`];
-  if (h.pilot.radio) lines.push(`ip -n ${ns} addr add ${h.pilot.radio.address}/${h.pilot.radio.prefix} dev radio0 && ip -n ${ns} link set radio0 up`);
+  // The hub's radio address is the lab's wiring (a Debian host; the project does not configure it). A router's radio0
+  // only comes up, cabled to its NanoStation and with no address, as on a real router: UCI on the router gives it one
+  // (enrollment's radio-port role), netifd applies it, at every boot too.
+  const r = h.pilot.radio;
+  if (r) lines.push(r.assigned ? `ip -n ${ns} addr add ${r.address}/${r.prefix} dev radio0 && ip -n ${ns} link set radio0 up` : `ip -n ${ns} link set radio0 up`);
   if (h.pilot.kitchen && h.lan) lines.push(`ip -n ${ns} addr add ${h.lan.hostAddress}/${h.lan.prefix} dev lan0 && ip -n ${ns} link set lan0 up`);
   const l = h.pilot.routerLan;
   if (l) {

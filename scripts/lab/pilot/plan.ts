@@ -62,8 +62,13 @@ export function checkInstallers(installers: unknown): number {
 /** The lab's wiring of one pilot host, beyond HostPlanBase's WAN, gateway and LAN device. */
 export interface PilotWiring {
   site: PilotSite;
-  /** The port on the radio bridge (in the radio namespace), its IFB for the upload direction, the rate. */
-  radio?: { address: string; prefix: 24; port: string; ifb: string; mbit?: number };
+  /**
+   * The port on the radio bridge (in the radio namespace), its IFB for the upload direction, the rate. `assigned`: the
+   * lab puts `address` on radio0 (the hub). A home router's radio0 comes up with no address (`assigned` false): UCI on
+   * the router gives it one; `address` is then the one the home's link would take, which the lab's inventory lists for
+   * a router written there (enrollment allocates its own for the others).
+   */
+  radio?: { address: string; prefix: 24; port: string; ifb: string; mbit?: number; assigned: boolean };
   /** A router's br-lan (openwrt hosts at home and remote sites). */
   routerLan?: { address: string; prefix: number; subnet: string };
   /** The kitchen host: its lan0's peer port on the kitchen bridge, the LAN device's port, the laptop's address. */
@@ -118,9 +123,9 @@ export function planPilot(runId: string, specs: LabHostSpec[]): PilotHostPlan[] 
       const l = planLanSubnet(spec.lan?.subnet ?? KITCHEN_SUBNET, where, PILOT_RESERVED);
       plan.lan = { netns: `${runId}-l${i}`, subnet: l.subnet, prefix: l.prefix, hostAddress: `${l.base}.1`, deviceAddress: `${l.base}.10` };
       plan.pilot.kitchen = { port: `k${i}`, devicePort: `d${i}`, laptopAddress: `${l.base}.${KITCHEN_LAPTOP_HOST}`, prefix: l.prefix, subnet: l.subnet };
-      plan.pilot.radio = { address: RADIO_HUB, prefix: 24, port: `r${i}`, ifb: `rb${i}` };
+      plan.pilot.radio = { address: RADIO_HUB, prefix: 24, port: `r${i}`, ifb: `rb${i}`, assigned: true };
     }
-    if (site === "home") plan.pilot.radio = { address: `10.44.0.${10 + i}`, prefix: 24, port: `r${i}`, ifb: `rb${i}`, mbit: spec.radioMbit ?? DEFAULT_RADIO_MBIT };
+    if (site === "home") plan.pilot.radio = { address: `10.44.0.${10 + i}`, prefix: 24, port: `r${i}`, ifb: `rb${i}`, mbit: spec.radioMbit ?? DEFAULT_RADIO_MBIT, assigned: false };
     if (spec.kind === "openwrt" && (site === "home" || site === "remote")) plan.pilot.routerLan = { address: ROUTER_LAN.router, prefix: ROUTER_LAN.prefix, subnet: ROUTER_LAN.subnet };
     return plan;
   });
