@@ -18,7 +18,8 @@ export type LabTopology = "internet" | "pilot";
  * "public", anything else -> "remote".
  * - "kitchen": the hub (exactly one): kitchen LAN 10.42.0.1 (lan0), radio0 10.44.0.1 (the access point), wan0 in
  *   carrier-grade NAT 100.64.0.2 behind the "starlink" namespace (outbound only).
- * - "home": behind the volunteer's own router (NAT, 192.168.H.2 on its LAN), radio0 on the backhaul 10.44.0.(10+i).
+ * - "home": behind the volunteer's own router (NAT, 192.168.H.2 on its LAN), radio0 on the backhaul, up with no address
+ *   (as on a real router) until the radio-port role gives it one through UCI.
  * - "remote": behind a home router, no radio: reached only over the internet.
  * - "public": on the internet itself (203.0.113.(10+i)), e.g. a rented relay.
  * An "openwrt" host at a home or remote site is a GL.iNet-like router: its own LAN br-lan 192.168.8.1/24.
@@ -123,7 +124,10 @@ export interface PilotLabHost extends LabHostBase {
   site: PilotSite;
   /** Its mesh IP as the lab's inventory allocates it (mesh groups only; absent for hosts left out of the inventory). */
   meshIp?: string;
-  /** Its address on the radio backhaul (radio0): the hub 10.44.0.1, a home's router 10.44.0.(10+i). */
+  /**
+   * Its address on the radio backhaul (radio0): the hub's 10.44.0.1, set by the lab; for a home's router 10.44.0.(10+i),
+   * what the lab's inventory lists for it (the radio-port role sets it; enrollment allocates its own: read the inventory).
+   */
   radioAddress?: string;
   /** The radio link's rate in Mbit/s, each direction (home sites). */
   radioMbit?: number;
