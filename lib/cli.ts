@@ -3,7 +3,9 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { loadInventory } from "./inventory/load.ts";
-import { parseExtraVar } from "./inventory/vars.ts";
+import { closest } from "./inventory/locate.ts";
+import type { Inventory } from "./inventory/types.ts";
+import { mergeVars, parseExtraVar } from "./inventory/vars.ts";
 import { Session, type SessionOptions } from "./runner/session.ts";
 import { exitCode, formatRecap, type HostRecap } from "./runner/report.ts";
 
@@ -43,7 +45,27 @@ export interface PlaybookDefinition<O extends Options> {
   /** Extra flags and their help lines. */
   options?: O;
   help?: string;
+  /** Every tag its plays select on (tasks/plays.ts tagsOf): --tags and --skip-tags must name one of them. */
+  tags: readonly string[];
+  /** Its plays need the hub (the mesh's centre): an inventory without one is refused before any host is dialled. */
+  needsHub?: boolean;
   run(session: Session, args: Record<string, unknown>): Promise<HostRecap[]>;
+}
+
+/** Tags that would select nothing: refused with the known ones (a typo would otherwise run nothing, or everything). */
+export function checkTags(flag: string, tags: string[] | undefined, known: readonly string[], command: string): void {
+  for (const tag of tags ?? []) {
+    if (known.includes(tag)) continue;
+    const hint = closest(tag, [...known]);
+    throw new UserError(`${flag} ${tag}: no role or task of ${command} has the tag "${tag}"${hint ? ` (did you mean ${hint}?)` : ""}; known tags: ${known.join(", ")}`);
+  }
+}
+
+/** The hub every mesh playbook works from (a second one is refused when the inventory loads). */
+export function checkHub(inventory: Inventory): void {
+  if (!inventory.groups.hub?.length) {
+    throw new UserError(`${inventory.file}: the inventory has no hub; expected exactly one host under groups.hub.hosts (the mesh's centre, 10.0.4.1)`, "add the hub (its address on the kitchen LAN, os: debian)");
+  }
 }
 
 /** Parses argv, loads the inventory, runs, prints the recap and exits with the right code. */
@@ -64,8 +86,12 @@ export async function runPlaybook<O extends Options>(definition: PlaybookDefinit
     const list = (v: unknown) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined);
     const forks = Number(args.forks);
     if (!Number.isInteger(forks) || forks < 1) throw new UserError(`--forks must be a whole number of at least 1, not "${args.forks}"`);
-    const extraVars = Object.assign({}, ...((args["extra-vars"] as string[] | undefined) ?? []).map(parseExtraVar));
+    // Deep: -e bandwidth.up_mbit=3 -e bandwidth.down_mbit=20 sets both.
+    const extraVars = mergeVars(...((args["extra-vars"] as string[] | undefined) ?? []).map(parseExtraVar));
+    checkTags("--tags", list(args.tags), definition.tags, definition.command);
+    checkTags("--skip-tags", list(args["skip-tags"]), definition.tags, definition.command);
     const inventory = loadInventory(resolve(String(args.inventory)), { extraVars });
+    if (definition.needsHub) checkHub(inventory);
     const options: SessionOptions = {
       check: !!args.check,
       diff: !!args.diff,
@@ -77,7 +103,7 @@ export async function runPlaybook<O extends Options>(definition: PlaybookDefinit
       extraVars,
       output: "listr",
     };
-    session = new Session(inventory, options);
+    session = new Session(inventory, options); // reads and checks the login key, before any host is dialled
     const recaps = await definition.run(session, args);
     console.log(`\nRECAP${options.check ? " (check mode: nothing was changed)" : ""}\n${formatRecap(recaps)}`);
     for (const r of recaps.filter((r) => r.error)) console.error(`\n${r.host}: ${r.error}`);

@@ -2,12 +2,19 @@
 import { runPlaybook } from "../lib/cli.ts";
 import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { openServiceSecrets } from "../lib/secrets/service-secrets.ts";
-import { deployMesh } from "./plays.ts";
+import { tagsOf } from "../lib/play.ts";
+import type { CertAuthority } from "../roles/nebula/identity.ts";
+import { certificatesPlay, clientPlay, deployMesh, hubPlay, relayPlay, uplinkPlay } from "./plays.ts";
+
+// The plays' roles, named without their CA (tags are role names): for --tags checks before anything is opened.
+const NO_CA = undefined as unknown as CertAuthority;
 
 await runPlaybook({
   command: "tasks/deploy-hub.ts",
   summary: "Deploys the hub: Nebula lighthouse and relay, forwarding, the list of uplinks; then converges relays, uplinks and clients.",
   options: { "init-ca": { type: "boolean" }, "hub-only": { type: "boolean" } },
+  tags: tagsOf(hubPlay(NO_CA), relayPlay(NO_CA), uplinkPlay(NO_CA), clientPlay(NO_CA), certificatesPlay()),
+  needsHub: true,
   help: `
   --init-ca              create the mesh CA beside the inventory if there is none (asks for a new passphrase)
   --hub-only             only the hub, not the relays, uplinks and clients

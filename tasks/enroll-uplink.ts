@@ -8,6 +8,7 @@ import { loadInventory } from "../lib/inventory/load.ts";
 import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { exitCode, formatRecap } from "../lib/runner/report.ts";
 import { enrollUplink, type EnrollRequest } from "./enroll/enroll.ts";
+import { checkEnrollInventory, checkUplinkFlags, uplinkAddress, uplinkMbit, uplinkPort, uplinkText } from "./enroll/uplink-flags.ts";
 import { asker, readPasswordPrompt } from "./enroll/prompt.ts";
 
 const HELP = `Enrolls a volunteer's router (OpenWrt) as an uplink node of the mesh.
@@ -73,29 +74,26 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  // Bad flags, inventory or key: stop before asking anything, and long before the router is dialled.
+  checkUplinkFlags(values);
+  const inventoryFile = resolve(values.inventory!);
+  checkEnrollInventory(loadInventory(inventoryFile));
   const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
   const ask = asker(values, rl, "tasks/enroll-uplink.ts");
-  const number = (flag: string, text: string) => {
-    const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0) throw new UserError(`--${flag} must be a positive number of Mbit/s, not "${text}"`);
-    return n;
-  };
-  const inventoryFile = resolve(values.inventory!);
-  loadInventory(inventoryFile); // bad inventory: stop before asking anything
   const request: EnrollRequest = {
     inventoryFile,
     // GL.iNet's LAN address; stock OpenWrt's is 192.168.1.1.
-    address: await ask("address", "Router address", "192.168.8.1"),
-    port: values.port ? number("port", values.port) : undefined,
+    address: uplinkAddress(await ask("address", "Router address", "192.168.8.1")),
+    port: values.port ? uplinkPort(values.port) : undefined,
     name: values.name,
     volunteer: {
-      name: await ask("volunteer", "Volunteer's name"),
-      contact: await ask("contact", "Volunteer's phone or e-mail"),
+      name: uplinkText(await ask("volunteer", "Volunteer's name"), "volunteer", "the volunteer's name"),
+      contact: uplinkText(await ask("contact", "Volunteer's phone or e-mail"), "contact", "the volunteer's phone or e-mail"),
       ...(values.location || rl ? { location: await ask("location", "Where is the router (optional)", "-") } : {}),
     },
     bandwidth: {
-      up_mbit: number("up-mbit", await ask("up-mbit", "Donated upload, Mbit/s", "5")),
-      down_mbit: number("down-mbit", await ask("down-mbit", "Donated download, Mbit/s", "20")),
+      up_mbit: uplinkMbit(await ask("up-mbit", "Donated upload, Mbit/s", "5"), "up-mbit"),
+      down_mbit: uplinkMbit(await ask("down-mbit", "Donated download, Mbit/s", "20"), "down-mbit"),
     },
   };
   if (request.volunteer.location === "-") delete request.volunteer.location;

@@ -24,5 +24,6 @@ export function hostContext(inventory: Inventory, name: string, options: { defau
     facts: { os, init: options.init ?? "systemd", arch: "x86_64", kernel: "6.1", hostname: host.name, release: os === "openwrt" ? "23.05.5" : "12.5", packageManager: os === "openwrt" ? "opkg" : "apt", firewall: os === "openwrt" ? "fw4" : "nft", nebulaVersion: null, pendingHandlers: [] },
     vars: mergeVars(options.defaults ?? {}, host.vars, ...(options.extra ?? [])),
     inventory,
+    varsOf: (other) => mergeVars(options.defaults ?? {}, other.vars, ...(options.extra ?? [])),
   };
 }

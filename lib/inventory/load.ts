@@ -1,17 +1,25 @@
-// Reads an inventory file: YAML with positions, checked against inventory/schema.json, mesh IPs checked and allocated.
+// Reads an inventory file: UTF-8 YAML with positions, checked against inventory/schema.json and the known variables
+// (inventory/known-vars.ts), groups, addresses and subnets checked, mesh IPs checked and allocated; -e merged on top.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { homedir } from "node:os";
 import { Ajv, type ErrorObject } from "ajv";
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
-import { InventoryError, UserError } from "../errors.ts";
+import { UserError } from "../errors.ts";
+import { VARS_SCHEMA } from "../../inventory/known-vars.ts";
+import { inventoryProblems } from "./checks.ts";
+import { closest, dotted, fail, Locator, type Problem } from "./locate.ts";
 import { describeRange, inRange, isMeshGroup, lowestFree } from "./mesh-ip.ts";
 import type { Host, Inventory, OsFamily } from "./types.ts";
 import { mergeVars } from "./vars.ts";
+import { decodeUtf8, parseInventoryYaml } from "./yaml-text.ts";
 
+// The file's structure from inventory/schema.json; what `vars` may hold from the registry of known variables.
 const schema = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "inventory", "schema.json"), "utf8"));
-const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
+schema.definitions.vars = VARS_SCHEMA;
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+const validate = ajv.compile(schema);
+const validateVars = ajv.compile({ ...VARS_SCHEMA, definitions: schema.definitions });
 
 interface RawHost {
   address?: string;
@@ -28,44 +36,15 @@ interface RawInventory {
   groups: Record<string, { vars?: Record<string, unknown>; hosts?: Record<string, RawHost> }>;
 }
 
-/** One problem, located: the line of the YAML node at `path` (or its nearest parent that exists). */
-class Locator {
-  constructor(readonly file: string, readonly doc: Document, readonly lines: LineCounter) {}
-  line(path: (string | number)[]): number | undefined {
-    for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? this.doc.contents : (this.doc.getIn(path.slice(0, n), true) as Node | undefined);
-      const range = (node as Node | undefined)?.range;
-      if (range) return this.lines.linePos(range[0]).line;
-    }
-    return undefined;
-  }
-  /** The line of a key itself (for unknown or duplicate keys). */
-  keyLine(path: (string | number)[], key: string): number | undefined {
-    const parent = path.length ? this.doc.getIn(path, true) : this.doc.contents;
-    if (isMap(parent)) {
-      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-      const range = (pair?.key as Node | undefined)?.range;
-      if (range) return this.lines.linePos(range[0]).line;
-    }
-    return this.line(path);
-  }
-}
+/** Where a key sits when it is a variable: the `vars` of the inventory, a group or a host (or the top of an -e). */
+const isVarsPath = (path: string[]) => path.length === 0 || (path[path.length - 1] === "vars" && [1, 3, 5].includes(path.length));
 
-const dotted = (path: (string | number)[]) => path.join(".");
+/** YAML 1.1's booleans, strings in YAML 1.2: refused where a boolean is expected, with what to write instead. */
+const YAML11_BOOLEAN = /^(y|yes|n|no|on|off)$/i;
 
-function closest(word: string, options: string[]): string | undefined {
-  const distance = (a: string, b: string) => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0][j] = j;
-    for (let i = 1; i <= a.length; i++)
-      for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    return d[a.length][b.length];
-  };
-  const best = options.map((o) => ({ o, d: distance(word, o) })).sort((x, y) => x.d - y.d)[0];
-  return best && best.d <= 2 ? best.o : undefined;
-}
+const typeWord = (t: string) => (t === "object" ? "a mapping (key: value)" : t === "array" ? "a list" : t === "null" ? "null" : t === "integer" ? "an integer (a whole number)" : `a ${t}`);
 
-function describeAjvError(e: ErrorObject, locate: Locator): { line?: number; path: string; problem: string } {
+function describeAjvError(e: ErrorObject, locate: Locator): Problem {
   const path = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
   const schemaNode = e.parentSchema as { description?: string; properties?: Record<string, unknown> } | undefined;
   switch (e.keyword) {
@@ -73,11 +52,10 @@ function describeAjvError(e: ErrorObject, locate: Locator): { line?: number; pat
       const key = (e.params as { additionalProperty: string }).additionalProperty;
       const known = Object.keys(schemaNode?.properties ?? {});
       const hint = closest(key, known);
-      return {
-        line: locate.keyLine(path, key),
-        path: dotted([...path, key]),
-        problem: `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ""}; expected one of: ${known.join(", ")}`,
-      };
+      const problem = isVarsPath(path)
+        ? `unknown variable '${key}'${hint ? ` (did you mean '${hint}'?)` : ""}: no role reads it, so it would change nothing; expected a known variable (inventory/known-vars.ts lists them: the roles' defaults and the inventory's facts)`
+        : `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ""}; expected one of: ${known.join(", ")}`;
+      return { line: locate.keyLine(path, key), path: dotted([...path, key]), problem };
     }
     case "required": {
       const key = (e.params as { missingProperty: string }).missingProperty;
@@ -87,8 +65,14 @@ function describeAjvError(e: ErrorObject, locate: Locator): { line?: number; pat
       const name = (e.params as { propertyName: string }).propertyName;
       return { line: locate.keyLine(path, name), path: dotted([...path, name]), problem: `"${name}" is not a valid name: use lowercase letters, digits and '-', at most 63 characters` };
     }
-    case "type":
-      return { line: locate.line(path), path: dotted(path), problem: `${JSON.stringify(e.data)} is not valid here: must be ${(e.params as { type: string }).type === "object" ? "a mapping (key: value)" : `a ${(e.params as { type: string }).type}`}` };
+    case "type": {
+      const types = ([] as string[]).concat((e.params as { type: string | string[] }).type);
+      const yaml11 = types.includes("boolean") && typeof e.data === "string" && YAML11_BOOLEAN.test(e.data);
+      const problem = yaml11
+        ? `${JSON.stringify(e.data)} is a string here, not a boolean (the inventory is YAML 1.2, where only true and false are booleans; yes/no/on/off were booleans in YAML 1.1 only); write true or false`
+        : `${JSON.stringify(e.data)} is not valid here: must be ${types.map(typeWord).join(" or ")}`;
+      return { line: locate.line(path), path: dotted(path), problem };
+    }
     case "enum":
       return { line: locate.line(path), path: dotted(path), problem: `${JSON.stringify(e.data)} is not valid: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(", ")}` };
     case "minimum":
@@ -102,14 +86,6 @@ function describeAjvError(e: ErrorObject, locate: Locator): { line?: number; pat
   }
 }
 
-function fail(file: string, problems: { line?: number; path: string; problem: string }[]): never {
-  const unique = [...new Map(problems.map((p) => [`${p.line}|${p.path}|${p.problem}`, p])).values()].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  if (unique.length === 1) throw new InventoryError(file, unique[0].line, unique[0].path, unique[0].problem);
-  const error = new InventoryError(file, unique[0].line, unique[0].path, unique[0].problem);
-  error.message = `${file}: ${unique.length} problems:\n${unique.map((p) => `  ${file}${p.line ? `:${p.line}` : ""}: ${p.path ? `${p.path}: ` : ""}${p.problem}`).join("\n")}`;
-  throw error;
-}
-
 /** Where a host's effective `ssh_via` was set (host vars > group vars > inventory vars), for messages. */
 function viaPath(host: Host, raw: RawInventory): (string | number)[] {
   if (raw.groups[host.group]?.hosts?.[host.name]?.vars?.ssh_via !== undefined) return ["groups", host.group, "hosts", host.name, "vars", "ssh_via"];
@@ -118,9 +94,9 @@ function viaPath(host: Host, raw: RawInventory): (string | number)[] {
 }
 
 /** `ssh_via` names another host of the inventory, and following it from any host never comes back to that host. */
-function viaProblems(hosts: Host[], raw: RawInventory, locate: Locator): { line?: number; path: string; problem: string }[] {
+function viaProblems(hosts: Host[], raw: RawInventory, locate: Locator): Problem[] {
   const byName = new Map(hosts.map((h) => [h.name, h]));
-  const problems: { line?: number; path: string; problem: string }[] = [];
+  const problems: Problem[] = [];
   for (const host of hosts) {
     const via = host.vars.ssh_via as string | undefined;
     if (via === undefined) continue;
@@ -157,34 +133,40 @@ function viaProblems(hosts: Host[], raw: RawInventory, locate: Locator): { line?
 
 const expandPath = (base: string, p: string) => (p.startsWith("~/") ? join(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(dirname(base), p));
 
-export function loadInventory(fileArg: string, _options: { extraVars?: Record<string, unknown> } = {}): Inventory {
+/**
+ * -e values, checked as a `vars` layer: unknown names, types, bounds. Not `required`: a partial mapping
+ * (-e bandwidth.up_mbit=3) completes each host's own (and a host with none, the hub, reads none).
+ */
+function extraVarsProblems(extraVars: Record<string, unknown>): string[] {
+  const label = (e: ErrorObject) => `-e ${e.instancePath.split("/").slice(1).join(".") || "(top)"}`;
+  const none = { line: () => undefined, keyLine: () => undefined } as unknown as Locator;
+  const describe = (e: ErrorObject) => {
+    const p = describeAjvError(e, none);
+    return `${p.path ? `-e ${p.path}` : label(e)}: ${p.problem}`;
+  };
+  return validateVars(extraVars) ? [] : (validateVars.errors ?? []).filter((e) => e.keyword !== "required" && e.keyword !== "if").map(describe);
+}
+
+export function loadInventory(fileArg: string, options: { extraVars?: Record<string, unknown> } = {}): Inventory {
   const file = resolve(fileArg);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch (err) {
     throw new UserError(`cannot read the inventory ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`, "pass one with -i FILE");
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length) {
-    fail(
-      file,
-      doc.errors.map((e) => ({
-        line: e.linePos?.[0]?.line,
-        path: "",
-        problem: `YAML syntax: ${e.code === "DUPLICATE_KEY" ? "a key appears twice in the same mapping" : e.code === "TAB_AS_INDENT" ? "tabs cannot indent YAML; use spaces" : e.message.split("\n")[0]}`,
-      })),
-    );
-  }
+  const decoded = decodeUtf8(bytes);
+  if ("problem" in decoded) fail(file, [decoded.problem]);
+  const parsed = parseInventoryYaml(decoded.text);
+  if ("problems" in parsed) fail(file, parsed.problems);
+  const { doc, lines, data } = parsed;
   const locate = new Locator(file, doc, lines);
-  const data = doc.toJS() as unknown;
   if (data === null || data === undefined) fail(file, [{ line: 1, path: "", problem: "the file is empty; expected a mapping with at least 'groups'" }]);
   if (typeof data !== "object" || Array.isArray(data)) fail(file, [{ line: locate.line([]), path: "", problem: "the top level must be a mapping with 'groups' (and optionally vars, ssh_key, known_hosts), not a list or a value" }]);
   if (!validate(data)) fail(file, (validate.errors ?? []).filter((e) => e.keyword !== "if").map((e) => describeAjvError(e, locate)));
   const raw = data as RawInventory;
 
-  const problems: { line?: number; path: string; problem: string }[] = [];
+  const problems: Problem[] = inventoryProblems(raw, locate);
   const seen = new Map<string, string>();
   const hosts: Host[] = [];
   const groups: Record<string, string[]> = {};
@@ -210,7 +192,7 @@ export function loadInventory(fileArg: string, _options: { extraVars?: Record<st
         os: h.os,
         group: groupName,
         meshIp: h.mesh_ip,
-        vars: mergeVars(raw.vars ?? {}, group.vars ?? {}, h.vars ?? {}),
+        vars: mergeVars(raw.vars ?? {}, group.vars ?? {}, h.vars ?? {}, options.extraVars ?? {}),
         source: `${file}:${locate.line(path) ?? "?"}`,
       });
     }
@@ -239,10 +221,16 @@ export function loadInventory(fileArg: string, _options: { extraVars?: Record<st
     taken.set(ip, host.name);
   }
 
+  if (options.extraVars && Object.keys(options.extraVars).length) {
+    const wrong = extraVarsProblems(options.extraVars);
+    if (wrong.length) throw new UserError(wrong.length === 1 ? wrong[0] : `${wrong.length} problems with -e:\n${wrong.map((w) => `  ${w}`).join("\n")}`, "-e sets a known variable: -e name=value, or -e name.key=value inside a mapping (values are JSON when they parse as JSON)");
+  }
+
   return {
     file,
     knownHosts: expandPath(file, raw.known_hosts ?? "known_hosts"),
     sshKey: raw.ssh_key ? expandPath(file, raw.ssh_key) : undefined,
+    sshKeySource: raw.ssh_key ? `${file}:${locate.keyLine([], "ssh_key") ?? "?"}` : undefined,
     hosts,
     groups,
     vars: raw.vars ?? {},

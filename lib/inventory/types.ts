@@ -32,6 +32,8 @@ export interface Inventory {
   knownHosts: string;
   /** Private key the runner logs in with; default ~/.ssh/id_ed25519 or the inventory's ssh_key. */
   sshKey?: string;
+  /** Where ssh_key is set ("hosts.yml:10"), for messages about the key. */
+  sshKeySource?: string;
   hosts: Host[];
   groups: Record<string, string[]>;
   vars: Record<string, unknown>;

@@ -5,6 +5,15 @@ import { UserError } from "../errors.ts";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/**
+ * A host's effective vars, the one place the layers meet: role defaults < inventory < group < host (already merged
+ * into host.vars by loadInventory, with the -e it was given) < -e. Every reader uses it, for its own host and for
+ * others (the hub reading its uplinks' caps, monitoring reading each node's ports).
+ */
+export function effectiveVars(host: { vars: Record<string, unknown> }, defaults: Record<string, unknown> = {}, extraVars: Record<string, unknown> = {}): Record<string, unknown> {
+  return mergeVars(defaults, host.vars, extraVars);
+}
+
 export function mergeVars(...layers: Record<string, unknown>[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const layer of layers) {

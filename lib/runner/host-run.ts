@@ -4,7 +4,7 @@ import type { Fact, FactReader, ProbeOutput } from "../facts/fact.ts";
 import { contentFact } from "../facts/files.ts";
 import { hostFacts, type HostFacts } from "../facts/host.ts";
 import type { Host, Inventory } from "../inventory/types.ts";
-import { mergeVars } from "../inventory/vars.ts";
+import { effectiveVars, mergeVars } from "../inventory/vars.ts";
 import type { HostContext, Play } from "../play.ts";
 import type { Handler, Plan, Resource } from "../resources/resource.ts";
 import type { Transport } from "../transport/types.ts";
@@ -66,8 +66,11 @@ interface Built {
 /** Every role's tasks and handlers, each role with its own defaults under the host's vars. */
 function buildTasks(play: Play, host: Host, inventory: Inventory, facts: HostFacts, options: RunOptions): Built {
   const built: Built = { tasks: [], handlers: new Map(), skipped: 0 };
+  // Other hosts' vars under every role of the play's defaults: the hub's routing reads its uplinks' nebula ports, say.
+  const playDefaults = mergeVars(...play.roles.map((r) => r.defaults));
+  const varsOf = (other: Host) => effectiveVars(other, playDefaults, options.extraVars);
   for (const role of play.roles) {
-    const ctx: HostContext = { host, facts, os: facts.os, vars: mergeVars(role.defaults, host.vars, options.extraVars ?? {}), inventory };
+    const ctx: HostContext = { host, facts, os: facts.os, vars: effectiveVars(host, role.defaults, options.extraVars), inventory, varsOf };
     for (const resource of role.tasks(ctx)) {
       if (selected(resource, role.name, options)) built.tasks.push(resource);
       else built.skipped++;

@@ -1,6 +1,4 @@
 // A run of a playbook: the inventory, one SSH connection per host reused by every play, and the hosts run concurrently.
-import { homedir } from "node:os";
-import { existsSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { Listr } from "listr2";
 import type { Host, Inventory } from "../inventory/types.ts";
@@ -10,6 +8,7 @@ import { SshTransport } from "../transport/ssh.ts";
 import type { Transport } from "../transport/types.ts";
 import { TransportError, UserError } from "../errors.ts";
 import { knownHostsName } from "../transport/known-hosts.ts";
+import { inventoryLoginKey, type LoginKey } from "../transport/ssh-key.ts";
 import { runHost, type RunOptions } from "./host-run.ts";
 import { RecordingReporter, type HostRecap, type Reporter, type TaskEvent } from "./report.ts";
 
@@ -59,7 +58,12 @@ export class Session {
   /** By host name, with the host it is reached through (a jump host closes after the hosts reached through it). */
   readonly #connections = new Map<string, { via?: string; connection: Promise<SshTransport> }>();
 
-  constructor(readonly inventory: Inventory, readonly options: SessionOptions = {}) {}
+  /** Read and checked once, before any host is dialled: a bad key is one UserError, not a failure per host. */
+  readonly #key: LoginKey | undefined;
+
+  constructor(readonly inventory: Inventory, readonly options: SessionOptions = {}) {
+    this.#key = inventoryLoginKey(inventory);
+  }
 
   /** The one connection to a host for this run (opened on first use); a jump host's connection is shared the same way. */
   connect(host: Host): Promise<Transport> {
@@ -104,12 +108,11 @@ export class Session {
         throw new TransportError(user, `could not connect: ${err.message}`);
       });
     }
-    const key = this.inventory.sshKey ?? [`${homedir()}/.ssh/id_ed25519`, `${homedir()}/.ssh/id_rsa`].find((k) => existsSync(k));
     return SshTransport.connect({
       host: route.address,
       port: route.port,
       user: host.user,
-      keyFile: key,
+      privateKey: this.#key?.key,
       password: this.options.passwords?.[host.name],
       knownHostsFile: this.inventory.knownHosts,
       pinName: host.name,

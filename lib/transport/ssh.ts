@@ -1,5 +1,4 @@
 // Transport over one ssh2 connection per host: commands as exec channels, files streamed to a temp file then renamed.
-import { readFileSync } from "node:fs";
 import { randomBytes, createHash } from "node:crypto";
 import { posix } from "node:path";
 import type { Duplex } from "node:stream";
@@ -7,14 +6,17 @@ import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { sh, type Command } from "../command.ts";
 import { TransportError, UserError } from "../errors.ts";
 import { changedKeyMessage, checkHostKey, pinHostKey } from "./known-hosts.ts";
+import { readLoginKey } from "./ssh-key.ts";
 import type { PutOptions, RunResult, Transport } from "./types.ts";
 
 export interface SshOptions {
   host: string;
   port?: number;
   user?: string;
-  /** Path of the private key to log in with. */
+  /** Path of the private key to log in with (read and checked here: a bad key is a UserError, not a crash). */
   keyFile?: string;
+  /** The private key itself, already checked (a session reads it once for every host: lib/transport/ssh-key.ts). */
+  privateKey?: Buffer;
   /** For a router's first contact; never logged. */
   password?: string;
   knownHostsFile: string;
@@ -89,7 +91,8 @@ export class SshTransport implements Transport {
           });
         },
       } as ConnectConfig;
-      if (options.keyFile) config.privateKey = readFileSync(options.keyFile);
+      if (options.privateKey) config.privateKey = options.privateKey;
+      else if (options.keyFile) config.privateKey = readLoginKey(options.keyFile, `${target}: key file`).key;
       if (options.password !== undefined) {
         config.password = options.password;
         config.tryKeyboard = true;

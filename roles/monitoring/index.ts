@@ -1,5 +1,5 @@
 // The monitoring role: a node exporter on every mesh node; on the hub, Prometheus, Alertmanager and Grafana's files.
-import type { HostContext, Role } from "../../lib/play.ts";
+import { varsOf, type HostContext, type Role } from "../../lib/play.ts";
 import { monitoringDefaults, type MonitoringVars } from "./defaults.ts";
 import { exporterHandlers, exporterTasks } from "./exporter.ts";
 import { serverHandlers, serverTasks } from "./server.ts";
@@ -11,7 +11,7 @@ const isHub = (group: string) => group === "hub";
 function wantsExporter(ctx: HostContext, v: MonitoringVars): boolean {
   if (!ctx.host.meshIp || v.monitoring_node_exporter === false) return false;
   // Not where the node's Nebula firewall keeps the hub out (relays, clients): it would never be scraped.
-  if (!hubMayReach(ctx.host, v.monitoring_node_exporter_port)) return false;
+  if (!hubMayReach(ctx.host, v.monitoring_node_exporter_port, (h) => varsOf(ctx, h))) return false;
   if (ctx.os === "openwrt") return v.monitoring_openwrt_exporter !== false;
   return ctx.vars.docker_enabled !== true;
 }

@@ -1,6 +1,7 @@
 // Recording rules made from the inventory and the CA's register: uplinks' donated caps, their traffic, certificates' ends.
 import { stringify } from "yaml";
 import type { Host, Inventory } from "../../lib/inventory/types.ts";
+import { mergeVars } from "../../lib/inventory/vars.ts";
 import type { IssuedEntry } from "../../lib/pki/ca-store.ts";
 import { routingDefaults } from "../routing/defaults.ts";
 import { tunnelPair } from "../routing/tunnel.ts";
@@ -27,14 +28,14 @@ export interface CertRegister {
  * routing role's tunnel to it: what the mesh uses, not the volunteer household's own traffic on the same line.
  * Upload is what the hub sends into the tunnel, download what comes back.
  */
-function rulesOfUplink(h: Host, hub: Host | undefined): RecordingRule[] {
-  const bw = (h.vars.bandwidth ?? {}) as { up_mbit?: number; down_mbit?: number };
+function rulesOfUplink(h: Host, hub: Host | undefined, vars: (h: Host) => Record<string, unknown>): RecordingRule[] {
+  const bw = (vars(h).bandwidth ?? {}) as { up_mbit?: number; down_mbit?: number };
   const rules: RecordingRule[] = [];
   // A cap of 0 means "not given": no constant series, so the dashboard shows no line rather than a false one.
   if (bw.up_mbit) rules.push({ record: "meshisp_uplink_cap_bits_per_second", expr: `vector(${bw.up_mbit * MBIT})`, labels: { uplink: h.name, direction: "up" } });
   if (bw.down_mbit) rules.push({ record: "meshisp_uplink_cap_bits_per_second", expr: `vector(${bw.down_mbit * MBIT})`, labels: { uplink: h.name, direction: "down" } });
   if (!hub?.meshIp || !h.meshIp) return rules;
-  const device = tunnelPair(hub.meshIp, h.meshIp, { ...routingDefaults, ...hub.vars } as typeof routingDefaults).hub.dev;
+  const device = tunnelPair(hub.meshIp, h.meshIp, mergeVars(routingDefaults, vars(hub)) as typeof routingDefaults).hub.dev;
   const sel = `{job="node",node=${quote(hub.name)},device=${quote(device)}}`;
   rules.push(
     { record: "meshisp_uplink_traffic_bits_per_second", expr: `sum(rate(node_network_transmit_bytes_total${sel}[1m])) * 8`, labels: { uplink: h.name, direction: "up" } },
@@ -47,10 +48,10 @@ const ruleFile = (source: string, groups: { name: string; rules: RecordingRule[]
   `# Written by community-mesh-isp (role monitoring) from ${source}; do not edit.\n${stringify({ groups: groups.filter((g) => g.rules.length > 0) }, { lineWidth: 0 })}`;
 
 /** Caps and traffic of every uplink, from the inventory: stable for the same inventory, so the file resource says "ok". */
-export function uplinkRules(inventory: Inventory): string {
+export function uplinkRules(inventory: Inventory, vars: (h: Host) => Record<string, unknown> = (h) => h.vars): string {
   const uplinks = inventory.hosts.filter((h) => h.group === "uplinks").sort((a, b) => a.name.localeCompare(b.name));
   const hub = inventory.hosts.find((h) => h.group === "hub");
-  return ruleFile("the inventory", [{ name: "meshisp-uplink-caps-and-traffic", rules: uplinks.flatMap((h) => rulesOfUplink(h, hub)) }]);
+  return ruleFile("the inventory", [{ name: "meshisp-uplink-caps-and-traffic", rules: uplinks.flatMap((h) => rulesOfUplink(h, hub, vars)) }]);
 }
 
 /** When each node's certificate (and the CA) ends, from the CA's register; nodes no longer in the inventory left out. */

@@ -1,6 +1,6 @@
 // The hub's monitoring: Prometheus with targets and rules from the inventory, Alertmanager, and Grafana's files.
 import { UserError } from "../../lib/errors.ts";
-import type { HostContext } from "../../lib/play.ts";
+import { varsOf, type HostContext } from "../../lib/play.ts";
 import { directory } from "../../lib/resources/directory.ts";
 import { file } from "../../lib/resources/file.ts";
 import { packages } from "../../lib/resources/package.ts";
@@ -24,7 +24,7 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** Everything rendered for the hub, also used by the unit tests to check the files with promtool and amtool. */
 export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, register: CertRegister = { issued: [] }) {
   const d = debianMonitoring(ctx.facts.init);
-  const targets = scrapeTargets(ctx.inventory, v);
+  const targets = scrapeTargets(ctx.inventory, v, (h) => varsOf(ctx, h));
   const uplinks = ctx.inventory.hosts.filter((h) => h.group === "uplinks").map((h) => escapeRegex(h.name)).sort();
   const alerts = renderTemplate("monitoring/alerts.yml.hbs", {
     ...v,
@@ -52,7 +52,7 @@ export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, registe
     prometheus,
     alertmanager,
     alerts,
-    inventoryRules: uplinkRules(ctx.inventory),
+    inventoryRules: uplinkRules(ctx.inventory, (h) => varsOf(ctx, h)),
     certificateRules: certificateRules(ctx.inventory, register),
     targets: Object.fromEntries(SCRAPE_JOBS.map((job) => [job, targetsFile(targets[job])])) as Record<string, string>,
   };

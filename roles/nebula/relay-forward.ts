@@ -3,7 +3,7 @@
 // also forwards its `nebula_relay_forward_port` to the hub's Nebula port; the tunnel stays end to end hub <-> node.
 // A hub without an inbound address (Starlink CGNAT) has nothing to forward to: the relay is then a lighthouse, the hub
 // reports to it and names it its relay, and Nebula's own relaying replaces the forwarder (endpoints.ts); the table goes.
-import type { HostContext } from "../../lib/play.ts";
+import { varsOf, type HostContext } from "../../lib/play.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { nftTable } from "../../lib/resources/nft-table.ts";
 import { packages } from "../../lib/resources/package.ts";
@@ -20,7 +20,7 @@ export function relayForward(ctx: HostContext, v: { nebula_port: number; nebula_
     ? renderTemplate("nebula/relay-forward.nft.hbs", {
         forward_port: v.nebula_relay_forward_port,
         hub_address: hubAddress,
-        hub_port: (hub.vars.nebula_port as number | undefined) ?? v.nebula_port,
+        hub_port: (varsOf(ctx, hub).nebula_port as number | undefined) ?? v.nebula_port,
       })
     : "";
   return [

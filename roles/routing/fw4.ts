@@ -1,7 +1,7 @@
 // OpenWrt's fw4 rejects whatever arrives on an interface in no zone (nebula1, mu-hub): include files in its input and
 // forward chains admit the mesh's own traffic, from the hub only. Copies under /etc/meshisp/fw4 (same layout as
 // /usr/share/nftables.d, which a sysupgrade does not keep) let the restore service put them back after an upgrade.
-import type { HostContext } from "../../lib/play.ts";
+import { varsOf, type HostContext } from "../../lib/play.ts";
 import { directory } from "../../lib/resources/directory.ts";
 import { file } from "../../lib/resources/file.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
@@ -49,7 +49,7 @@ export function meshAdmission(ctx: HostContext, hubIp: string, tunnel: TunnelSpe
   const radioDev = v.radio_device as string | undefined;
   const radio =
     hub && radioDev && sameRadio(ctx.host, hub)
-      ? { dev: radioDev, hubAddress: hub.vars.radio_address as string, hubPort: (hub.vars.nebula_port as number | undefined) ?? (v.nebula_port as number | undefined) ?? nebulaDefaults.nebula_port }
+      ? { dev: radioDev, hubAddress: hub.vars.radio_address as string, hubPort: (varsOf(ctx, hub).nebula_port as number | undefined) ?? nebulaDefaults.nebula_port }
       : undefined;
   return {
     ...(radio ? { radio } : {}),

@@ -1,5 +1,5 @@
 // What the routing role derives from the inventory: the hub, the uplinks and their tunnels, the community's sources.
-import type { HostContext } from "../../lib/play.ts";
+import { varsOf, type HostContext } from "../../lib/play.ts";
 import type { Host } from "../../lib/inventory/types.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { RoutingVars } from "./defaults.ts";
@@ -28,7 +28,7 @@ export function uplinksOf(ctx: HostContext, hubIp: string): UplinkRoute[] {
   return ctx.inventory.hosts
     .filter((h) => h.group === "uplinks" && h.meshIp)
     .map((h) => {
-      const bw = (h.vars.bandwidth ?? {}) as { up_mbit?: number; down_mbit?: number };
+      const bw = (varsOf(ctx, h).bandwidth ?? {}) as { up_mbit?: number; down_mbit?: number };
       return {
         name: h.name,
         meshIp: h.meshIp!,

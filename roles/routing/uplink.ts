@@ -1,7 +1,7 @@
 // An uplink's part of routing (forwarding itself is the base role's): the tunnel to the hub, masquerade of the mesh's traffic out of its WAN,
 // routes back to the hub's LAN and the mesh clients, and nothing from the mesh into the volunteer's home.
 import { sh } from "../../lib/command.ts";
-import type { HostContext, Role } from "../../lib/play.ts";
+import { varsOf, type HostContext, type Role } from "../../lib/play.ts";
 import { packages } from "../../lib/resources/package.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate } from "../../lib/template.ts";
@@ -19,7 +19,7 @@ function uplinkTasks(ctx: HostContext): Resource[] {
   const hub = hubOf(ctx);
   const t = tunnelPair(hub.meshIp!, ctx.host.meshIp!, v).uplink;
   const mss = v.routing_tunnel_mtu - 40;
-  const back = communitySources(hub, { ...v, lan_subnet: hub.vars.lan_subnet });
+  const back = communitySources(hub, { ...v, lan_subnet: varsOf(ctx, hub).lan_subnet });
   const network = [
     tunnel({ ...t, name: `Tunnel to the hub (${t.dev}, ${t.remote})`, routes: back.map((dst) => ({ table: "main", dst, gateway: t.peer, dev: t.dev })) }),
     nftTable({ family: "ip", name: "meshisp", body: renderTemplate("routing/uplink.nft.hbs", { dev: t.dev, forbidden: v.routing_uplink_forbidden, mss, mss_above: mss + 1 }) }),

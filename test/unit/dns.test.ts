@@ -18,7 +18,7 @@ groups:
     hosts:
       uplink-1: { address: 192.168.8.1, os: openwrt, mesh_ip: 10.0.4.65 }
       uplink-2: { address: 192.168.8.2, os: openwrt }
-  kitchen:
+  bench:
     hosts:
       printer: { address: 10.42.0.20 }
 `;

@@ -44,7 +44,7 @@ const BAD: { name: string; yaml: string; expect: string[] }[] = [
   { name: "duplicate mesh IP", yaml: "groups:\n  uplinks:\n    hosts:\n      u1: { address: 1.2.3.4, mesh_ip: 10.0.4.70 }\n      u2: { address: 1.2.3.5, mesh_ip: 10.0.4.70 }\n", expect: [":5:", "groups.uplinks.hosts.u2.mesh_ip", "already the mesh IP of u1"] },
   { name: "mesh IP not an address", yaml: "groups:\n  hub:\n    hosts:\n      hub: { address: 1.2.3.4, mesh_ip: 10.0.4 }\n", expect: [":4:", "mesh_ip", "IPv4 address"] },
   { name: "mesh IP in a non-mesh group", yaml: "groups:\n  bench:\n    hosts:\n      b1: { address: 1.2.3.4, mesh_ip: 10.0.4.70 }\n", expect: [":4:", "not part of the mesh"] },
-  { name: "negative bandwidth", yaml: "groups:\n  uplinks:\n    hosts:\n      u1:\n        address: 1.2.3.4\n        vars: { bandwidth: { up_mbit: -5, down_mbit: 20 } }\n", expect: [":6:", "vars.bandwidth.up_mbit", "> 0"] },
+  { name: "negative bandwidth", yaml: "groups:\n  uplinks:\n    hosts:\n      u1:\n        address: 1.2.3.4\n        vars: { bandwidth: { up_mbit: -5, down_mbit: 20 } }\n", expect: [":6:", "vars.bandwidth.up_mbit", ">= 0.1", "not -5"] },
   { name: "bandwidth missing a field", yaml: "groups:\n  uplinks:\n    vars:\n      bandwidth: { up_mbit: 5 }\n    hosts: {}\n", expect: [":4:", "groups.uplinks.vars.bandwidth", "'down_mbit' is required"] },
   { name: "bad CIDR", yaml: "groups:\n  hub:\n    hosts:\n      hub: { address: 1.2.3.4, vars: { lan_subnet: 10.42.0.0/33 } }\n", expect: [":4:", "lan_subnet", "IPv4 network"] },
   { name: "vars not a mapping", yaml: "vars: [1, 2]\n" + HUB, expect: [":1:", "vars", "mapping"] },
@@ -82,16 +82,16 @@ describe("good inventories", () => {
     const file = write(
       "good.yml",
       `# comment
-vars: { a: 1, nested: { x: 1, y: 1 } }
+vars: { base_contact: one, dns_extra_records: { x: 10.1.0.1, y: 10.1.0.1 } }
 groups:
   hub:
     hosts:
       hub: { address: 198.18.1.10, os: debian }
   uplinks:
-    vars: { a: 2, nested: { y: 2 } }
+    vars: { base_contact: two, dns_extra_records: { y: 10.2.0.2 } }
     hosts:
       u1: { address: 198.18.1.11 }
-      u2: { address: 198.18.1.12, mesh_ip: 10.0.4.65, vars: { a: 3 } }
+      u2: { address: 198.18.1.12, mesh_ip: 10.0.4.65, vars: { base_contact: three } }
       u3: { address: 198.18.1.13 }
   bench:
     hosts:
@@ -106,9 +106,9 @@ groups:
     expect(byName.u3.meshIp).toBe("10.0.4.67");
     expect(byName.b1.meshIp).toBeUndefined();
     expect(byName.b1.port).toBe(2222);
-    expect(byName.u2.vars).toEqual({ a: 3, nested: { x: 1, y: 2 } });
-    expect(byName.u1.vars.a).toBe(2);
-    expect(byName.hub.vars.a).toBe(1);
+    expect(byName.u2.vars).toEqual({ base_contact: "three", dns_extra_records: { x: "10.1.0.1", y: "10.2.0.2" } });
+    expect(byName.u1.vars.base_contact).toBe("two");
+    expect(byName.hub.vars.base_contact).toBe("one");
     expect(inv.knownHosts).toBe(join(dir, "known_hosts"));
     expect(byName.u1.source).toBe(`${file}:10`);
     expect(selectHosts(inv, ["uplinks"], "!u2").map((h) => h.name)).toEqual(["u1", "u3"]);
