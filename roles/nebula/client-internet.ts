@@ -18,3 +18,14 @@ export function hubInternetSubnets(type: NodeType, inventory: Inventory): string
   const anyClient = inventory.hosts.some((h: Host) => nodeTypeOf(h) === "client" && optsIn(h.vars));
   return type === "lighthouse" && anyClient ? INTERNET_HALVES : [];
 }
+
+/**
+ * The port a node's Nebula listens on. A client whose internet rides the mesh needs a fixed one (nebula_node_port, else
+ * nebula_port): the routing role keeps Nebula's own UDP from that port on the real default gateway by a policy rule,
+ * whatever address a peer is at, such as a hub behind CGNAT, found at whatever public address its carrier gives it
+ * (the relay's lighthouse tells; no inventory can). Others keep nebula_node_port (0: a random one).
+ */
+export function nodeListenPort(type: NodeType, vars: Record<string, unknown>): number {
+  const nodePort = (vars.nebula_node_port as number | undefined) ?? 0;
+  return type === "client" && optsIn(vars) && nodePort === 0 ? ((vars.nebula_port as number | undefined) ?? 4242) : nodePort;
+}

@@ -7,7 +7,7 @@ import { packages } from "../../lib/resources/package.ts";
 import { restartHandler, service } from "../../lib/resources/service.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { nebulaDefaults } from "./defaults.ts";
-import { clientInternetRoutes, hubInternetSubnets } from "./client-internet.ts";
+import { clientInternetRoutes, hubInternetSubnets, nodeListenPort } from "./client-internet.ts";
 import { nebulaIdentity, type CertAuthority, type CertRequest } from "./identity.ts";
 import { groupsOf, inboundRules, nodeTypeOf, relaysOf } from "./node-types.ts";
 import { isRelayLighthouse, meshPeers, meshTopology, preferredRanges } from "./endpoints.ts";
@@ -52,7 +52,7 @@ export function nebulaSettings(ctx: HostContext) {
       preferred_ranges: preferredRanges(host, peers),
       use_relays: !!v.nebula_use_relays,
       // The hub keeps its fixed port also behind CGNAT: radio nodes dial it there.
-      listen_port: amLighthouse || amRelay || type === "lighthouse" ? v.nebula_port : v.nebula_node_port,
+      listen_port: amLighthouse || amRelay || type === "lighthouse" ? v.nebula_port : nodeListenPort(type, v),
       stats_listen: `${host.meshIp}:${v.nebula_stats_port}`,
       unsafe_routes: [...v.nebula_unsafe_routes, ...clientInternetRoutes(type, v, topology.hub.meshIp!)],
       inbound: inboundRules(type, v.nebula_stats_port),

@@ -1,5 +1,6 @@
 // A mesh client's part of routing: when it sends its internet through the hub (client_internet_via_mesh), host routes
-// keep Nebula's own UDP to the hub and the relays' forwarders on the client's real default gateway.
+// keep Nebula's own UDP to the hub and the relays' forwarders on the client's real default gateway, and a policy rule on
+// Nebula's listen port does the same for peers at addresses only Nebula learns (a hub behind CGNAT).
 import type { Role } from "../../lib/play.ts";
 import { UserError } from "../../lib/errors.ts";
 import { nebulaDefaults } from "../nebula/defaults.ts";
@@ -8,6 +9,8 @@ import { endpointAddress, meshPeers } from "../nebula/endpoints.ts";
 import { routingDefaults } from "./defaults.ts";
 import { bootResources } from "./boot.ts";
 import { underlayRoutes } from "./underlay.ts";
+import { underlayRule } from "./underlay-rule.ts";
+import { nodeListenPort } from "../nebula/client-internet.ts";
 
 export const routingClientRole: Role = {
   name: "routing",
@@ -24,6 +27,8 @@ export const routingClientRole: Role = {
     // service puts them back (after Nebula, which retries its handshakes until the underlay works again).
     const routes = underlayRoutes({ name: "Keep Nebula's underlay on the real default gateway", endpoints, host: ctx.host.name });
     const nebulaService = (v.nebula_service as string | undefined) ?? nebulaDefaults.nebula_service;
-    return on ? [routes, ...bootResources([routes], ctx.facts.init, nebulaService)] : [routes];
+    // And whatever the inventory cannot know (a hub behind CGNAT, at its carrier's address): by Nebula's own source port.
+    const rule = underlayRule({ name: "Keep Nebula's own UDP on the real default gateway", port: on ? nodeListenPort("client", { ...nebulaDefaults, ...v }) : null });
+    return on ? [routes, rule, ...bootResources([routes, rule], ctx.facts.init, nebulaService)] : [routes, rule];
   },
 };

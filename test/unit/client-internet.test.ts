@@ -13,6 +13,7 @@ import { nebulaDefaults } from "../../roles/nebula/defaults.ts";
 import { routingClientRole } from "../../roles/routing/client.ts";
 import { mainRoutesFact, parseMainRoutes, type MainRoute } from "../../roles/routing/ip-facts.ts";
 import { planUnderlayRoutes, underlayBootCommands } from "../../roles/routing/underlay.ts";
+import { planUnderlayRule, underlayRuleBootCommands, underlayRulesFact, type UnderlayRule } from "../../roles/routing/underlay-rule.ts";
 
 const inventoryYaml = (clientVars: string) => `
 groups:
@@ -122,11 +123,61 @@ describe("routing's client part", () => {
   });
   it("leaves a client that does not opt in alone (and gives it no boot service)", () => {
     expect(plan(OPTED_IN, "phone", [DEFAULT, HOME_LAN])).toEqual([]);
-    expect(routingClientRole.tasks(ctx(OPTED_IN, "phone"))).toHaveLength(1);
+    // The host routes and the port rule, both planned to remove what an opted-out client no longer needs; no boot service.
+    expect(routingClientRole.tasks(ctx(OPTED_IN, "phone"))).toHaveLength(2);
     expect(routingClientRole.tasks(ctx(OPTED_IN, "laptop")).map((r) => r.name)).toContain("Enable meshisp-routing at boot");
   });
   it("says what to do when an endpoint is a name", () => {
     const named = OPTED_IN.replace("nebula_public_address: 203.0.113.10", "nebula_public_address: hub.example.org");
     expect(() => routingClientRole.tasks(ctx(named, "laptop"))).toThrow(/hub\.example\.org is a name/);
+  });
+});
+
+describe("Nebula's own UDP by its source port (peers the inventory cannot know: a hub behind CGNAT)", () => {
+  const RULES: UnderlayRule[] = [
+    { priority: 7700, ipproto: "udp", sport: 4242, table: "main", suppressPrefixlen: 1 },
+    { priority: 7701, ipproto: "udp", sport: 4242, table: "77" },
+  ];
+  const TABLE = [{ dst: "default", gateway: "192.168.3.1", dev: "wan0" }];
+  const ADD = [
+    "ip rule add priority 7700 ipproto udp sport 4242 lookup main suppress_prefixlength 1",
+    "ip rule add priority 7701 ipproto udp sport 4242 lookup 77",
+  ];
+  it.each([
+    ["nothing yet: both rules and table 77's default via the home gateway", 4242, [], [], [DEFAULT, HOME_LAN, TUN_HALF], [...ADD, "ip route replace default via 192.168.3.1 dev wan0 table 77 proto 77"]],
+    ["converged: nothing", 4242, RULES, TABLE, [DEFAULT, HOME_LAN, TUN_HALF], []],
+    ["the home gateway changed: table 77 follows", 4242, RULES, TABLE, [{ ...DEFAULT, gateway: "192.168.9.1" }], ["ip route replace default via 192.168.9.1 dev wan0 table 77 proto 77"]],
+    ["another port (nebula_node_port set): the rules replaced", 4300, RULES, TABLE, [DEFAULT], [
+      "ip rule del priority 7700", "ip rule del priority 7701",
+      "ip rule add priority 7700 ipproto udp sport 4300 lookup main suppress_prefixlength 1", "ip rule add priority 7701 ipproto udp sport 4300 lookup 77",
+    ]],
+    ["opted out: rules and table removed", null, RULES, TABLE, [DEFAULT], ["ip rule del priority 7700", "ip rule del priority 7701", "ip route flush table 77"]],
+    ["opted out, nothing of ours: nothing", null, [], [], [DEFAULT], []],
+    ["no default route: the rules only (the host-route plan says what to do)", 4242, [], [], [HOME_LAN], ADD],
+  ] as [string, number | null, UnderlayRule[], typeof TABLE, MainRoute[], string[]][])("%s", (_what, port, rules, table, main, want) => {
+    expect(planUnderlayRule(port, rules, table, main).map((c) => c.render())).toEqual(want);
+  });
+
+  it("parses ip -j rule output: only our priorities", () => {
+    const json = JSON.stringify([
+      { priority: 0, src: "all", table: "local" },
+      { priority: 7700, src: "all", ipproto: "udp", sport: 4242, table: "main", suppress_prefixlen: 1 },
+      { priority: 7701, src: "all", ipproto: "udp", sport: 4242, table: "77" },
+      { priority: 32766, src: "all", table: "main" },
+    ]);
+    expect(underlayRulesFact.parse({ stdout: json, code: 0 })).toEqual(RULES);
+  });
+
+  it("at boot: the rules anew, table 77 from the default route then", () => {
+    const script = underlayRuleBootCommands(4242).join("\n");
+    expect(script).toContain("ip rule del priority 7700 2>/dev/null");
+    for (const line of ADD) expect(script).toContain(line);
+    expect(script).toContain(`ip route replace default \${via:+via "$via"} dev "$dev" table 77 proto 77`);
+  });
+
+  it("a client that opts in listens on a fixed port (the rule's), others on nebula_node_port", () => {
+    expect(nebulaSettings(ctx(OPTED_IN, "laptop")).config.listen_port).toBe(4242);
+    expect(nebulaSettings(ctx(OPTED_IN, "phone")).config.listen_port).toBe(0);
+    expect(nebulaSettings(ctx(inventoryYaml(", vars: { client_internet_via_mesh: true, nebula_node_port: 4300 }"), "laptop")).config.listen_port).toBe(4300);
   });
 });
