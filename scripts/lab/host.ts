@@ -74,7 +74,8 @@ export async function startHost(plan: AnyHostPlan, ctx: HostContext): Promise<St
 
   // The password goes in on stdin, never on a command line or into an error message; only its hash is written.
   // A router waiting to be enrolled is as it left the factory: no key of anyone's on it, only its root password (or none).
-  const factoryFresh = spec.kind === "openwrt" && spec.notInInventory === true;
+  // So is a member's Debian machine waiting to be enrolled with a password: only root's password lets the installer in.
+  const factoryFresh = spec.notInInventory === true && (spec.kind === "openwrt" || spec.password !== undefined);
   const passwordHash = spec.password ? (await bash("openssl passwd -6 -stdin", { input: spec.password })).stdout.trim() : undefined;
   const script = `set -euo pipefail
 ${networkScript(plan, ctx)}

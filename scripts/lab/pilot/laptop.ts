@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { bash, inNetns } from "../shell.ts";
 import type { LabLaptop, PilotInstaller } from "../types.ts";
 import { plugScript, unplugScript } from "./network.ts";
+import { hasHomeLan, homeLanLaptop, plugHomeLanScript } from "./home-lan.ts";
 import { installerAddress, ROUTER_LAN, type PilotHostPlan } from "./plan.ts";
 
 const CONNECTOR = join(dirname(fileURLToPath(import.meta.url)), "connector.mjs");
@@ -64,6 +65,8 @@ export function laptop(netns: string, address: string): LabLaptop {
  */
 export function installer(netns: string, routerOf: (name: string) => PilotHostPlan, k = 0): PilotInstaller {
   let plugged: string | undefined;
+  /** Its address on a home's LAN while plugged in there (a member's machine), else undefined (a router's br-lan). */
+  let homeAddress: string | undefined;
   const base = laptop(netns, "");
   const unplug = async () => {
     await bash(unplugScript(netns));
@@ -72,7 +75,7 @@ export function installer(netns: string, routerOf: (name: string) => PilotHostPl
   return {
     netns,
     get address() {
-      return plugged ? installerAddress(k) : "";
+      return plugged ? (homeAddress ?? installerAddress(k)) : "";
     },
     exec: base.exec,
     dial: base.dial,
@@ -82,10 +85,13 @@ export function installer(netns: string, routerOf: (name: string) => PilotHostPl
     unplug,
     async plugInto(hostName: string) {
       const router = routerOf(hostName);
-      if (!router.pilot.routerLan) throw new Error(`lab host ${hostName} has no router LAN to plug into (only "openwrt" hosts at a home or remote site have br-lan ${ROUTER_LAN.subnet})`);
+      // A member's machine (no br-lan of its own) is reached on its home's LAN: the laptop joins that one.
+      const home = !router.pilot.routerLan && hasHomeLan(router);
+      if (!router.pilot.routerLan && !home) throw new Error(`lab host ${hostName} has no LAN to plug into (only "openwrt" hosts at a home or remote site have br-lan ${ROUTER_LAN.subnet}; other hosts there, their home's LAN)`);
       if (plugged) await unplug();
-      await bash(plugScript(router, netns, k));
+      await bash(home ? plugHomeLanScript(router, netns, k) : plugScript(router, netns, k));
       plugged = hostName;
+      homeAddress = home ? homeLanLaptop(router, k).address : undefined;
     },
   };
 }
