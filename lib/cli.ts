@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { loadInventory } from "./inventory/load.ts";
 import { closest } from "./inventory/locate.ts";
+import { selectHosts } from "./inventory/select.ts";
 import type { Inventory } from "./inventory/types.ts";
 import { mergeVars, parseExtraVar } from "./inventory/vars.ts";
 import { Session, type SessionOptions } from "./runner/session.ts";
@@ -92,6 +93,7 @@ export async function runPlaybook<O extends Options>(definition: PlaybookDefinit
     checkTags("--skip-tags", list(args["skip-tags"]), definition.tags, definition.command);
     const inventory = loadInventory(resolve(String(args.inventory)), { extraVars });
     if (definition.needsHub) checkHub(inventory);
+    if (args.limit) selectHosts(inventory, ["all"], args.limit as string); // a --limit naming nothing: refused now, not at its play
     const options: SessionOptions = {
       check: !!args.check,
       diff: !!args.diff,

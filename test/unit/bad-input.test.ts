@@ -17,6 +17,13 @@ import { inventoryYaml } from "../../scripts/lab/inventory.ts";
 import { planLab } from "../../scripts/lab/plan.ts";
 import { DEFAULT_TOPOLOGY, PILOT_TOPOLOGY } from "../../scripts/lab/topology.ts";
 import { checkUplinkFlags } from "../../tasks/enroll/uplink-flags.ts";
+import { varsOf } from "../../lib/play.ts";
+import { monitoringDefaults, type MonitoringVars } from "../../roles/monitoring/defaults.ts";
+import { scrapeTargets } from "../../roles/monitoring/targets.ts";
+import { uplinksOf } from "../../roles/routing/settings.ts";
+import { hostContext } from "../context.ts";
+import { certificatesPlay, clientPlay, hubPlay, relayPlay, uplinkPlay } from "../../tasks/plays.ts";
+import type { CertAuthority } from "../../roles/nebula/identity.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "meshisp-bad-"));
 const write = (name: string, text: string | Buffer) => {
@@ -84,6 +91,15 @@ describe("bad inventories (issue 10)", () => {
   });
 });
 
+describe("the registry of known variables", () => {
+  it("knows every default of every role the playbooks run (a role's new default must be registered in inventory/known-vars.ts)", () => {
+    const ca = undefined as unknown as CertAuthority;
+    const roles = [hubPlay(ca), relayPlay(ca), uplinkPlay(ca), clientPlay(ca), certificatesPlay()].flatMap((p) => p.roles);
+    const missing = roles.flatMap((r) => Object.keys(r.defaults).filter((k) => !(k in KNOWN_VARS)).map((k) => `${r.name}.${k}`));
+    expect(missing).toEqual([]);
+  });
+});
+
 describe("lab inventories stay valid against the known variables", () => {
   const paths = { runId: "mltest", sshKeyPath: "/k", knownHostsPath: "/kh" };
   it.each([
@@ -134,6 +150,13 @@ describe("-e, --tags", () => {
     const up = loadInventory(file, { extraVars: merged }).hosts.find((h) => h.name === "uplink-1")!;
     expect(up.vars.bandwidth).toEqual({ up_mbit: 3, down_mbit: 20 });
     expect(loadInventory(file, { extraVars: parseExtraVar("bandwidth.up_mbit=3") }).hosts[1].vars.bandwidth).toEqual({ up_mbit: 3, down_mbit: 50 });
+  });
+  it("-e reaches what a role reads of other hosts: the hub's routing sees an uplink's -e cap, monitoring its -e port", () => {
+    const file = write("e3.yml", UPLINK("{ bandwidth: { up_mbit: 5, down_mbit: 50 } }").replace("10.42.0.1, os: debian", "10.42.0.1, os: debian, mesh_ip: 10.0.4.1"));
+    const extraVars = mergeVars(parseExtraVar("bandwidth.down_mbit=33"), parseExtraVar("nebula_stats_port=9333"));
+    const ctx = hostContext(loadInventory(file, { extraVars }), "hub", { defaults: monitoringDefaults });
+    expect(uplinksOf(ctx, "10.0.4.1").map((u) => [u.name, u.upMbit, u.downMbit])).toEqual([["uplink-1", 5, 33]]);
+    expect(scrapeTargets(ctx.inventory, ctx.vars as MonitoringVars, (h) => varsOf(ctx, h)).nebula.map((t) => t.targets[0])).toContain("10.0.4.65:9333");
   });
   it.each([
     { e: "bandwith.up_mbit=3", expect: ["-e bandwith", "did you mean 'bandwidth'?"] },
