@@ -1,5 +1,10 @@
 // The client enrollment's checks before anything changes: its flags (each bad one refused naming the flag) and the machine (Debian 12 or later).
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadInventory } from "../../lib/inventory/load.ts";
+import { hubCarriesInternet } from "../../tasks/enroll/client.ts";
 import { UserError } from "../../lib/errors.ts";
 import { checkClientFlags } from "../../tasks/enroll/client-flags.ts";
 import { clientProblems } from "../../tasks/enroll/client-checks.ts";
@@ -49,3 +54,25 @@ describe("clientProblems (a member's machine)", () => {
   });
 });
 
+
+describe("hubCarriesInternet (whether a client's internet may move into the mesh now)", () => {
+  const inventoryWith = (issued: object[] | null) => {
+    const dir = mkdtempSync(join(tmpdir(), "meshisp-enroll-client-"));
+    writeFileSync(join(dir, "hosts.yml"), "groups:\n  hub:\n    hosts:\n      hub: { address: 10.42.0.1, os: debian }\n");
+    if (issued) {
+      mkdirSync(join(dir, "pki"));
+      writeFileSync(join(dir, "pki", "issued.json"), JSON.stringify(issued));
+    }
+    return loadInventory(join(dir, "hosts.yml"));
+  };
+  const hub = (subnets: string[]) => ({ name: "hub", ip: "10.0.4.1/16", groups: ["hub"], subnets, fingerprint: "f", notBefore: "2026-01-01T00:00:00Z", notAfter: "2027-01-01T00:00:00Z" });
+  it.each([
+    ["no register yet", null, false],
+    ["the hub's certificate carries its LAN only", [hub(["10.42.0.0/24"])], false],
+    ["one half only", [hub(["0.0.0.0/1"])], false],
+    ["both halves (a client opted in before and the kitchen deployed)", [hub(["10.42.0.0/24", "0.0.0.0/1", "128.0.0.0/1"])], true],
+    ["another node's certificate carries them, not the hub's", [{ ...hub(["0.0.0.0/1", "128.0.0.0/1"]), name: "relay" }], false],
+  ] as [string, object[] | null, boolean][])("%s", (_what, issued, want) => {
+    expect(hubCarriesInternet(inventoryWith(issued))).toBe(want);
+  });
+});
