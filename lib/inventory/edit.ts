@@ -33,7 +33,10 @@ export function saveInventoryDocument(file: string, doc: Document) {
 function hostsMap(doc: Document, group: string): YAMLMap {
   if (!doc.hasIn(["groups", group])) doc.setIn(["groups", group], doc.createNode({ hosts: {} }));
   if (!doc.hasIn(["groups", group, "hosts"]) || !isMap(doc.getIn(["groups", group, "hosts"]))) doc.setIn(["groups", group, "hosts"], new YAMLMap());
-  return doc.getIn(["groups", group, "hosts"]) as YAMLMap;
+  const hosts = doc.getIn(["groups", group, "hosts"]) as YAMLMap;
+  // An empty group is written `hosts: {}` (a flow map): left so, the first host added would print on that one line.
+  if (hosts.flow && hosts.items.length === 0) hosts.flow = false;
+  return hosts;
 }
 
 /**
