@@ -8,6 +8,7 @@ import { directory } from "../../lib/resources/directory.ts";
 import { lineInFile } from "../../lib/resources/line.ts";
 import { mergeRecaps, type HostRecap } from "../../lib/runner/report.ts";
 import { Session, type ReachOverride, type SessionOptions } from "../../lib/runner/session.ts";
+import { withLock } from "../../lib/lock.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import type { Transport } from "../../lib/transport/types.ts";
 import type { CertAuthority } from "../../roles/nebula/identity.ts";
@@ -72,6 +73,9 @@ export const installerKeyRole = (publicKey: string): Role => ({
  * output with its program's name (nebula[PID]) and its own lines name the service (nebula-mesh): `-e nebula` finds both.
  */
 export const nebulaLogHint = (os: string, service: string): string => (os === "openwrt" ? "logread -e nebula" : `journalctl -u ${service}`);
+
+/** How long an enrollment waits for another one's hub update (the hub's whole play, through a router, on a slow link). */
+const HUB_LOCK_WAIT_MS = 10 * 60_000;
 
 /** What the installer is told when a router is left with no root password. */
 export const BLANK_PASSWORD_WARNING =
@@ -141,16 +145,32 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
     await awaitHubPing(transport, host.name, hubIp, `check that the router can reach the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`);
     log(`${host.name} reaches the hub at ${hubIp} over the mesh.`);
 
+    // 5. The hub learns of the new uplink. Two installers enrolling at once would converge the hub at once (both
+    //    creating the same tunnel failed one of them: "RTNETLINK answers: File exists"), and the one that read the
+    //    inventory before the other's router was added would remove that one's tunnel: one at a time, under the
+    //    inventory's lock as for addresses, each with the inventory as it is now.
     let hubUpdated = false;
     if (fresh.groups.hub?.length) {
-      const hubRecaps = await session.run(hubPlay(ca));
-      recaps.push(hubRecaps);
-      hubUpdated = hubRecaps.every((r) => !r.failed && !r.unreachable);
-      if (!hubUpdated) log(`WARNING: the hub could not be updated through ${host.name} over the mesh (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`);
+      await withLock(
+        `${req.inventoryFile}.hub-lock`,
+        async () => {
+          const now = new Session(loadInventory(req.inventoryFile), { ...options, reach });
+          try {
+            const hubRecaps = await now.run(hubPlay(ca));
+            recaps.push(hubRecaps);
+            hubUpdated = hubRecaps.every((r) => !r.failed && !r.unreachable);
+            if (!hubUpdated) log(`WARNING: the hub could not be updated through ${host.name} over the mesh (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`);
+            await Promise.all(ca.pending);
+            // The new certificate is in the register now: the hub's Prometheus learns when it ends.
+            if (hubUpdated) recaps.push(await now.run(certificatesPlay()));
+          } finally {
+            await now.close();
+          }
+        },
+        HUB_LOCK_WAIT_MS,
+      );
     }
     await Promise.all(ca.pending);
-    // The new certificate is in the register now: the hub's Prometheus learns when it ends.
-    if (hubUpdated) recaps.push(await session.run(certificatesPlay()));
     const card = renderTemplate("enroll/reference-card.hbs", {
       name: host.name,
       mesh_ip: host.meshIp,
