@@ -8,6 +8,7 @@ import { dnsDefaults } from "../roles/dns/defaults.ts";
 import { dockerDefaults } from "../roles/docker/defaults.ts";
 import { monitoringDefaults } from "../roles/monitoring/defaults.ts";
 import { nebulaDefaults } from "../roles/nebula/defaults.ts";
+import { radioDefaults } from "../roles/radio/defaults.ts";
 import { routingDefaults } from "../roles/routing/defaults.ts";
 import { shapingDefaults } from "../roles/shaping/defaults.ts";
 import { sysupgradeDefaults } from "../roles/sysupgrade/defaults.ts";
@@ -116,6 +117,7 @@ export const ROLE_DEFAULTS: Record<string, Record<string, unknown>> = {
   docker: dockerDefaults,
   monitoring: monitoringDefaults,
   nebula: nebulaDefaults,
+  radio: radioDefaults,
   routing: routingDefaults,
   shaping: shapingDefaults,
   sysupgrade: sysupgradeDefaults,
