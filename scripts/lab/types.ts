@@ -200,7 +200,8 @@ export interface LabLaptop {
 export type PilotInstaller = LabLaptop & {
   /**
    * Unplugs from any other router first; the laptop gets 192.168.8.100/24 (the second installer .101, ...), default
-   * route via 192.168.8.1.
+   * route via 192.168.8.1. A host at a home with no br-lan (a member's machine, at 192.168.H.2): the laptop joins that
+   * home's LAN instead, at 192.168.H.100 (.101, ...), default route via the home's router (pilot/home-lan.ts).
    */
   plugInto(hostName: string): Promise<void>;
   unplug(): Promise<void>;
