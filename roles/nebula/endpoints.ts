@@ -2,7 +2,7 @@
 // the network facts of the inventory: public_address, radio_address / radio_subnet, wan_address.
 //
 // Nebula 1.6.1 facts this rests on (read in lighthouse.go/handshake_manager.go of v1.6.1, checked with the real binary
-// in test/lab/nebula-pilot.test.ts):
+// in test/lab/mesh.test.ts):
 // - A lighthouse (am_lighthouse) never sends its own addresses to other lighthouses (LhUpdateWorker returns) and never
 //   queries them (QueryServer returns): lighthouse.hosts on a lighthouse only logs a warning. A hub behind CGNAT that
 //   stays a lighthouse is therefore unknown to the relay's lighthouse, and remote nodes can never find it.
