@@ -6,6 +6,7 @@
 //   segment); the LAN device is the kitchen laptop (pilot) or the hub's LAN device (internet topology);
 //   the live mesh: this machine must be on the hub's LAN; cuts are nftables drops on the uplink routers (removed after;
 //   a radio cut removes itself after --radio-cut-seconds, since nothing reaches a router whose radio is cut).
+//   --live makes those field cuts on a lab's routers too (the lab's own test of the field's method).
 import { loadInventory } from "../lib/inventory/load.ts";
 import { UserError } from "../lib/errors.ts";
 import { reportError } from "../lib/cli.ts";
@@ -16,7 +17,7 @@ import { DEFAULT_LIMITS, formatReport, phasesOf, runFailoverTest } from "./failo
 import { cutKinds, failoverUplinks } from "./failover/uplinks.ts";
 
 const USAGE =
-  "Usage: npx tsx scripts/test-failover.ts -i <inventory> [--cuts line,radio] [--url URL] [--ping ADDRESS] [--failover-seconds N] [--recovery-seconds N] [--radio-cut-seconds N]";
+  "Usage: npx tsx scripts/test-failover.ts -i <inventory> [--cuts line,radio] [--url URL] [--ping ADDRESS] [--failover-seconds N] [--recovery-seconds N] [--radio-cut-seconds N] [--live]";
 
 function option(args: string[], ...names: string[]): string | undefined {
   const i = args.findIndex((a) => names.includes(a));
@@ -51,7 +52,7 @@ async function main(args: string[]): Promise<number> {
   };
   const kinds = cutKinds({ text: option(args, "--cuts"), available: phasesOf(uplinks), file, usage: USAGE });
   const access =
-    (await labAccess(inventory, uplinks)) ??
+    (args.includes("--live") ? null : await labAccess(inventory, uplinks)) ??
     liveAccess(inventory, uplinks, {
       url: option(args, "--url") ?? "http://connectivitycheck.gstatic.com/generate_204",
       pingTarget: option(args, "--ping") ?? String(vars.routing_probe_target),
