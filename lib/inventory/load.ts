@@ -44,7 +44,11 @@ const YAML11_BOOLEAN = /^(y|yes|n|no|on|off)$/i;
 
 const typeWord = (t: string) => (t === "object" ? "a mapping (key: value)" : t === "array" ? "a list" : t === "null" ? "null" : t === "integer" ? "an integer (a whole number)" : `a ${t}`);
 
-function describeAjvError(e: ErrorObject, locate: Locator): Problem {
+/** Lines come from the file's YAML; -e has none. */
+type Lines = Pick<Locator, "line" | "keyLine">;
+const NO_LINES: Lines = { line: () => undefined, keyLine: () => undefined };
+
+function describeAjvError(e: ErrorObject, locate: Lines): Problem {
   const path = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
   const schemaNode = e.parentSchema as { description?: string; properties?: Record<string, unknown> } | undefined;
   switch (e.keyword) {
@@ -139,9 +143,8 @@ const expandPath = (base: string, p: string) => (p.startsWith("~/") ? join(homed
  */
 function extraVarsProblems(extraVars: Record<string, unknown>): string[] {
   const label = (e: ErrorObject) => `-e ${e.instancePath.split("/").slice(1).join(".") || "(top)"}`;
-  const none = { line: () => undefined, keyLine: () => undefined } as unknown as Locator;
   const describe = (e: ErrorObject) => {
-    const p = describeAjvError(e, none);
+    const p = describeAjvError(e, NO_LINES);
     return `${p.path ? `-e ${p.path}` : label(e)}: ${p.problem}`;
   };
   return validateVars(extraVars) ? [] : (validateVars.errors ?? []).filter((e) => e.keyword !== "required" && e.keyword !== "if").map(describe);
