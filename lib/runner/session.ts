@@ -90,6 +90,7 @@ export class Session {
     const user = `${host.user}@${route.address}${route.port === 22 ? "" : `:${route.port}`}`;
     const label = route.via ? `${host.name} via ${route.via} (${user})` : user;
     let sock: Duplex | undefined;
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     if (route.via) {
       const jumpHost = this.inventory.hosts.find((h) => h.name === route.via);
       if (!jumpHost) throw new UserError(`${host.name} is to be reached via ${route.via}, which is not a host of ${this.inventory.file}`);
@@ -100,11 +101,13 @@ export class Session {
         if (err instanceof UserError) throw err;
         throw new TransportError(`${host.name} via ${route.via}`, `cannot reach ${route.via}: ${(err as Error).message}`, (err as TransportError).unreachable ?? true);
       }
-      sock = await jump.forward(route.address, route.port).catch((err: Error) => {
+      // Bounded like a direct connect: a jump host's TCP connect to a silent address (a router whose radio link is
+      // down, an unused mesh IP: Nebula drops the SYNs) would otherwise wait for its kernel's SYN retries, minutes.
+      sock = await withTimeout(jump.forward(route.address, route.port), timeoutMs, `could not open a TCP connection from ${route.via} to ${route.address}:${route.port}`).catch((err: Error) => {
         throw new TransportError(`${host.name} via ${route.via}`, err.message);
       });
     } else if (this.options.dial) {
-      sock = await withTimeout(this.options.dial(route.address, route.port), this.options.connectTimeoutMs ?? 10_000).catch((err: Error) => {
+      sock = await withTimeout(this.options.dial(route.address, route.port), timeoutMs).catch((err: Error) => {
         throw new TransportError(user, `could not connect: ${err.message}`);
       });
     }
@@ -199,10 +202,18 @@ export class Session {
   }
 }
 
-const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
+/** A stream that arrives after the timeout is destroyed: nobody will read it, and it would hold a channel or socket open. */
+const withTimeout = (work: Promise<Duplex>, ms: number, what?: string): Promise<Duplex> =>
   new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    work.then(resolve, reject).finally(() => clearTimeout(timer));
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`${what ? `${what}: ` : ""}no answer within ${ms} ms`));
+    }, ms);
+    work.then(
+      (stream) => (late ? stream.destroy() : resolve(stream)),
+      (err) => !late && reject(err),
+    ).finally(() => clearTimeout(timer));
   });
 
 const order = (recaps: HostRecap[], hosts: Host[]) => hosts.map((h) => recaps.find((r) => r.host === h.name)!).filter(Boolean);
