@@ -1,8 +1,9 @@
 // The main job on the pilot's network (lab topology "pilot", no management network): the maintainer deploys the hub
 // and the relay from the kitchen laptop, the installer enrolls three routers (all at 192.168.8.1) from a laptop on each
-// home's LAN, every node reaches the hub, a second run from the kitchen changes nothing, then the field tests run where
-// a maintainer runs them (the kitchen laptop): the donated caps, failover across the uplinks, the hub's services with
-// the internet cut.
+// home's LAN and a member's machine at a remote home from a laptop on that home's LAN, the kitchen deploys again (the
+// member's internet moves into the mesh), every node reaches the hub, a second run from the kitchen changes nothing,
+// then the field tests run where a maintainer runs them (the kitchen laptop): the donated caps, failover across the
+// uplinks, the hub's services with the internet cut.
 // Usage: npx tsx scripts/demo.ts [--keep]
 import { spawn } from "node:child_process";
 import { labUp } from "./lab/index.ts";
@@ -13,16 +14,19 @@ import { Session } from "../lib/runner/session.ts";
 import { formatRecap } from "../lib/runner/report.ts";
 import { deployMesh } from "../tasks/plays.ts";
 import { enrollUplink } from "../tasks/enroll/enroll.ts";
+import { enrollClient } from "../tasks/enroll/client.ts";
 import { reportError } from "../lib/cli.ts";
 
 process.env.MESH_CA_PASSPHRASE ??= "demo passphrase, lab only";
 const keep = process.argv.includes("--keep");
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
-// No client: a member's device at a remote home has no path from the kitchen (nor the installer) before it is on the
-// mesh, and nothing enrolls one yet; routers wait factory-fresh for the installer (not in the inventory).
-const hosts = PILOT_TOPOLOGY.filter((h) => h.group !== "clients").map((h) => (h.group === "uplinks" ? { ...h, notInInventory: true } : h));
+// Routers wait factory-fresh for the installer, and the member's machine with only root's password (none of them in
+// the inventory): the kitchen has no path to either before they are on the mesh.
+const MEMBER_PASSWORD = "member's root password, lab only";
+const hosts = PILOT_TOPOLOGY.map((h) => (h.group === "uplinks" ? { ...h, notInInventory: true } : h.group === "clients" ? { ...h, notInInventory: true, password: MEMBER_PASSWORD } : h));
 const routers = hosts.filter((h) => h.group === "uplinks");
+const clients = hosts.filter((h) => h.group === "clients");
 const lab = await labUp({ topology: "pilot", hosts });
 const kitchen = lab.laptop("kitchen");
 let failed = false;
@@ -73,6 +77,30 @@ try {
   console.log(`Three routers at one address, ${nodes.size} nodes: ${[...nodes].join(", ")}`);
   failed ||= nodes.size !== routers.length;
 
+  for (const spec of clients) {
+    console.log(`\n== Installer at a member's home: ${spec.name}, a Debian machine at ${lab.host(spec.name).wanAddress}, from the laptop on that home's LAN (${elapsed()})`);
+    await lab.installer.plugInto(spec.name);
+    try {
+      const result = await enrollClient(
+        { inventoryFile: lab.inventoryPath, address: lab.host(spec.name).wanAddress, password: MEMBER_PASSWORD, member: { name: "Member 1", contact: "+1 217 555 0150" }, internetViaMesh: true },
+        ca,
+        (line) => console.log(`  ${line}`),
+        { dial: lab.installer.dial },
+      );
+      console.log(result.summary.map((l) => `  ${l}`).join("\n"));
+      enrolled.push({ lab: spec.name, node: result.name, meshIp: result.meshIp });
+      failed ||= result.recaps.some((r) => r.failed || r.unreachable);
+    } finally {
+      await lab.installer.unplug();
+    }
+  }
+  if (clients.length) {
+    console.log(`\n== Maintainer, kitchen laptop: deploy again for the new client (the hub's certificate carries the internet, then the client's internet moves into the mesh) (${elapsed()})`);
+    const deployed = await converge("silent");
+    console.log(formatRecap(deployed));
+    failed ||= deployed.some((r) => r.failed || r.unreachable);
+  }
+
   console.log(`\n== Every node reaches the hub over the mesh (${elapsed()})`);
   const inventory = loadInventory(lab.inventoryPath);
   const hubIp = inventory.hosts.find((h) => h.group === "hub")!.meshIp!;
@@ -102,7 +130,7 @@ try {
   console.log(
     failed
       ? `\nDEMO FAILED (${elapsed()})`
-      : `\nDemo complete in ${elapsed()}: hub (behind CGNAT), relay and 3 routers at 192.168.8.1 on one mesh, run from the kitchen and the installer's laptops; caps, failover and local services checked.`,
+      : `\nDemo complete in ${elapsed()}: hub (behind CGNAT), relay, 3 routers at 192.168.8.1 and a member's machine on one mesh, run from the kitchen and the installer's laptops; caps, failover and local services checked.`,
   );
 } catch (err) {
   code = reportError(err);
