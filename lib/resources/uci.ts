@@ -1,6 +1,6 @@
 // One UCI section on an OpenWrt host (/etc/config/<config>), exactly as asked: its type and options and nothing else,
-// or absent. Read with `uci -q show`, written with uci set/delete and `uci commit` (uci stages changes in /tmp/.uci
-// until then; daemons read only the committed file). /etc/config is kept across a sysupgrade, so the section is too.
+// or absent. Read with `uci -q show`, written with uci set/delete and `uci commit` (uci stages changes in /tmp/.uci,
+// a tmpfs, until then: only a commit puts them in the file). /etc/config is kept across a sysupgrade, so the section is too.
 import { defineFact, type Fact } from "../facts/fact.ts";
 import { join, raw, sh, type Command } from "../command.ts";
 import type { Resource, ResourceOptions } from "./resource.ts";
