@@ -130,7 +130,15 @@ describe("a member's machine enrolled on its home LAN, its internet through the 
     expect((await c.exec(`ip -4 route get ${hubUnderlay()}`)).stdout).toMatch(/dev nebula1/);
     expect((await c.exec(`ip -4 route get ${hubUnderlay()} ipproto udp sport ${NEBULA_PORT}`)).stdout).toMatch(viaHome());
     expect((await c.exec(`ss -Hlun 'sport = :${NEBULA_PORT}'`)).stdout).toContain(`:${NEBULA_PORT}`);
-  });
+    // And they really go that way: with the home router's record of that flow deleted, the next pings over the mesh
+    // make it anew (a tunnel to the hub that went relayed, or into the tun, would send nothing to that address).
+    const flow = `-p udp --orig-src ${c.wanAddress} --sport ${NEBULA_PORT} --orig-dst ${hubUnderlay()}`;
+    await c.execGateway(`conntrack -D ${flow} >/dev/null 2>&1; true`);
+    await until("Nebula's datagrams to the hub's CGNAT address leave through the home router", async () => {
+      await c.exec("ping -c 1 -W 1 10.0.4.1");
+      return /dport=/.test((await c.execGateway(`conntrack -L ${flow} 2>/dev/null`)).stdout);
+    }, 30);
+  }, 60_000);
 
   it("the client reaches the services host through the hub and the uplink: the source seen is the uplink's home, not the client's", async () => {
     await until("the hub routes the community through the uplink", async () => /dev mu\d+/.test((await lab().host("hub").exec("ip route show table 100 default")).stdout), 30);
