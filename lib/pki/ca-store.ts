@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
-import { withFileLock } from "./file-lock.ts";
+import { withLock } from "../lock.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 import { caProblems, certFromPem, certToPem, createCA, fingerprint, type NebulaCert } from "./cert.ts";
 import type { Duration } from "./duration.ts";
@@ -129,7 +129,7 @@ export class CaStore {
       notBefore: d.notBefore.toISOString(),
       notAfter: d.notAfter.toISOString(),
     };
-    await withFileLock(`${this.issuedFile}.lock`, () => {
+    await withLock(`${this.issuedFile}.lock`, () => {
       const entries = this.issued().filter((e) => e.name !== entry.name);
       entries.push(entry);
       entries.sort((a, b) => a.name.localeCompare(b.name));

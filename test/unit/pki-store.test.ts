@@ -8,7 +8,6 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../../lib/errors.ts";
 import { openAuthority } from "../../lib/pki/authority.ts";
 import { CaStore } from "../../lib/pki/ca-store.ts";
-import { withFileLock } from "../../lib/pki/file-lock.ts";
 import { certFromPem, describeCert, describeCertJson, signHostCert, verifyCert } from "../../lib/pki/cert.ts";
 import { generateX25519 } from "../../lib/pki/keys.ts";
 import { openInventoryCa, readNewPassphrase, readPassphrase } from "../../lib/pki/passphrase.ts";
@@ -106,32 +105,6 @@ describe("the issued register", () => {
     const store = new CaStore(tempDir("damaged"));
     writeFileSync(store.issuedFile, "{ not json");
     expect(() => store.issued()).toThrow(new RegExp(`${store.issuedFile} is not valid JSON`));
-  });
-});
-
-describe("the lock file", () => {
-  it("takes over a lock whose process is gone, waits for a live one, and times out with a clear message", async () => {
-    const dir = tempDir("lock");
-    const lock = join(dir, "x.lock");
-    const dead = await new Promise<number>((resolve) => {
-      const child = execFile(process.execPath, ["-e", ""]);
-      child.on("exit", () => resolve(child.pid!));
-    });
-    writeFileSync(lock, String(dead));
-    expect(await withFileLock(lock, () => readFileSync(lock, "utf8"))).toBe(String(process.pid));
-    expect(existsSync(lock)).toBe(false);
-    writeFileSync(lock, String(process.pid));
-    const err = await errorOf(() => withFileLock(lock, () => "never", 150));
-    expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`${lock} has been locked by process ${process.pid} for 0.15 s`);
-    const order: string[] = [];
-    const first = withFileLock(join(dir, "y.lock"), async () => {
-      await new Promise((r) => setTimeout(r, 50));
-      order.push("first");
-    });
-    const second = withFileLock(join(dir, "y.lock"), () => void order.push("second"));
-    await Promise.all([first, second]);
-    expect(order).toEqual(["first", "second"]);
   });
 });
 
