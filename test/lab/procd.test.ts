@@ -1,11 +1,14 @@
 // The lab's procd/rc.common/ubus stand-in against what real procd did (scripts/lab/procd/fixtures): every verb row of
 // the three probe scripts, help and info, ubus's service list, respawn, the crash loop, stop and restart timing.
-// One openwrt host (BusyBox ash, OpenWrt's applets) and one debian host (dash) run every check side by side.
+// One openwrt host (BusyBox ash, OpenWrt's applets) and one debian host (dash) run every check side by side, on the
+// pilot's network (a router at a home, a debian hub in the kitchen); every check runs inside the host (nsenter), so
+// neither is reached over any network.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labUp, type Lab, type LabHost } from "../../scripts/lab/index.ts";
 import { helpText, ubusSample, verbRows, type VerbRow } from "../../scripts/lab/procd/fixture.ts";
 
-let lab: Lab;
+let lab: Lab<"pilot">;
+type Host = LabHost<"pilot">;
 const hosts = () => lab.hosts;
 const now = () => performance.now() / 1000;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,6 +63,7 @@ const heredocs = Object.entries(SCRIPTS)
 
 beforeAll(async () => {
   lab = await labUp({
+    topology: "pilot",
     hosts: [
       { name: "owrt", kind: "openwrt", group: "uplinks" },
       { name: "deb", kind: "debian", group: "hub" },
@@ -79,14 +83,14 @@ afterAll(async () => {
  * private BusyBox (`strings`: one argument a line): OpenWrt's ps has no -o, and its grep stops at a NUL.
  */
 const pidsCmd = (marker: string) => `/usr/libexec/lab-procd/busybox strings -n 3 -f /proc/[0-9]*/cmdline 2>/dev/null | grep ': ${marker}$' | sed 's|^/proc/||; s|/cmdline:.*||'`;
-const pidsOf = async (h: LabHost, marker: string) => (await h.exec(pidsCmd(marker))).stdout.split(/\s+/).filter(Boolean);
-const ubusRaw = async (h: LabHost, name?: string) => (await h.exec(name ? `ubus call service list '{"name":"${name}"}'` : "ubus call service list")).stdout;
+const pidsOf = async (h: Host, marker: string) => (await h.exec(pidsCmd(marker))).stdout.split(/\s+/).filter(Boolean);
+const ubusRaw = async (h: Host, name?: string) => (await h.exec(name ? `ubus call service list '{"name":"${name}"}'` : "ubus call service list")).stdout;
 /** As the probes printed it: newlines and tabs removed, every pid 0 (pids differ from run to run). */
 const flat = (s: string) => s.replace(/[\n\t]/g, "").replace(/"pid": \d+/g, '"pid": 0');
 const normal = (v: unknown) => JSON.parse(JSON.stringify(v).replace(/"pid":\d+/g, '"pid":0')) as unknown;
-const service = async (h: LabHost, name: string) => JSON.parse(await ubusRaw(h, name)) as Record<string, { instances?: Record<string, Record<string, unknown>> }>;
-const instance = async (h: LabHost, name: string) => (await service(h, name))[name]?.instances?.instance1;
-const lines = async (h: LabHost, file: string) => Number((await h.exec(`cat ${file} 2>/dev/null | wc -l`)).stdout.trim());
+const service = async (h: Host, name: string) => JSON.parse(await ubusRaw(h, name)) as Record<string, { instances?: Record<string, Record<string, unknown>> }>;
+const instance = async (h: Host, name: string) => (await service(h, name))[name]?.instances?.instance1;
+const lines = async (h: Host, file: string) => Number((await h.exec(`cat ${file} 2>/dev/null | wc -l`)).stdout.trim());
 
 describe("rc.common verbs, row by row (rc-common-behaviour.tsv)", () => {
   const byScript = (s: VerbRow["script"]) => verbRows().filter((r) => r.script === s);
@@ -262,13 +266,16 @@ describe("stop, restart and reload (procd-respawn-and-stop.md)", () => {
         await h.exec("/etc/init.d/fxt start; /etc/init.d/fxt2 start; /etc/init.d/fxg start");
         const script = `. /tmp/timing.sh
 t=$(${pidsCmd("fxt")}); t2=$(${pidsCmd("fxt2")}); g=$(${pidsCmd("fxg")})
-a=$(up); /etc/init.d/fxt2 stop; b=$(up); /etc/init.d/fxg stop
+a=$(up); /etc/init.d/fxt2 stop; b=$(up); gone $t2 6 > /tmp/gone.t2 & w1=$!
+/etc/init.d/fxg stop; gone $g 3 > /tmp/gone.g & w2=$!
 ubus call service list '{"name":"fxt2"}' | tr -d '\\n\\t' > /tmp/fxt2.after
 c=$(up); /etc/init.d/fxt restart; d=$(up)
-gg=$(gone $g 3); gt2=$(gone $t2 6)
+wait $w1 $w2; gg=$(cat /tmp/gone.g); gt2=$(cat /tmp/gone.t2)
 most=0; n=0; while :; do set -- $(${pidsCmd("fxt")}); [ $# -gt $most ] && most=$#; q=$1
   [ $# = 1 ] && [ "$q" != "$t" ] && break; [ $n -gt 200 ] && break; $B sleep 0.05; n=$((n + 1)); done
 echo "pids=$t,$t2,$g stop=$a,$b restart=$c,$d gone_g=$gg gone_t2=$gt2 new=$q new_started=$(started $q) most=$most after=$(cat /tmp/fxt2.after)"`;
+        // Each process's end is watched from the moment it was stopped (in the background), not after the calls that
+        // follow: under load fxt's restart alone took up to 2.7 s, which a watcher started after it would add.
         const out = (await h.exec(script)).stdout.trim();
         const v = Object.fromEntries(out.split(" ").map((kv) => kv.split("=")));
         const [t, t2, g] = v.pids.split(",");
