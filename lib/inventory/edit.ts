@@ -1,6 +1,7 @@
 // Changes to the inventory file made by tools (enrollment): comments and order kept, written atomically, under a lock.
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { isMap, parseDocument, type Document, YAMLMap } from "yaml";
+import { writeFileAtomic } from "../atomic-file.ts";
 import { UserError } from "../errors.ts";
 import { withLock } from "../lock.ts";
 import { loadInventory } from "./load.ts";
@@ -17,17 +18,19 @@ export interface HostFields {
   vars?: Record<string, unknown>;
 }
 
-/** Writes a changed inventory document atomically, refusing one that would not load again. */
+/** Writes a changed inventory document atomically (its mode and owner kept), refusing one that would not load again. */
 export function saveInventoryDocument(file: string, doc: Document) {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, doc.toString({ lineWidth: 0 }));
-  // Refuse to write what we could not read back.
-  try {
-    loadInventory(tmp);
-  } catch (err) {
-    throw new UserError(`refusing to save the inventory: the change would make it invalid: ${(err as Error).message}`);
-  }
-  renameSync(tmp, file);
+  writeFileAtomic(file, doc.toString({ lineWidth: 0 }), {
+    mode: 0o644,
+    // Refuse to write what we could not read back.
+    check: (tmp) => {
+      try {
+        loadInventory(tmp);
+      } catch (err) {
+        throw new UserError(`refusing to save the inventory: the change would make it invalid: ${(err as Error).message}`);
+      }
+    },
+  });
 }
 
 function hostsMap(doc: Document, group: string): YAMLMap {

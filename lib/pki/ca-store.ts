@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { withLock } from "../lock.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomic } from "../atomic-file.ts";
 import { caProblems, certFromPem, certToPem, createCA, fingerprint, type NebulaCert } from "./cert.ts";
 import type { Duration } from "./duration.ts";
 import { decryptPrivateKey, encryptPrivateKey, type Argon2Params, type Passphrase } from "./encrypted-key.ts";
@@ -87,8 +87,8 @@ export class CaStore {
     if (this.exists()) throw new UserError(`a CA already exists in ${this.dir}; refusing to replace it`);
     if (reveal(passphrase).length < MIN_PASSPHRASE_LENGTH) throw new UserError(`the CA passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(this.keyFile, encryptPrivateKey(key, passphrase, argon2), 0o600);
-    writeFileAtomic(this.certFile, certToPem(cert), 0o600); // as nebula-cert writes it
+    writeFileAtomic(this.keyFile, encryptPrivateKey(key, passphrase, argon2), { mode: 0o600 });
+    writeFileAtomic(this.certFile, certToPem(cert), { mode: 0o600 }); // as nebula-cert writes it
   }
 
   cert(): NebulaCert {
@@ -133,7 +133,7 @@ export class CaStore {
       const entries = this.issued().filter((e) => e.name !== entry.name);
       entries.push(entry);
       entries.sort((a, b) => a.name.localeCompare(b.name));
-      writeFileAtomic(this.issuedFile, `${JSON.stringify(entries, null, 2)}\n`, 0o600);
+      writeFileAtomic(this.issuedFile, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
     });
   }
 

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { Secret } from "../command.ts";
 import { UserError } from "../errors.ts";
 import type { Inventory } from "../inventory/types.ts";
-import { writeFileAtomic } from "../pki/atomic-file.ts";
+import { writeFileAtomic } from "../atomic-file.ts";
 import { decryptPrivateKey, encryptPrivateKey, type Argon2Params, type Passphrase } from "../pki/encrypted-key.ts";
 import { readPassphrase } from "../pki/passphrase.ts";
 
@@ -41,7 +41,7 @@ export function openSecretsFile(file: string, passphrase: Passphrase, argon2?: A
   if (!existsSync(file)) {
     const seed = randomBytes(SEED_BYTES);
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileAtomic(file, encryptPrivateKey(seed, passphrase, argon2), 0o600);
+    writeFileAtomic(file, encryptPrivateKey(seed, passphrase, argon2), { mode: 0o600 });
     return fromSeed(seed, file);
   }
   const seed = decryptPrivateKey(readFileSync(file, "utf8"), passphrase, file);

@@ -1,8 +1,9 @@
 // Host keys pinned per node NAME in an OpenSSH-format known_hosts file (`uplink-2 ssh-ed25519 AAAA...`), never per address:
 // every GL.iNet router is 192.168.8.1 on its own LAN, so ten routers at one address are ten nodes, told apart by their keys.
 import { createHash } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { appendFileDurable } from "../atomic-file.ts";
 
 export type HostKeyVerdict =
   | { kind: "known" }
@@ -69,10 +70,10 @@ export function checkHostKey(file: string, pin: { name: string; legacyAddress?: 
   return legacy ?? { kind: "new", fingerprint, keyType };
 }
 
-/** Appends one line `<name> <type> <base64>`; O_APPEND keeps concurrent first contacts from interleaving. */
+/** Appends one line `<name> <type> <base64>`, fsynced; O_APPEND keeps concurrent first contacts from interleaving. */
 export function pinHostKey(file: string, name: string, keyBlob: Buffer): void {
   mkdirSync(dirname(file), { recursive: true });
-  appendFileSync(file, `${name} ${keyTypeOf(keyBlob)} ${keyBlob.toString("base64")}\n`, { mode: 0o600 });
+  appendFileDurable(file, `${name} ${keyTypeOf(keyBlob)} ${keyBlob.toString("base64")}\n`, { mode: 0o600 });
 }
 
 /** The message for a refused key: the node, what it presents, the file and line that pins something else, what to do. */
