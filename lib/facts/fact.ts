@@ -21,3 +21,26 @@ export const defineFact = <T>(key: string, command: Command, parse: (output: Pro
   command,
   parse,
 });
+
+/** A resource read a fact it does not list in `facts`: a bug in the resource (it only worked while another resource gathered it). */
+export class UndeclaredFactError extends Error {
+  constructor(
+    readonly resource: string,
+    readonly fact: string,
+  ) {
+    super(`internal: "${resource}" read fact ${fact}, which it does not declare (add it to the resource's facts)`);
+    this.name = "UndeclaredFactError";
+  }
+}
+
+/**
+ * The reader one resource's plan() gets: only the facts it declares. Gathering probes the union of every selected
+ * task's facts, so an undeclared read would work by luck and break when `--tags` drops the task that declared it.
+ */
+export function declaredReader(resource: { name: string; facts: readonly Fact<unknown>[] }, read: FactReader): FactReader {
+  const declared = new Set(resource.facts.map((f) => f.key));
+  return <T>(fact: Fact<T>): T => {
+    if (!declared.has(fact.key)) throw new UndeclaredFactError(resource.name, fact.key);
+    return read(fact);
+  };
+}

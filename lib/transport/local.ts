@@ -7,14 +7,28 @@ import { execFileSync } from "node:child_process";
 import type { Command } from "../command.ts";
 import type { PutOptions, RunResult, Transport } from "./types.ts";
 
+/** The shell commands run under, and its environment (default: this machine's /bin/sh and environment). */
+export interface LocalShell {
+  argv: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Names the transport in messages ("local" by default). */
+  target?: string;
+}
+
 export class LocalTransport implements Transport {
-  readonly target = "local";
+  readonly target: string;
   roundTrips = 0;
+
+  /** Tests pass dash, or BusyBox ash with only OpenWrt's applets on PATH: the runner's scripts through a real shell. */
+  constructor(readonly shell: LocalShell = { argv: ["/bin/sh"] }) {
+    this.target = shell.target ?? "local";
+  }
 
   run(command: Command, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
     this.roundTrips++;
     return new Promise((resolve) => {
-      const child = spawn("/bin/sh", ["-c", command.render()], { timeout: options.timeoutMs });
+      const [file, ...args] = this.shell.argv;
+      const child = spawn(file, [...args, "-c", command.render()], { timeout: options.timeoutMs, env: this.shell.env });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -22,6 +36,8 @@ export class LocalTransport implements Transport {
       child.on("close", (code) =>
         resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
       );
+      // A command that exits without reading all its stdin closes the pipe: that is its answer, not an error here.
+      child.stdin.on("error", () => undefined);
       child.stdin.end(options.stdin ?? "");
     });
   }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { composeProblems } from "../../lib/compose-schema.ts";
-import type { FactReader } from "../../lib/facts/fact.ts";
+import { emptyProbes, planOne } from "../helpers/plan.ts";
 import { monitoringRole } from "../../roles/monitoring/index.ts";
 import { certificateMonitoringRole } from "../../roles/monitoring/certificates.ts";
 import { renderHubMonitoring } from "../../roles/monitoring/server.ts";
@@ -209,7 +209,7 @@ describe("the role's tasks", () => {
   /** What a file task would write on a host that has nothing yet. */
   const written = (ctx: ReturnType<typeof hubContext>, role: typeof monitoringRole, path: string) => {
     const task = role.tasks(ctx).find((t) => t.name === `Write ${path}` || t.name.startsWith(`Write ${path} `))!;
-    return task.plan((() => ({ exists: false })) as unknown as FactReader)!.diff!.after;
+    return planOne(task, emptyProbes)!.diff!.after;
   };
   it("the daemons' arguments: /etc/default for systemd units, the same flags in procd-style scripts", () => {
     const inv = inventoryFrom(BASE_INVENTORY);
@@ -236,8 +236,8 @@ describe("the role's tasks", () => {
   ];
   it.each(presence)("%s", (_what, exists, expectCommand) => {
     const res = exporterPresent("/usr/bin/prometheus-node-exporter-lua", "prometheus-node-exporter-lua");
-    const read = (() => ({ exists })) as unknown as FactReader;
-    const plan = res.plan(read);
+    // The path probe's output for an executable there, or nothing there.
+    const plan = planOne(res, () => (exists ? "file\n-rwxr-xr-x 1200\nroot\nroot\nab\n" : "absent\n"));
     if (!expectCommand) return expect(plan).toBeNull();
     const shell = plan!.commands[0].render();
     expect(shell).toContain("monitoring_node_exporter: false");

@@ -6,7 +6,6 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { FactReader } from "../../lib/facts/fact.ts";
 import type { HostContext } from "../../lib/play.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate } from "../../lib/template.ts";
@@ -21,6 +20,7 @@ import type { PlayFootprint } from "../../roles/sysupgrade/keep.ts";
 import { authorizedKeysOf, nebulaLogHint } from "../../tasks/enroll/enroll.ts";
 import { uplinkPlay } from "../../tasks/plays.ts";
 import { hostContext, inventoryFrom } from "../context.ts";
+import { emptyProbes, planOne } from "../helpers/plan.ts";
 
 const INVENTORY = `
 groups:
@@ -48,11 +48,10 @@ const playResources = (name: string): Resource[] =>
     return r.tasks(ctx);
   });
 /** What a file resource would write on a host that has nothing yet. */
-const absent: FactReader = (fact) => fact.parse({ stdout: "", code: 0 });
 const contentOf = (resources: Resource[], path: string): string => {
   const r = resources.find((x) => x.name === `Write ${path}`);
   if (!r) throw new Error(`no resource writes ${path}`);
-  return r.plan(absent)!.diff!.after;
+  return planOne(r, emptyProbes)!.diff!.after;
 };
 const rules = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#"));
 

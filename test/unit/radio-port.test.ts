@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Host } from "../../lib/inventory/types.ts";
 import { parseUciShow, uciSection, uciSectionFact } from "../../lib/resources/uci.ts";
 import { radioPortOf } from "../../roles/radio/settings.ts";
+import { planOne } from "../helpers/plan.ts";
 
 const SHOWN = `network.meshradio=interface
 network.meshradio.device='radio0'
@@ -14,8 +15,7 @@ network.meshradio.netmask='255.255.255.0'
 const WANT = { type: "interface", options: { device: "radio0", proto: "static", ipaddr: "10.44.0.2", netmask: "255.255.255.0" } };
 const planWith = (stdout: string, code = 0, want: Parameters<typeof uciSection>[0]["want"] = WANT) => {
   const r = uciSection({ config: "network", section: "meshradio", want, then: [] });
-  const fact = uciSectionFact("network", "meshradio");
-  return r.plan(((f: typeof fact) => f.parse({ stdout, code })) as never);
+  return planOne(r, { [uciSectionFact("network", "meshradio").key]: [stdout, code] });
 };
 
 describe("a UCI section", () => {

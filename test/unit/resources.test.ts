@@ -1,6 +1,5 @@
 // Table-driven plans: raw probe output in, commands out (and no commands when the host already is as asked).
 import { describe, expect, it } from "vitest";
-import type { Fact, FactReader } from "../../lib/facts/fact.ts";
 import { file } from "../../lib/resources/file.ts";
 import { directory } from "../../lib/resources/directory.ts";
 import { editLines, lineInFile } from "../../lib/resources/line.ts";
@@ -11,25 +10,14 @@ import { guardedCommand } from "../../lib/resources/command.ts";
 import { nftTable, nftTableStamp } from "../../lib/resources/nft-table.ts";
 import { sh } from "../../lib/command.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
+import { commandsWithProbes, type ProbeResult } from "../helpers/plan.ts";
 
 const HELLO_SHA = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"; // sha256("hello\n")
 
-/** Probe outputs keyed by fact key: "stdout" or [stdout, exit code]. */
-type Probes = Record<string, string | [string, number]>;
+/** Probe outputs keyed by fact key; every fact a resource declares must have one (and it may read no other). */
+const plan = commandsWithProbes;
 
-function plan(resource: Resource, probes: Probes): string[] | null {
-  const read: FactReader = <T>(fact: Fact<T>): T => {
-    const p = probes[fact.key];
-    if (p === undefined) throw new Error(`test gave no probe output for ${fact.key}`);
-    const [stdout, code] = typeof p === "string" ? [p, 0] : p;
-    return fact.parse({ stdout, code });
-  };
-  for (const f of resource.facts) expect(Object.keys(probes)).toContain(f.key);
-  const result = resource.plan(read);
-  return result && result.commands.length ? result.commands.map((c) => c.display()) : null;
-}
-
-const cases: { name: string; resource: Resource; probes: Probes; expect: null | RegExp[] }[] = [
+const cases: { name: string; resource: Resource; probes: Record<string, ProbeResult>; expect: null | RegExp[] }[] = [
   {
     name: "file absent -> written atomically",
     resource: file({ path: "/etc/x", content: "hello\n" }),

@@ -5,7 +5,6 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Fact, FactReader } from "../../lib/facts/fact.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import { parseAddresses, parseLinks, parseRoutes, parseRules } from "../../roles/routing/ip-facts.ts";
 import { planTunnel, staleHubTunnels, tunnelPair, uplinkNumber } from "../../roles/routing/tunnel.ts";
@@ -16,6 +15,7 @@ import { nftTable } from "../../lib/resources/nft-table.ts";
 import { routingDefaults } from "../../roles/routing/defaults.ts";
 import { bootCommands } from "../../roles/routing/boot.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
+import { commandsOf } from "../helpers/plan.ts";
 
 const out = (stdout: string, code = 0) => ({ stdout, code });
 const vx = (name: string, id: number, local: string, remote: string, extra: Record<string, unknown> = {}) => ({
@@ -112,17 +112,8 @@ describe("tunnel plans", () => {
   });
 });
 
-/** Plans a resource from raw probe outputs keyed by fact key. */
-function plan(resource: Resource, probes: Record<string, string | [string, number]>): string[] | null {
-  const read: FactReader = <T>(fact: Fact<T>): T => {
-    const p = probes[fact.key];
-    if (p === undefined) throw new Error(`no probe output for ${fact.key}`);
-    const [stdout, code] = typeof p === "string" ? [p, 0] : p;
-    return fact.parse({ stdout, code });
-  };
-  const result = resource.plan(read);
-  return result?.commands.length ? result.commands.map((c) => c.display()) : null;
-}
+/** Plans a resource from raw probe outputs keyed by fact key (the runner's plan: declared facts only). */
+const plan = commandsOf;
 
 describe("tunnel resource with its routes", () => {
   const probe = (routes: unknown[], links = LINKS) => ({ "ip:links": links, "ip:addresses": ADDRS, "ip:routes": JSON.stringify(routes) });

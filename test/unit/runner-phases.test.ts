@@ -1,30 +1,29 @@
 // The runner against a real shell (dash, and BusyBox ash with only OpenWrt's applets): gather/apply protocol, installs
 // before configuration in one run (phase 2 sees the installed tool), handlers kept across phases and failures, --check.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { raw, sh, type Command } from "../../lib/command.ts";
+import { raw, sh } from "../../lib/command.ts";
+import { UserError } from "../../lib/errors.ts";
 import { defineFact } from "../../lib/facts/fact.ts";
-import { STATE_DIR } from "../../lib/facts/host.ts";
 import type { Host, Inventory } from "../../lib/inventory/types.ts";
 import type { Play } from "../../lib/play.ts";
 import { packages } from "../../lib/resources/package.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { runHost, type RunOptions } from "../../lib/runner/host-run.ts";
 import { RecordingReporter } from "../../lib/runner/report.ts";
-import type { RunResult, Transport } from "../../lib/transport/types.ts";
-import { openwrtPath } from "../openwrt-shell.ts";
+import { SHELL_KINDS, shellTransport, type ShellKind } from "../helpers/shell-transport.ts";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 
 /**
  * A host in a temp dir: a fake opkg whose `install mytool` puts a `mytool` command on PATH (as opkg install ip-full
- * brings `ip -j`), and the engine's state dir moved inside the temp dir. Commands run under the given shell.
+ * brings `ip -j`), and the engine's state dir moved inside the temp dir. Commands run under the given shell (a real
+ * process: the runner's own LocalTransport, injected through runHost's connect).
  */
-function fakeHost(shell: "dash" | "busybox") {
+function fakeHost(shell: ShellKind) {
   const root = mkdtempSync(join(tmpdir(), "phases-"));
   roots.push(root);
   const bin = join(root, "bin");
@@ -45,28 +44,7 @@ function fakeHost(shell: "dash" | "busybox") {
     ].join("\n"),
   );
   chmodSync(join(bin, "opkg"), 0o755);
-  const path = shell === "busybox" ? `${bin}:${openwrtPath()}` : `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`;
-  const argv = shell === "busybox" ? ["/bin/busybox", "ash"] : ["/bin/dash"];
-  const transport: Transport & { roundTrips: number } = {
-    target: `${shell}@local`,
-    roundTrips: 0,
-    run(command: Command, options: { stdin?: string | Buffer } = {}): Promise<RunResult> {
-      this.roundTrips++;
-      const moved = (text: string) => text.replaceAll(STATE_DIR, join(root, "state"));
-      return new Promise((resolve) => {
-        const child = spawn(argv[0], [...argv.slice(1), "-c", moved(command.render())], { env: { PATH: path } });
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        child.stdout.on("data", (d: Buffer) => out.push(d));
-        child.stderr.on("data", (d: Buffer) => err.push(d));
-        child.on("close", (code) => resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-        child.stdin.end(moved(options.stdin?.toString() ?? ""));
-      });
-    },
-    put: async () => undefined,
-    get: async () => Buffer.alloc(0),
-    close: async () => undefined,
-  };
+  const transport = shellTransport(shell, { extraPath: [bin], stateDir: join(root, "state") });
   return { root, transport, file: (name: string) => join(root, name) };
 }
 
@@ -97,15 +75,15 @@ const play = (root: string): Play => ({
 const host: Host = { name: "r1", address: "local", port: 22, user: "root", group: "uplinks", vars: {}, source: "test" };
 const inventory = { file: "test", knownHosts: "", hosts: [host] } as unknown as Inventory;
 
-async function converge(h: ReturnType<typeof fakeHost>, options: RunOptions = {}) {
+async function converge(h: ReturnType<typeof fakeHost>, options: RunOptions = {}, thePlay = play(h.root)) {
   const reporter = new RecordingReporter();
-  const recap = await runHost(play(h.root), host, inventory, async () => h.transport, options, reporter);
+  const recap = await runHost(thePlay, host, inventory, async () => h.transport, options, reporter);
   return { recap, events: reporter.events, notices: reporter.notices };
 }
 
 const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
 
-for (const shell of ["dash", "busybox"] as const) {
+for (const shell of SHELL_KINDS) {
   describe(`runner phases under ${shell}`, () => {
     it("check mode on a fresh host: both changes reported, nothing installed, one gather", async () => {
       const h = fakeHost(shell);
@@ -163,3 +141,30 @@ for (const shell of ["dash", "busybox"] as const) {
     });
   });
 }
+
+describe("planning errors end the host's run with what the plan had found so far", () => {
+  const seen = defineFact("seen", raw("echo yes"), ({ stdout }) => stdout.trim());
+  const reads = (name: string, declared: boolean): Resource => ({ name, facts: declared ? [seen] : [], plan: (r) => (r(seen) === "yes" ? null : { commands: [sh`false`] }) });
+  const tasks = (...resources: Resource[]): Play => ({ name: "p", hosts: ["all"], roles: [{ name: "r", defaults: {}, tasks: () => resources }] });
+
+  it("a resource that reads a fact it does not declare fails the host, even when another task gathered that fact", async () => {
+    const h = fakeHost("dash");
+    const { recap, events } = await converge(h, {}, tasks(reads("Declares it", true), reads("Borrows it", false)));
+    expect(recap).toMatchObject({ ok: 1, changed: 0, failed: 1, roundTrips: 2 });
+    expect(recap.error).toMatch(/"Borrows it" read fact seen, which it does not declare/);
+    expect(events.map((e) => [e.task, e.status])).toEqual([["Declares it", "ok"], ["internal error", "failed"]]);
+  });
+
+  it("a plan refused for a user's mistake: the tasks before it are ok, the host failed at plan, nothing applied", async () => {
+    const h = fakeHost("dash");
+    const refused: Resource = { name: "Refuse", facts: [], plan: () => { throw new UserError("r1: bad value", "fix it"); } };
+    const marker = h.file("applied");
+    const after: Resource = { name: "After", facts: [], plan: () => ({ commands: [sh`touch ${marker}`] }) };
+    const { recap, events } = await converge(h, {}, tasks(reads("First", true), refused, after));
+    expect(recap).toMatchObject({ ok: 1, changed: 0, failed: 1, roundTrips: 2 });
+    expect(events.map((e) => [e.task, e.status])).toEqual([["First", "ok"], ["plan", "failed"]]);
+    expect(recap.error).toMatch(/bad value/);
+    expect(existsSync(marker)).toBe(false);
+  });
+});
+

@@ -3,7 +3,6 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Fact, FactReader } from "../../lib/facts/fact.ts";
 import { parseRate, parseTcDevice, qdiscSupportFact } from "../../lib/facts/tc.ts";
 import type { Host, Inventory } from "../../lib/inventory/types.ts";
 import { mergeVars } from "../../lib/inventory/vars.ts";
@@ -14,6 +13,7 @@ import { uplinkShaping } from "../../roles/shaping/caps.ts";
 import { renderShapingScript } from "../../roles/shaping/script.ts";
 import { iperfClientArgs, iperfGoodput, judge } from "../../scripts/shaping/measure.ts";
 import { allPass, formatTable } from "../../scripts/shaping/report.ts";
+import { planAll } from "../helpers/plan.ts";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures/tc", name), "utf8");
 // Captured with the fact's own probe (tc 6.1, this lab kernel): tunx is a tun device like nebula1, ifbx an IFB.
@@ -39,14 +39,8 @@ function context(vars: Record<string, unknown>, os: "openwrt" | "debian" = "open
 /** The tc part of the role (IFB, both caps, the ingress redirect) planned against the given probe outputs. */
 function planTc(vars: Record<string, unknown>, probes: { tun: string; ifb: string; support: string }): string[] {
   const outputs: Record<string, string> = { "tc:tunx": probes.tun, "tc:ifbx": probes.ifb, [qdiscSupportFact.key]: probes.support };
-  const read: FactReader = <T>(fact: Fact<T>): T => {
-    if (!(fact.key in outputs)) throw new Error(`no probe output for ${fact.key}`);
-    return fact.parse({ stdout: outputs[fact.key], code: 0 });
-  };
-  return shapingRole
-    .tasks(context(vars))
-    .filter((r) => /^(Create IFB|Cap |Redirect )/.test(r.name))
-    .flatMap((r) => r.plan(read)?.commands.map((c) => c.display()) ?? []);
+  const tc = shapingRole.tasks(context(vars)).filter((r) => /^(Create IFB|Cap |Redirect )/.test(r.name));
+  return planAll(tc, outputs).changes.flatMap((c) => c.plan.commands.map((x) => x.display()));
 }
 
 const FRESH_TUN = [
