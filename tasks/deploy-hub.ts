@@ -1,6 +1,6 @@
 // Playbook: the hub (Nebula lighthouse + relay, forwarding, its view of the uplinks), then every node already enrolled.
 import { runPlaybook } from "../lib/cli.ts";
-import { openInventoryCa } from "../lib/pki/passphrase.ts";
+import { openInventoryCa, RunPassphrase } from "../lib/pki/passphrase.ts";
 import { openServiceSecrets } from "../lib/secrets/service-secrets.ts";
 import { tagsOf } from "../lib/play.ts";
 import type { CertAuthority } from "../roles/nebula/identity.ts";
@@ -21,10 +21,12 @@ await runPlaybook({
 The CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.
 `,
   async run(session, args) {
-    const ca = await openInventoryCa(session.inventory, { create: !!args["init-ca"], check: !!args.check });
+    // One passphrase per run: asked (or read from MESH_CA_PASSPHRASE) for the CA, kept in memory for the secrets.
+    const passphrase = new RunPassphrase();
+    const ca = await openInventoryCa(session.inventory, { create: !!args["init-ca"], check: !!args.check, passphrase });
     // The hub's container stack needs its service secrets (sealed with the CA's passphrase) only where it is enabled.
     const stack = session.inventory.hosts.some((h) => h.group === "hub" && h.vars.docker_enabled === true);
-    const secrets = stack ? await openServiceSecrets(session.inventory, { check: !!args.check }) : undefined;
+    const secrets = stack ? await openServiceSecrets(session.inventory, { check: !!args.check, passphrase }) : undefined;
     return deployMesh(session, ca, { secrets, hubOnly: !!args["hub-only"] });
   },
 });

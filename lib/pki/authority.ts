@@ -17,9 +17,9 @@ export type OpenAuthority = Omit<CertAuthority, "generateKeyPair"> & { ca: Nebul
  * Unlocks the store's CA key (in memory only) and returns the role's view of it; `pending` holds register writes.
  * `unlock` is the passphrase, or the key itself when the caller has just created the CA (createAndUnlock).
  */
-export function openAuthority(store: CaStore, unlock: string | Secret | Buffer): OpenAuthority {
+export async function openAuthority(store: CaStore, unlock: string | Secret | Buffer): Promise<OpenAuthority> {
   const ca = store.cert();
-  const caKey = Buffer.isBuffer(unlock) ? unlock : store.unlock(unlock);
+  const caKey = Buffer.isBuffer(unlock) ? unlock : await store.unlock(unlock);
   if (!ed25519PublicOf(caKey).equals(ca.details.publicKey)) throw new UserError(`the CA key given does not belong to ${store.certFile}`);
   const pending: Promise<void>[] = [];
   return {

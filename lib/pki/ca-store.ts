@@ -55,12 +55,12 @@ export class CaStore {
   }
 
   /** Creates the CA unless one exists; its key is written only encrypted, mode 0600. */
-  create(options: CreateCaInStore): NebulaCert {
-    return this.createAndUnlock(options).cert;
+  async create(options: CreateCaInStore): Promise<NebulaCert> {
+    return (await this.createAndUnlock(options)).cert;
   }
 
   /** As create, and also returns the key in memory (saves the seconds of Argon2 a later unlock would cost). */
-  createAndUnlock(options: CreateCaInStore): { cert: NebulaCert; key: Buffer } {
+  async createAndUnlock(options: CreateCaInStore): Promise<{ cert: NebulaCert; key: Buffer }> {
     const { cert, key } = createCA({
       name: options.name,
       groups: options.groups,
@@ -68,26 +68,27 @@ export class CaStore {
       subnets: options.subnets,
       duration: options.duration ?? (options.days ? options.days * DAY : "3650d"),
     });
-    this.#save(cert, key, options.passphrase, options.argon2);
+    await this.#save(cert, key, options.passphrase, options.argon2);
     return { cert, key };
   }
 
   /** Takes in a CA made by nebula-cert (unencrypted key PEM) and stores its key encrypted. */
-  importCa(options: { certPem: string; keyPem: string; passphrase: Passphrase; argon2?: Argon2Params }): NebulaCert {
+  async importCa(options: { certPem: string; keyPem: string; passphrase: Passphrase; argon2?: Argon2Params }): Promise<NebulaCert> {
     const cert = certFromPem(options.certPem, "imported CA certificate");
     const key = ed25519KeyFromPem(options.keyPem, "imported CA key");
     const problems = caProblems(cert).filter((p) => !/expired|not valid before/.test(p));
     if (problems.length) throw new UserError(`cannot import the CA: ${problems.join("; ")}`);
     if (!ed25519PublicOf(key).equals(cert.details.publicKey)) throw new UserError("cannot import the CA: the key does not belong to the certificate");
-    this.#save(cert, key, options.passphrase, options.argon2);
+    await this.#save(cert, key, options.passphrase, options.argon2);
     return cert;
   }
 
-  #save(cert: NebulaCert, key: Buffer, passphrase: Passphrase, argon2?: Argon2Params) {
+  async #save(cert: NebulaCert, key: Buffer, passphrase: Passphrase, argon2?: Argon2Params): Promise<void> {
     if (this.exists()) throw new UserError(`a CA already exists in ${this.dir}; refusing to replace it`);
     if (reveal(passphrase).length < MIN_PASSPHRASE_LENGTH) throw new UserError(`the CA passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
+    const sealed = await encryptPrivateKey(key, passphrase, argon2);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(this.keyFile, encryptPrivateKey(key, passphrase, argon2), { mode: 0o600 });
+    writeFileAtomic(this.keyFile, sealed, { mode: 0o600 });
     writeFileAtomic(this.certFile, certToPem(cert), { mode: 0o600 }); // as nebula-cert writes it
   }
 
@@ -97,9 +98,9 @@ export class CaStore {
   }
 
   /** The CA's private key, decrypted in memory only; checked against ca.crt. */
-  unlock(passphrase: Passphrase): Buffer {
+  async unlock(passphrase: Passphrase): Promise<Buffer> {
     if (!existsSync(this.keyFile)) throw new UserError(`no CA key in ${this.dir} (expected ${this.keyFile})`);
-    const key = decryptPrivateKey(readFileSync(this.keyFile, "utf8"), passphrase, this.keyFile);
+    const key = await decryptPrivateKey(readFileSync(this.keyFile, "utf8"), passphrase, this.keyFile);
     if (!ed25519PublicOf(key).equals(this.cert().details.publicKey)) throw new UserError(`${this.keyFile} does not belong to ${this.certFile}`);
     return key;
   }

@@ -1,8 +1,8 @@
 // The CA key at rest in nebula-cert 1.7+'s format: Argon2id derives an AES-256-GCM key from the passphrase.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { argon2id } from "@noble/hashes/argon2";
 import type { Secret } from "../command.ts";
 import { UserError } from "../errors.ts";
+import { argon2idOffThread } from "./argon2.ts";
 import { BANNERS, fromPem, toPem } from "./pem.ts";
 import { readFields, Writer, type Field } from "./protobuf.ts";
 
@@ -26,14 +26,15 @@ const MAX_MEMORY_KIB = 4 * 1024 * 1024 - 1;
 export type Passphrase = string | Secret;
 const text = (p: Passphrase) => (typeof p === "string" ? p : p.reveal());
 
-const derive = (passphrase: Passphrase, salt: Buffer, p: Argon2Params) =>
-  Buffer.from(argon2id(Buffer.from(text(passphrase), "utf8"), salt, { t: p.iterations, m: p.memoryKiB, p: p.parallelism, dkLen: 32, maxmem: 2 ** 32 - 1 }));
+/** Off the main thread (lib/pki/argon2.ts): the seconds it takes must not stall other hosts' SSH sessions. */
+const derive = (passphrase: Passphrase, salt: Buffer, p: Argon2Params): Promise<Buffer> =>
+  argon2idOffThread({ password: Buffer.from(text(passphrase), "utf8"), salt, options: { t: p.iterations, m: p.memoryKiB, p: p.parallelism, dkLen: 32, maxmem: 2 ** 32 - 1 } });
 
 /** Encrypts a 64-byte CA key; `salt` and `nonce` are for tests that compare bytes with Nebula's, never set them otherwise. */
-export function encryptPrivateKey(key: Buffer, passphrase: Passphrase, params: Argon2Params = DEFAULT_ARGON2, fixed: { salt?: Buffer; nonce?: Buffer } = {}): string {
+export async function encryptPrivateKey(key: Buffer, passphrase: Passphrase, params: Argon2Params = DEFAULT_ARGON2, fixed: { salt?: Buffer; nonce?: Buffer } = {}): Promise<string> {
   const salt = fixed.salt ?? randomBytes(32);
   const nonce = fixed.nonce ?? randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv("aes-256-gcm", derive(passphrase, salt, params), nonce);
+  const cipher = createCipheriv("aes-256-gcm", await derive(passphrase, salt, params), nonce);
   const sealed = Buffer.concat([nonce, cipher.update(key), cipher.final(), cipher.getAuthTag()]);
   // RawNebulaArgon2Parameters {1 version, 2 memory, 3 iterations, 4 parallelism, 5 salt}, in field order as Go writes it.
   const argon = new Writer().varint(1, ARGON2_VERSION).varint(2, params.memoryKiB).varint(3, params.iterations).varint(4, params.parallelism).bytes(5, salt).finish();
@@ -76,9 +77,9 @@ function readEncrypted(pem: string, file: string) {
 export const encryptionParams = (pem: string, file = "key"): Argon2Params => readEncrypted(pem, file).params;
 
 /** Decrypts a CA key (64 bytes) in memory. A wrong passphrase is a UserError that names the file and nothing secret. */
-export function decryptPrivateKey(pem: string, passphrase: Passphrase, file: string): Buffer {
+export async function decryptPrivateKey(pem: string, passphrase: Passphrase, file: string): Promise<Buffer> {
   const { params, salt, sealed } = readEncrypted(pem, file);
-  const decipher = createDecipheriv("aes-256-gcm", derive(passphrase, salt, params), sealed.subarray(0, NONCE_BYTES));
+  const decipher = createDecipheriv("aes-256-gcm", await derive(passphrase, salt, params), sealed.subarray(0, NONCE_BYTES));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   let key: Buffer;
   try {

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { Secret } from "../command.ts";
 import { UserError } from "../errors.ts";
 import type { Inventory } from "../inventory/types.ts";
 import { CaStore, MIN_PASSPHRASE_LENGTH } from "./ca-store.ts";
@@ -63,6 +64,27 @@ export async function readNewPassphrase(what: string, source: PassphraseSource =
   return first;
 }
 
+/**
+ * The CA's passphrase for one run: read (MESH_CA_PASSPHRASE, or asked on the terminal) the first time a file sealed
+ * with it is opened, then held in memory only, as a Secret, for the others (the hub's service secrets are sealed with
+ * it too): a run asks once. Never written anywhere, and prints as ***.
+ */
+export class RunPassphrase {
+  #value: Promise<Secret> | undefined;
+  constructor(private readonly source: PassphraseSource = {}) {}
+
+  /** The passphrase, asked with `prompt` if this is the first time in the run. */
+  get(prompt: string): Promise<Secret> {
+    this.#value ??= readPassphrase(prompt, this.source).then((p) => new Secret(p));
+    return this.#value;
+  }
+
+  /** Sets the passphrase a new CA was just sealed with (it was typed twice already). */
+  chosen(passphrase: string): void {
+    this.#value = Promise.resolve(new Secret(passphrase));
+  }
+}
+
 /** What the mesh CA allows its certificates: the node types' groups and the mesh's /16. */
 const CA_GROUPS = ["hub", "lighthouse", "relay", "uplink", "client", "node"] as const;
 const CA_IPS = ["10.0.4.0/16"] as const;
@@ -73,8 +95,12 @@ export const caStoreFor = (inventory: Inventory): CaStore => new CaStore(join(di
  * Opens (or, when asked, first creates) the inventory's CA. Under --check (`check`) a CA that would be created is made
  * in a temporary directory instead, removed when the process exits: the run can plan certificates, nothing is kept.
  */
-export async function openInventoryCa(inventory: Inventory, options: { create?: boolean; name?: string; check?: boolean; log?: (line: string) => void } = {}): Promise<OpenAuthority> {
+export async function openInventoryCa(
+  inventory: Inventory,
+  options: { create?: boolean; name?: string; check?: boolean; log?: (line: string) => void; passphrase?: RunPassphrase } = {},
+): Promise<OpenAuthority> {
   const store = caStoreFor(inventory);
+  const runPassphrase = options.passphrase ?? new RunPassphrase();
   if (!store.exists()) {
     if (!options.create) throw new UserError(`no mesh CA in ${store.dir}`, "the maintainer creates it once with: npx tsx tasks/deploy-hub.ts --init-ca");
     let target = store;
@@ -86,9 +112,10 @@ export async function openInventoryCa(inventory: Inventory, options: { create?: 
       passphrase = randomBytes(24).toString("base64");
     } else {
       passphrase = await readNewPassphrase(`the mesh CA in ${store.dir}`);
+      runPassphrase.chosen(passphrase);
     }
-    const { key } = target.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase, groups: [...CA_GROUPS], ips: [...CA_IPS] });
+    const { key } = await target.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase, groups: [...CA_GROUPS], ips: [...CA_IPS] });
     return openAuthority(target, key);
   }
-  return openAuthority(store, await readPassphrase(`Passphrase of the mesh CA (${store.dir}): `));
+  return openAuthority(store, await runPassphrase.get(`Passphrase of the mesh CA (${store.dir}): `));
 }

@@ -7,7 +7,7 @@ import { UserError } from "../errors.ts";
 import type { Inventory } from "../inventory/types.ts";
 import { writeFileAtomic } from "../atomic-file.ts";
 import { decryptPrivateKey, encryptPrivateKey, type Argon2Params, type Passphrase } from "../pki/encrypted-key.ts";
-import { readPassphrase } from "../pki/passphrase.ts";
+import { RunPassphrase } from "../pki/passphrase.ts";
 
 /**
  * The seed is 64 random bytes sealed with the CA key's scheme (Argon2id + AES-256-GCM, lib/pki/encrypted-key.ts):
@@ -37,24 +37,28 @@ function fromSeed(seed: Buffer, file: string): ServiceSecrets {
 }
 
 /** Opens the sealed seed in `file`, creating it first (once) when it does not exist. */
-export function openSecretsFile(file: string, passphrase: Passphrase, argon2?: Argon2Params): ServiceSecrets {
+export async function openSecretsFile(file: string, passphrase: Passphrase, argon2?: Argon2Params): Promise<ServiceSecrets> {
   if (!existsSync(file)) {
     const seed = randomBytes(SEED_BYTES);
+    const sealed = await encryptPrivateKey(seed, passphrase, argon2);
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileAtomic(file, encryptPrivateKey(seed, passphrase, argon2), { mode: 0o600 });
+    writeFileAtomic(file, sealed, { mode: 0o600 });
     return fromSeed(seed, file);
   }
-  const seed = decryptPrivateKey(readFileSync(file, "utf8"), passphrase, file);
+  const seed = await decryptPrivateKey(readFileSync(file, "utf8"), passphrase, file);
   return fromSeed(seed, file);
 }
 
-/** The inventory's service secrets, unlocked with the CA's passphrase (MESH_CA_PASSPHRASE or a prompt). */
-export async function openServiceSecrets(inventory: Inventory, options: { check?: boolean } = {}): Promise<ServiceSecrets> {
+/**
+ * The inventory's service secrets, unlocked with the CA's passphrase: the run's (`passphrase`, asked when the CA was
+ * opened), else MESH_CA_PASSPHRASE or a prompt.
+ */
+export async function openServiceSecrets(inventory: Inventory, options: { check?: boolean; passphrase?: RunPassphrase } = {}): Promise<ServiceSecrets> {
   const file = serviceSecretsFile(inventory);
   // --check plans with throwaway secrets when none exist yet: it writes nothing, and the compose file's diff masks them.
   if (options.check && !existsSync(file)) return fromSeed(randomBytes(SEED_BYTES), file);
   try {
-    return openSecretsFile(file, await readPassphrase(`Passphrase of the mesh CA (unlocks ${file}): `));
+    return await openSecretsFile(file, await (options.passphrase ?? new RunPassphrase()).get(`Passphrase of the mesh CA (unlocks ${file}): `));
   } catch (err) {
     if (err instanceof UserError && /wrong passphrase/.test(err.message)) {
       throw new UserError(`wrong passphrase for the hub's service secrets ${file}`, "it is sealed with the mesh CA's passphrase: check MESH_CA_PASSPHRASE");

@@ -44,8 +44,8 @@ const hubContext = (extra: Record<string, unknown> = {}): HostContext =>
 
 const secretValues = () => ["postgres_password", ...STACK_SERVICES.map((s) => `${s}_secret_key`)].map((n) => secrets.get(n).reveal());
 
-beforeAll(() => {
-  secrets = openSecretsFile(join(dir, "pki-side", "services.key"), PASSPHRASE, FAST_ARGON);
+beforeAll(async () => {
+  secrets = await openSecretsFile(join(dir, "pki-side", "services.key"), PASSPHRASE, FAST_ARGON);
 });
 
 describe("the compose file", () => {
@@ -256,18 +256,18 @@ describe("the docker role's plans", () => {
 });
 
 describe("the stack's secrets", () => {
-  it("are generated once, sealed at rest, and the same when opened again", () => {
+  it("are generated once, sealed at rest, and the same when opened again", async () => {
     const file = join(dir, "pki-side", "services.key");
     const sealed = readFileSync(file, "utf8");
     expect(sealed).toMatch(/^-----BEGIN NEBULA ED25519 ENCRYPTED PRIVATE KEY-----/);
-    const again = openSecretsFile(file, PASSPHRASE);
+    const again = await openSecretsFile(file, PASSPHRASE);
     expect(again.get("postgres_password").reveal()).toBe(secrets.get("postgres_password").reveal());
     expect(readFileSync(file, "utf8")).toBe(sealed);
     for (const value of secretValues()) {
       expect(value).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect(sealed).not.toContain(value);
     }
-    expect(() => openSecretsFile(file, "the wrong passphrase")).toThrow(/wrong passphrase/);
+    await expect(openSecretsFile(file, "the wrong passphrase")).rejects.toThrow(/wrong passphrase/);
   });
 
   it("never appear in the compose file, in -v commands, in --diff, in summaries or in task names", () => {

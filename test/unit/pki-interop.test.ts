@@ -51,10 +51,10 @@ describe("our certificates in nebula-cert 1.6.1", () => {
     expect(runFailing("nebula-cert", ["verify", "-ca", join(dir, "ca.crt"), "-crt", tampered])).toMatch(/signature did not match/);
   });
 
-  it("nebula-cert signs with our CA key (decrypted from the store, exported for this test only) and we verify the result", () => {
+  it("nebula-cert signs with our CA key (decrypted from the store, exported for this test only) and we verify the result", async () => {
     const store = new CaStore(join(dir, "store"));
-    store.create({ name: "Stored CA", passphrase: "long enough passphrase", groups: ["uplink"], ips: ["10.0.4.0/16"], argon2: CHEAP_ARGON2 });
-    const keyFile = write("plain-ca.key", ed25519KeyToPem(store.unlock("long enough passphrase")).reveal(), 0o600);
+    await store.create({ name: "Stored CA", passphrase: "long enough passphrase", groups: ["uplink"], ips: ["10.0.4.0/16"], argon2: CHEAP_ARGON2 });
+    const keyFile = write("plain-ca.key", ed25519KeyToPem(await store.unlock("long enough passphrase")).reveal(), 0o600);
     run("nebula-cert", ["sign", "-ca-crt", store.certFile, "-ca-key", keyFile, "-name", "n9", "-ip", "10.0.4.99/16", "-groups", "uplink", "-out-crt", join(dir, "n9.crt"), "-out-key", join(dir, "n9.key")]);
     const theirs = certFromPem(readFileSync(join(dir, "n9.crt"), "utf8"));
     expect(verifyCert(theirs, store.cert())).toEqual([]);

@@ -15,9 +15,9 @@ import { inventoryFrom } from "../context.ts";
 import { CHEAP_ARGON2, FIXTURES, run, tempDir } from "./fixtures/pki/helpers.ts";
 
 const PASS = "correct horse battery staple";
-const newStore = (label: string) => {
+const newStore = async (label: string) => {
   const store = new CaStore(join(tempDir(label), "pki"));
-  store.create({ name: "Store CA", passphrase: PASS, groups: ["hub", "uplink"], ips: ["10.0.4.0/16"], duration: "365d", argon2: CHEAP_ARGON2 });
+  await store.create({ name: "Store CA", passphrase: PASS, groups: ["hub", "uplink"], ips: ["10.0.4.0/16"], duration: "365d", argon2: CHEAP_ARGON2 });
   return store;
 };
 const errorOf = async (f: () => unknown): Promise<Error> => {
@@ -30,49 +30,49 @@ const errorOf = async (f: () => unknown): Promise<Error> => {
 };
 
 describe("CaStore", () => {
-  it("keeps the key only encrypted, mode 0600, in a 0700 directory, and unlocks it with the passphrase", () => {
-    const store = newStore("store");
+  it("keeps the key only encrypted, mode 0600, in a 0700 directory, and unlocks it with the passphrase", async () => {
+    const store = await newStore("store");
     expect(statSync(store.keyFile).mode & 0o777).toBe(0o600);
     expect(statSync(store.certFile).mode & 0o777).toBe(0o600);
     expect(statSync(store.dir).mode & 0o777).toBe(0o700);
     expect(readFileSync(store.keyFile, "utf8")).toMatch(/^-----BEGIN NEBULA ED25519 ENCRYPTED PRIVATE KEY-----\n/);
-    const key = store.unlock(PASS);
+    const key = await store.unlock(PASS);
     expect(key.subarray(32).equals(store.cert().details.publicKey)).toBe(true);
     expect(readdirSync(store.dir).sort()).toEqual(["ca.crt", "ca.key"]);
   });
 
   it("refuses to replace a CA, a short passphrase, a wrong one, and a key that belongs to another CA", async () => {
-    const store = newStore("store-refuse");
-    expect(() => store.create({ name: "again", passphrase: PASS })).toThrow(/a CA already exists in .*; refusing to replace it/);
-    expect(() => new CaStore(join(tempDir("short"), "pki")).create({ name: "x", passphrase: "short" })).toThrow(/at least 8 characters/);
+    const store = await newStore("store-refuse");
+    await expect(store.create({ name: "again", passphrase: PASS })).rejects.toThrow(/a CA already exists in .*; refusing to replace it/);
+    await expect(new CaStore(join(tempDir("short"), "pki")).create({ name: "x", passphrase: "short" })).rejects.toThrow(/at least 8 characters/);
     const wrong = await errorOf(() => store.unlock("not the passphrase"));
     expect(wrong).toBeInstanceOf(UserError);
     expect(wrong.message).toBe(`wrong passphrase for the CA key ${store.keyFile} (or the file is damaged)`);
-    const other = newStore("store-other");
+    const other = await newStore("store-other");
     writeFileSync(store.keyFile, readFileSync(other.keyFile));
-    expect(() => store.unlock(PASS)).toThrow(`${store.keyFile} does not belong to ${store.certFile}`);
+    await expect(store.unlock(PASS)).rejects.toThrow(`${store.keyFile} does not belong to ${store.certFile}`);
     expect(() => new CaStore(tempDir("none")).cert()).toThrow(/no CA in/);
   });
 
-  it("imports a CA made by nebula-cert, storing its key encrypted", () => {
+  it("imports a CA made by nebula-cert, storing its key encrypted", async () => {
     const d = tempDir("import");
     run("nebula-cert", ["ca", "-name", "field ca", "-out-crt", join(d, "ca.crt"), "-out-key", join(d, "ca.key")]);
     const store = new CaStore(join(d, "pki"));
     const certPem = readFileSync(join(d, "ca.crt"), "utf8");
-    store.importCa({ certPem, keyPem: readFileSync(join(d, "ca.key"), "utf8"), passphrase: PASS, argon2: CHEAP_ARGON2 });
+    await store.importCa({ certPem, keyPem: readFileSync(join(d, "ca.key"), "utf8"), passphrase: PASS, argon2: CHEAP_ARGON2 });
     expect(readFileSync(store.certFile, "utf8")).toBe(certPem);
     expect(readFileSync(store.keyFile, "utf8")).toMatch(/ENCRYPTED PRIVATE KEY/);
-    const cert = signHostCert({ ca: store.cert(), caKey: store.unlock(PASS), name: "n", ip: "10.0.4.9/16", groups: [], publicKey: generateX25519().publicKey });
+    const cert = signHostCert({ ca: store.cert(), caKey: await store.unlock(PASS), name: "n", ip: "10.0.4.9/16", groups: [], publicKey: generateX25519().publicKey });
     expect(verifyCert(cert, store.cert())).toEqual([]);
     const mismatched = new CaStore(join(d, "pki2"));
-    expect(() => mismatched.importCa({ certPem: readFileSync(join(FIXTURES, "nebula-ca.crt"), "utf8"), keyPem: readFileSync(join(d, "ca.key"), "utf8"), passphrase: PASS })).toThrow(/the key does not belong to the certificate/);
+    await expect(mismatched.importCa({ certPem: readFileSync(join(FIXTURES, "nebula-ca.crt"), "utf8"), keyPem: readFileSync(join(d, "ca.key"), "utf8"), passphrase: PASS })).rejects.toThrow(/the key does not belong to the certificate/);
   });
 });
 
 describe("the issued register", () => {
   it("records each node once (the newest certificate), with name, ip, groups, fingerprint and dates, and finds those expiring", async () => {
-    const store = newStore("issued");
-    const auth = openAuthority(store, PASS);
+    const store = await newStore("issued");
+    const auth = await openAuthority(store, PASS);
     const issue = (name: string, ip: string, days: number) => certFromPem(auth.issue({ name, ip, groups: ["uplink"], subnets: [], days }, auth.generateKeyPair().publicKeyPem));
     await Promise.all([store.record(issue("uplink-1", "10.0.4.65/16", 10)), store.record(issue("uplink-2", "10.0.4.66/16", 200))]);
     const renewed = issue("uplink-1", "10.0.4.65/16", 100);
@@ -108,9 +108,13 @@ describe("the issued register", () => {
   });
 });
 
+// Opened at collection time: the table of cases below is built from its certificate.
+const authorityStore = await newStore("authority");
+const authority = await openAuthority(authorityStore, PASS);
+
 describe("openAuthority (the nebula role's CA)", () => {
-  const store = newStore("authority");
-  const auth = openAuthority(store, PASS);
+  const store = authorityStore;
+  const auth = authority;
   const request = { name: "uplink-1", ip: "10.0.4.65/16", groups: ["uplink"], subnets: ["192.168.1.0/24"], days: 90 };
   const pair = auth.generateKeyPair();
   const certPem = auth.issue(request, pair.publicKeyPem);
@@ -140,16 +144,16 @@ describe("openAuthority (the nebula role's CA)", () => {
     else expect(problems.join("; ")).toMatch(problem);
   });
 
-  it("opens with a key just created, and refuses a key of another CA", () => {
+  it("opens with a key just created, and refuses a key of another CA", async () => {
     const fresh = new CaStore(join(tempDir("authority-fresh"), "pki"));
-    const { key } = fresh.createAndUnlock({ name: "Fresh CA", passphrase: PASS, argon2: CHEAP_ARGON2 });
-    expect(openAuthority(fresh, key).ca.details.name).toBe("Fresh CA");
-    expect(() => openAuthority(store, key)).toThrow(`the CA key given does not belong to ${store.certFile}`);
+    const { key } = await fresh.createAndUnlock({ name: "Fresh CA", passphrase: PASS, argon2: CHEAP_ARGON2 });
+    expect((await openAuthority(fresh, key)).ca.details.name).toBe("Fresh CA");
+    await expect(openAuthority(store, key)).rejects.toThrow(`the CA key given does not belong to ${store.certFile}`);
   });
 
-  it("problems: an unreadable certificate, or one from another CA", () => {
+  it("problems: an unreadable certificate, or one from another CA", async () => {
     expect(auth.problems("garbage", request, pair.publicKeyPem, 30)).toEqual(["the certificate on the node cannot be read"]);
-    const other = openAuthority(newStore("authority-other"), PASS);
+    const other = await openAuthority(await newStore("authority-other"), PASS);
     expect(auth.problems(other.issue(request, pair.publicKeyPem), request, pair.publicKeyPem, 30).join("; ")).toMatch(/issued by another CA/);
   });
 });
@@ -214,13 +218,13 @@ describe("readPassphrase", () => {
 
 describe("secrets stay secret", () => {
   it("no private key, CA key or passphrase in descriptions, JSON, errors or the register", async () => {
-    const store = newStore("secrets");
-    const auth = openAuthority(store, PASS);
+    const store = await newStore("secrets");
+    const auth = await openAuthority(store, PASS);
     const pair = auth.generateKeyPair();
     const certPem = auth.issue({ name: "n", ip: "10.0.4.70/16", groups: ["uplink"], subnets: [], days: 5 }, pair.publicKeyPem);
     auth.record(certPem);
     await Promise.all(auth.pending);
-    const caKey = store.unlock(PASS);
+    const caKey = await store.unlock(PASS);
     const seen = [String(pair.privateKeyPem), JSON.stringify(pair), describeCert(auth.ca), describeCert(certFromPem(certPem)), JSON.stringify(describeCertJson(auth.ca)), readFileSync(store.issuedFile, "utf8"), readFileSync(store.certFile, "utf8")];
     for (const attempt of [() => store.unlock("wrong-passphrase"), () => store.create({ name: "x", passphrase: PASS }), () => signHostCert({ ca: auth.ca, caKey, name: "bad", ip: "1.2.3.4/8", groups: [], publicKey: pair.publicKey })]) {
       const err = await errorOf(attempt);
