@@ -4,7 +4,10 @@ import { Listr } from "listr2";
 import type { Host, Inventory } from "../inventory/types.ts";
 import { selectHosts } from "../inventory/select.ts";
 import type { Play } from "../play.ts";
-import { SshTransport } from "../transport/ssh.ts";
+import type { ConnectPolicy } from "../transport/connect-policy.ts";
+import { withDeadline } from "../transport/deadline.ts";
+import { DEFAULT_HANDSHAKES, HandshakeGate } from "../transport/handshake-gate.ts";
+import { SshTransport, type AttemptTiming } from "../transport/ssh.ts";
 import type { Transport } from "../transport/types.ts";
 import { TransportError, UserError } from "../errors.ts";
 import { knownHostsName } from "../transport/known-hosts.ts";
@@ -19,7 +22,14 @@ export interface SessionOptions extends RunOptions {
   passwords?: Record<string, string>;
   /** "listr" draws progress on a TTY and plain lines elsewhere; "silent" only records (tests). */
   output?: "listr" | "silent";
+  /** A TCP connect's timeout, also the least time a handshake gets (default 10 s; lib/transport/connect-policy.ts). */
   connectTimeoutMs?: number;
+  /** Handshake timeouts and attempts for hosts that accept TCP but are slow in SSH (default: connect-policy.ts). */
+  connectPolicy?: ConnectPolicy;
+  /** Connection attempts in flight at most, whatever `forks` is (default DEFAULT_HANDSHAKES). */
+  maxHandshakes?: number;
+  /** Told how each connection attempt went, phase by phase (the benchmark). */
+  onAttempt?: (timing: AttemptTiming) => void;
   /**
    * How the first hop's TCP connection is made (default: node:net from this machine). The lab's laptop namespaces
    * give one that starts inside the namespace, where a maintainer's or installer's laptop would be.
@@ -61,8 +71,12 @@ export class Session {
   /** Read and checked once, before any host is dialled: a bad key is one UserError, not a failure per host. */
   readonly #key: LoginKey | undefined;
 
+  /** One bound on connection attempts for the whole run, jump hosts included. */
+  readonly #gate: HandshakeGate;
+
   constructor(readonly inventory: Inventory, readonly options: SessionOptions = {}) {
     this.#key = inventoryLoginKey(inventory);
+    this.#gate = new HandshakeGate(options.maxHandshakes ?? DEFAULT_HANDSHAKES);
   }
 
   /** The one connection to a host for this run (opened on first use); a jump host's connection is shared the same way. */
@@ -89,11 +103,13 @@ export class Session {
     const route = routeOf(host, this.options.reach);
     const user = `${host.user}@${route.address}${route.port === 22 ? "" : `:${route.port}`}`;
     const label = route.via ? `${host.name} via ${route.via} (${user})` : user;
-    let sock: Duplex | undefined;
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    let dial: (() => Promise<Duplex>) | undefined;
     if (route.via) {
       const jumpHost = this.inventory.hosts.find((h) => h.name === route.via);
       if (!jumpHost) throw new UserError(`${host.name} is to be reached via ${route.via}, which is not a host of ${this.inventory.file}`);
+      // The jump host's connection first, outside the gate: an attempt holding a place while it waits for its jump
+      // host's turn could hold every place.
       let jump: SshTransport;
       try {
         jump = await this.#connect(jumpHost, [...chain, host.name]);
@@ -103,13 +119,17 @@ export class Session {
       }
       // Bounded like a direct connect: a jump host's TCP connect to a silent address (a router whose radio link is
       // down, an unused mesh IP: Nebula drops the SYNs) would otherwise wait for its kernel's SYN retries, minutes.
-      sock = await withTimeout(jump.forward(route.address, route.port), timeoutMs, `could not open a TCP connection from ${route.via} to ${route.address}:${route.port}`).catch((err: Error) => {
-        throw new TransportError(`${host.name} via ${route.via}`, err.message);
-      });
+      const what = `could not open a TCP connection from ${route.via} to ${route.address}:${route.port}`;
+      dial = () =>
+        withDeadline(jump.forward(route.address, route.port), timeoutMs, `${what}: no answer within ${timeoutMs} ms`, destroy).catch((err: Error & { timedOut?: boolean }) => {
+          throw Object.assign(new TransportError(`${host.name} via ${route.via}`, err.message), { timedOut: err.timedOut, cause: err });
+        });
     } else if (this.options.dial) {
-      sock = await withTimeout(this.options.dial(route.address, route.port), timeoutMs).catch((err: Error) => {
-        throw new TransportError(user, `could not connect: ${err.message}`);
-      });
+      const first = this.options.dial;
+      dial = () =>
+        withDeadline(first(route.address, route.port), timeoutMs, `no answer within ${timeoutMs} ms`, destroy).catch((err: Error & { timedOut?: boolean; code?: string }) => {
+          throw Object.assign(new TransportError(user, `could not connect: ${err.message}`), { timedOut: err.timedOut, code: err.code });
+        });
     }
     return SshTransport.connect({
       host: route.address,
@@ -121,9 +141,12 @@ export class Session {
       pinName: host.name,
       // The old code pinned the inventory's address: such a line with the same key is taken over, said once.
       legacyAddress: knownHostsName(host.address, host.port),
-      sock,
+      dial,
       label,
-      connectTimeoutMs: this.options.connectTimeoutMs,
+      connectTimeoutMs: timeoutMs,
+      policy: this.options.connectPolicy,
+      gate: this.#gate,
+      onAttempt: this.options.onAttempt,
       onNewHostKey: (message) => this.#notice(host.name, message),
     });
   }
@@ -203,18 +226,7 @@ export class Session {
 }
 
 /** A stream that arrives after the timeout is destroyed: nobody will read it, and it would hold a channel or socket open. */
-const withTimeout = (work: Promise<Duplex>, ms: number, what?: string): Promise<Duplex> =>
-  new Promise((resolve, reject) => {
-    let late = false;
-    const timer = setTimeout(() => {
-      late = true;
-      reject(new Error(`${what ? `${what}: ` : ""}no answer within ${ms} ms`));
-    }, ms);
-    work.then(
-      (stream) => (late ? stream.destroy() : resolve(stream)),
-      (err) => !late && reject(err),
-    ).finally(() => clearTimeout(timer));
-  });
+const destroy = (stream: Duplex) => stream.destroy();
 
 const order = (recaps: HostRecap[], hosts: Host[]) => hosts.map((h) => recaps.find((r) => r.host === h.name)!).filter(Boolean);
 

@@ -1,10 +1,14 @@
 // Transport over one ssh2 connection per host: commands as exec channels, files streamed to a temp file then renamed.
 import { randomBytes, createHash } from "node:crypto";
+import { connect as netConnect } from "node:net";
 import { posix } from "node:path";
 import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { sh, type Command } from "../command.ts";
 import { TransportError, UserError } from "../errors.ts";
+import { DEFAULT_POLICY, decide, downReason, handshakeTimeoutMs, slowMessage, tcpOutcome, type ConnectPolicy, type Outcome } from "./connect-policy.ts";
+import { deadline } from "./deadline.ts";
+import { HandshakeGate } from "./handshake-gate.ts";
 import { changedKeyMessage, checkHostKey, pinHostKey } from "./known-hosts.ts";
 import { readLoginKey } from "./ssh-key.ts";
 import type { PutOptions, RunResult, Transport } from "./types.ts";
@@ -27,13 +31,83 @@ export interface SshOptions {
   pinName: string | ((key: Buffer) => string | Promise<string>);
   /** Where the old code pinned this host (knownHostsName form): a line there with the same key is taken over under the name. */
   legacyAddress?: string;
-  /** An open stream to the SSH server (a channel through a jump host, or a dialled connection) instead of a TCP connect. */
+  /** An open stream to the SSH server (a dialled connection) for the first attempt, instead of a TCP connect. */
   sock?: Duplex;
+  /**
+   * Opens a new stream to the SSH server for each attempt (a channel through a jump host, a dial from a namespace),
+   * bounded by the connect timeout itself; default: a TCP connect from here. Its failure means the host is down:
+   * a rejection with a `code` (node:net's), `timedOut: true` or `outcome` says how.
+   */
+  dial?: () => Promise<Duplex>;
   /** The target's name in messages, e.g. "uplink-2 via hub (root@10.0.4.66)"; default user@host[:port]. */
   label?: string;
   /** Called once when a new host key is recorded (trust on first use), or an old address pin is taken over: say it loudly. */
   onNewHostKey?: (message: string) => void;
+  /** The TCP connect's timeout (default 10 s); the handshake's are the policy's. */
   connectTimeoutMs?: number;
+  /** Handshake timeouts and attempts for a host that accepts TCP but is slow in SSH (default: DEFAULT_POLICY). */
+  policy?: ConnectPolicy;
+  /** The session's bound on attempts in flight; default: none. */
+  gate?: HandshakeGate;
+  /** Told how each attempt went (the benchmark reads where the time went). */
+  onAttempt?: (timing: AttemptTiming) => void;
+}
+
+/** One connection attempt, phase by phase (milliseconds). */
+export interface AttemptTiming {
+  target: string;
+  attempt: number;
+  /** Waiting for a place in the gate. */
+  queuedMs: number;
+  /** The TCP connect (or the dial: a jump host's forward). */
+  tcpMs: number;
+  /** From the handshake's start to the end of the key exchange (server's version line, KEXINIT, ECDH, NEWKEYS). */
+  kexMs?: number;
+  /** From the end of the key exchange to the accepted login. */
+  authMs?: number;
+  outcome: Outcome | "ready";
+  /** What ssh2 and the server agreed on: the key exchange and the cipher (client to server). */
+  kex?: string;
+  cipher?: string;
+}
+
+const UNBOUNDED = new HandshakeGate(Number.MAX_SAFE_INTEGER);
+
+/** One attempt's handshake that did not succeed: retryable (slow, busy), or `final` (an error to give up with). */
+class HandshakeFailure extends Error {
+  constructor(readonly outcome: Outcome, readonly final?: Error) {
+    super(outcome);
+  }
+}
+
+/** A TCP connect from here, bounded by the connect timeout. */
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host, port });
+    const cancel = deadline(timeoutMs, () => {
+      socket.destroy();
+      reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { timedOut: true }));
+    });
+    socket.once("connect", () => {
+      cancel();
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    socket.once("error", (err) => {
+      cancel();
+      reject(err);
+    });
+  });
+}
+
+const dialOutcome = (err: Error & { outcome?: Outcome; timedOut?: boolean }): Outcome => err.outcome ?? tcpOutcome(err, err.timedOut === true);
+
+/** The error for a host whose TCP connect failed; a dial's own TransportError keeps its target ("uplink-2 via hub"). */
+function downError(target: string, err: Error, outcome: Outcome): Error {
+  if (err instanceof UserError) return err;
+  const reason = downReason(outcome);
+  if (err instanceof TransportError) return new TransportError(err.target, `${err.message.slice(err.target.length + 2)} (${reason})`, err.unreachable);
+  return new TransportError(target, `could not connect: ${err.message} (${reason})`, true);
 }
 
 /** ssh2 refuses more than a few concurrent channels per connection on OpenSSH (MaxSessions 10): queue the rest. */
@@ -47,73 +121,67 @@ export class SshTransport implements Transport {
   #waiting: (() => void)[] = [];
   #closed = false;
 
-  private constructor(client: Client, target: string) {
+  /** Made by SshTransport.connect (its handshake), never directly. */
+  constructor(client: Client, target: string) {
     this.#client = client;
     this.target = target;
   }
 
-  static connect(options: SshOptions): Promise<SshTransport> {
+  /**
+   * Opens the connection: a TCP connect (or `dial`), then the SSH handshake, inside the session's handshake gate.
+   * A host that never accepts TCP is down at once; one that accepts TCP but is slow in SSH is tried again with more
+   * time (connect-policy.ts); each attempt's deadline starts when its handshake starts, not while it waits its turn.
+   */
+  static async connect(options: SshOptions): Promise<SshTransport> {
     const port = options.port ?? 22;
     const user = options.user ?? "root";
     const target = options.label ?? `${user}@${options.host}${port === 22 ? "" : `:${port}`}`;
-    return new Promise((resolve, reject) => {
-      const client = new Client();
-      let refusal: Error | undefined;
-      const config = {
-        host: options.host,
-        port,
-        username: user,
-        readyTimeout: options.connectTimeoutMs ?? 10_000,
-        keepaliveInterval: 5_000,
-        keepaliveCountMax: 3,
-        ...(options.sock ? { sock: options.sock } : {}),
-        // Asynchronous (ssh2 waits for `verify`): enrollment decides the name under the inventory's lock.
-        hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-          void (async () => {
-            const name = typeof options.pinName === "string" ? options.pinName : await options.pinName(key);
-            const verdict = checkHostKey(options.knownHostsFile, { name, legacyAddress: options.legacyAddress }, key);
-            if (verdict.kind === "known") return true;
-            if (verdict.kind === "new" || verdict.kind === "migrated") {
-              pinHostKey(options.knownHostsFile, name, key);
-              options.onNewHostKey?.(
-                verdict.kind === "new"
-                  ? `${target}: first contact, pinned its ${verdict.keyType} host key ${verdict.fingerprint} as ${name} in ${options.knownHostsFile}`
-                  : `${target}: ${options.knownHostsFile}:${verdict.line} pinned this ${verdict.keyType} key ${verdict.fingerprint} by address (${verdict.address}, as older versions did); pinned it as ${name} now`,
-              );
-              return true;
-            }
-            refusal = new TransportError(target, changedKeyMessage(name, options.knownHostsFile, verdict), false);
-            return false;
-          })().then(verify, (err: Error) => {
-            // The caller's refusal (enrollment's UserError) reaches the installer as it is.
-            refusal = err instanceof TransportError || err instanceof UserError ? err : new TransportError(target, err.message, false);
-            verify(false);
-          });
-        },
-      } as ConnectConfig;
-      if (options.privateKey) config.privateKey = options.privateKey;
-      else if (options.keyFile) config.privateKey = readLoginKey(options.keyFile, `${target}: key file`).key;
-      if (options.password !== undefined) {
-        config.password = options.password;
-        config.tryKeyboard = true;
-      }
-      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>
-        finish(prompts.map(() => options.password ?? "")),
-      );
-      client.once("ready", () => resolve(new SshTransport(client, target)));
-      client.once("error", (err: Error & { level?: string; code?: string }) => {
-        options.sock?.destroy();
-        if (refusal) return reject(refusal);
-        const why =
-          err.level === "client-authentication"
-            ? "login refused (wrong key or password; for a router's first contact, pass its password)"
-            : err.level === "client-timeout"
-              ? "no answer (timed out connecting)"
-              : err.message;
-        reject(new TransportError(target, why, err.level !== "client-authentication"));
+    // A caller's longer connect timeout (a path of several jumps over the mesh) is the first handshake's time too.
+    const policy = options.policy ?? { ...DEFAULT_POLICY, handshakeTimeoutMs: Math.max(DEFAULT_POLICY.handshakeTimeoutMs, options.connectTimeoutMs ?? 0) };
+    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    // Parsed once for every attempt (and checked: a bad key file is a UserError, not a failure per attempt).
+    const privateKey = options.privateKey ?? (options.keyFile ? readLoginKey(options.keyFile, `${target}: key file`).key : undefined);
+    // A stream handed over (enrollment's first hop) serves one attempt only: there is no way to open another.
+    let given = options.sock;
+    const dial = options.dial ?? (given ? undefined : () => tcpConnect(options.host, port, connectTimeoutMs));
+    let last: Outcome = "ssh-timeout";
+    for (let attempt = 1, timeoutMs = handshakeTimeoutMs(policy, 1); ; attempt++) {
+      const queuedAt = performance.now();
+      const result = await (options.gate ?? UNBOUNDED).run(async (): Promise<SshTransport | Outcome> => {
+        const timing: AttemptTiming = { target, attempt, queuedMs: performance.now() - queuedAt, tcpMs: 0, outcome: "ready" };
+        const dialStart = performance.now();
+        let sock: Duplex;
+        if (given) [sock, given] = [given, undefined];
+        else if (dial) {
+          try {
+            sock = await dial();
+          } catch (err) {
+            timing.outcome = dialOutcome(err as Error);
+            timing.tcpMs = performance.now() - dialStart;
+            options.onAttempt?.(timing);
+            throw downError(target, err as Error, timing.outcome);
+          }
+        } else return "ssh-closed";
+        timing.tcpMs = performance.now() - dialStart;
+        try {
+          return await handshake(options, { target, user, port, privateKey, sock, timeoutMs, timing });
+        } catch (err) {
+          if (!(err instanceof HandshakeFailure)) throw err;
+          timing.outcome = err.outcome;
+          if (err.final) throw err.final;
+          return err.outcome;
+        } finally {
+          options.onAttempt?.(timing);
+        }
       });
-      client.connect(config);
-    });
+      if (result instanceof SshTransport) return result;
+      last = result;
+      const next = decide(result, attempt, policy);
+      if (next.action === "give-up" || (!dial && !given)) {
+        throw new TransportError(target, slowMessage(policy, attempt, last), true);
+      }
+      timeoutMs = next.timeoutMs;
+    }
   }
 
   /**
@@ -209,4 +277,102 @@ export class SshTransport implements Transport {
       setTimeout(resolve, 1_000).unref();
     });
   }
+}
+
+interface Attempt {
+  target: string;
+  user: string;
+  port: number;
+  privateKey?: Buffer;
+  sock: Duplex;
+  timeoutMs: number;
+  timing: AttemptTiming;
+}
+
+/**
+ * One SSH handshake (key exchange, host key check, login) on an open stream, within `timeoutMs` from now. ssh2's own
+ * readyTimeout is off: it would count the TCP connect too. ssh2's defaults already put the cheapest algorithms first
+ * (curve25519-sha256 and ssh-ed25519 through node:crypto, AES-GCM and chacha20-poly1305 through its native binding).
+ */
+function handshake(options: SshOptions, a: Attempt): Promise<SshTransport> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let refusal: Error | undefined;
+    let settled = false;
+    const start = performance.now();
+    const fail = (failure: HandshakeFailure) => {
+      if (settled) return;
+      settled = true;
+      cancel();
+      a.sock.destroy();
+      client.destroy();
+      reject(failure);
+    };
+    const cancel = deadline(a.timeoutMs, () => fail(new HandshakeFailure("ssh-timeout")));
+    const config = {
+      host: options.host,
+      port: a.port,
+      username: a.user,
+      readyTimeout: 0,
+      keepaliveInterval: 5_000,
+      keepaliveCountMax: 3,
+      sock: a.sock,
+      // Asynchronous (ssh2 waits for `verify`): enrollment decides the name under the inventory's lock.
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        void (async () => {
+          const name = typeof options.pinName === "string" ? options.pinName : await options.pinName(key);
+          const verdict = checkHostKey(options.knownHostsFile, { name, legacyAddress: options.legacyAddress }, key);
+          if (verdict.kind === "known") return true;
+          if (verdict.kind === "new" || verdict.kind === "migrated") {
+            pinHostKey(options.knownHostsFile, name, key);
+            options.onNewHostKey?.(
+              verdict.kind === "new"
+                ? `${a.target}: first contact, pinned its ${verdict.keyType} host key ${verdict.fingerprint} as ${name} in ${options.knownHostsFile}`
+                : `${a.target}: ${options.knownHostsFile}:${verdict.line} pinned this ${verdict.keyType} key ${verdict.fingerprint} by address (${verdict.address}, as older versions did); pinned it as ${name} now`,
+            );
+            return true;
+          }
+          refusal = new TransportError(a.target, changedKeyMessage(name, options.knownHostsFile, verdict), false);
+          return false;
+        })().then(verify, (err: Error) => {
+          // The caller's refusal (enrollment's UserError) reaches the installer as it is.
+          refusal = err instanceof TransportError || err instanceof UserError ? err : new TransportError(a.target, err.message, false);
+          verify(false);
+        });
+      },
+    } as ConnectConfig;
+    if (a.privateKey) config.privateKey = a.privateKey;
+    if (options.password !== undefined) {
+      config.password = options.password;
+      config.tryKeyboard = true;
+    }
+    client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => options.password ?? "")));
+    client.once("handshake", (negotiated) => {
+      a.timing.kexMs = performance.now() - start;
+      a.timing.kex = negotiated.kex;
+      a.timing.cipher = negotiated.cs.cipher;
+    });
+    client.once("ready", () => {
+      if (settled) return client.end();
+      settled = true;
+      cancel();
+      a.timing.authMs = performance.now() - start - (a.timing.kexMs ?? 0);
+      resolve(new SshTransport(client, a.target));
+    });
+    client.once("error", (err: Error & { level?: string }) => {
+      if (refusal) return fail(new HandshakeFailure("host-key-refused", refusal));
+      if (err.level === "client-authentication") {
+        return fail(new HandshakeFailure("auth-refused", new TransportError(a.target, "login refused (wrong key or password; for a router's first contact, pass its password)", false)));
+      }
+      // A handshake-level error is a disagreement (no common algorithm, not an SSH server): another try changes nothing.
+      // ssh2 files a stream closed under it at that level too ("Connection lost before handshake"): that one is busy.
+      if ((err.level === "handshake" || err.level === "protocol") && !/connection lost/i.test(err.message)) {
+        return fail(new HandshakeFailure("ssh-protocol", new TransportError(a.target, `SSH handshake failed: ${err.message}`, true)));
+      }
+      fail(new HandshakeFailure("ssh-closed"));
+    });
+    // A stream that ends before the login (a busy server hanging up) is a closed attempt, not a wait for the deadline.
+    client.once("close", () => fail(new HandshakeFailure("ssh-closed")));
+    client.connect(config);
+  });
 }
