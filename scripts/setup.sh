@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# ansible-core (2.14) and ansible-mitogen (its mitogen_linear strategy): scripts/bench.ts compares the runner with both.
 debs=(nebula dropbear-bin busybox openssh-server openssh-client iproute2 nftables iperf3
-      iputils-ping ansible-core prometheus prometheus-alertmanager prometheus-node-exporter dnsmasq-base procps
+      iputils-ping ansible-core ansible-mitogen prometheus prometheus-alertmanager prometheus-node-exporter dnsmasq-base procps
       util-linux curl
       docker-compose bind9-dnsutils redis-server
       conntrack)
