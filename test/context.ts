@@ -7,6 +7,7 @@ import { loadInventory } from "../lib/inventory/load.ts";
 import type { Inventory } from "../lib/inventory/types.ts";
 import { mergeVars } from "../lib/inventory/vars.ts";
 import type { HostContext } from "../lib/play.ts";
+import { identified } from "./helpers/plan.ts";
 
 export function inventoryFrom(yaml: string, dir = mkdtempSync(join(tmpdir(), "meshisp-inv-"))): Inventory {
   writeFileSync(join(dir, "hosts.yml"), yaml);
@@ -21,7 +22,7 @@ export function hostContext(inventory: Inventory, name: string, options: { defau
   return {
     host,
     os,
-    facts: { os, init: options.init ?? "systemd", arch: "x86_64", kernel: "6.1", hostname: host.name, release: os === "openwrt" ? "23.05.5" : "12.5", packageManager: os === "openwrt" ? "opkg" : "apt", firewall: os === "openwrt" ? "fw4" : "nft", nebulaVersion: null, pendingHandlers: [] },
+    facts: identified(os, host.name, options.init ?? "systemd"),
     vars: mergeVars(options.defaults ?? {}, host.vars, ...(options.extra ?? [])),
     inventory,
     varsOf: (other) => mergeVars(options.defaults ?? {}, other.vars, ...(options.extra ?? [])),
