@@ -12,6 +12,7 @@ import { nebulaSettings } from "../../roles/nebula/index.ts";
 import { nebulaDefaults } from "../../roles/nebula/defaults.ts";
 import { routingClientRole } from "../../roles/routing/client.ts";
 import { mainRoutesFact, parseMainRoutes, type MainRoute } from "../../roles/routing/ip-facts.ts";
+import { planOne } from "../helpers/plan.ts";
 import { planUnderlayRoutes, underlayBootCommands } from "../../roles/routing/underlay.ts";
 import { planUnderlayRule, underlayRuleBootCommands, underlayRulesFact, type UnderlayRule } from "../../roles/routing/underlay-rule.ts";
 
@@ -112,8 +113,8 @@ describe("underlay host routes on the client", () => {
 describe("routing's client part", () => {
   const plan = (yaml: string, name: string, routes: MainRoute[]) => {
     const [resource] = routingClientRole.tasks(ctx(yaml, name));
-    const read = (<T>(fact: { key: string }) => (fact.key === mainRoutesFact.key ? routes : undefined) as T) as Parameters<typeof resource.plan>[0];
-    return resource.plan(read)?.commands.map((c) => c.render()) ?? [];
+    // ip -j's JSON of these routes: what the probe prints (parseMainRoutes reads it back as the same routes).
+    return planOne(resource, { [mainRoutesFact.key]: JSON.stringify(routes) })?.commands.map((c) => c.render()) ?? [];
   };
   it("routes the hub's Nebula port and the relay's forwarder for a client that opts in", () => {
     expect(plan(OPTED_IN, "laptop", [DEFAULT, HOME_LAN])).toEqual([
