@@ -20,6 +20,7 @@ import type { Resource } from "../../lib/resources/resource.ts";
 import { linksFact } from "../../roles/routing/ip-facts.ts";
 import { routingOsVars } from "../../roles/routing/os.ts";
 import { joinMesh, untilKitchenReaches, type PilotCa } from "./pilot-join.ts";
+import { waitFor } from "../helpers/poll.ts";
 
 const PASSPHRASE = "lab CA passphrase engine";
 /** A mesh IP no node has: the hub's Nebula has no tunnel for it and drops what is sent there. */
@@ -40,7 +41,6 @@ const converge = async (options: SessionOptions = {}, inv = inventory, p = play)
   }
 };
 const hostOf = (name: string) => inventory.hosts.find((h) => h.name === name)!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   process.env.MESH_CA_PASSPHRASE = PASSPHRASE;
@@ -211,8 +211,7 @@ describe("engine from the kitchen, over the mesh", () => {
       const t = await session.connect(hostOf("owrt-1"));
       const put = t.put("/etc/meshisp/big.bin", big).catch((e: Error) => e);
       // Cut once the remote temp file has started to grow: the NanoStation loses its link mid-transfer.
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline && Number((await h.exec("cat /etc/meshisp/.big.bin.meshisp-* 2>/dev/null | wc -c")).stdout.trim()) === 0) await sleep(20);
+      await waitFor("the remote temp file to grow", async () => Number((await h.exec("cat /etc/meshisp/.big.bin.meshisp-* 2>/dev/null | wc -c")).stdout.trim()) > 0, { timeoutMs: 20_000, everyMs: 20 });
       await h.cutRadio();
       const t0 = performance.now();
       const outcome = await put;

@@ -14,6 +14,7 @@ import { enrollUplink } from "../../tasks/enroll/enroll.ts";
 import { inspectRouter } from "../../tasks/enroll/checks.ts";
 import { decideRadioPort, freePorts } from "../../tasks/enroll/radio.ts";
 import { deployMesh, hubPlay } from "../../tasks/plays.ts";
+import { waitFor } from "../helpers/poll.ts";
 
 const PASSPHRASE = "radio port lab CA passphrase";
 let lab: Lab<"pilot">;
@@ -35,11 +36,8 @@ async function fromKitchen(options: SessionOptions = {}): Promise<{ recaps: Host
 /** Polls a command on the router until it succeeds, or fails the test after `seconds`. */
 async function until(what: string, cmd: string, seconds: number): Promise<number> {
   const start = Date.now();
-  for (;;) {
-    if ((await router().exec(cmd).catch(() => ({ code: 1 }))).code === 0) return (Date.now() - start) / 1000;
-    if (Date.now() - start > seconds * 1000) throw new Error(`${what}: not within ${seconds} s (${cmd})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitFor(`${what} (${cmd})`, async () => (await router().exec(cmd).catch(() => ({ code: 1 }))).code === 0, { timeoutMs: seconds * 1000, everyMs: 250 });
+  return (Date.now() - start) / 1000;
 }
 
 const hasAddress = (cidr: string) => `ip -4 addr show dev radio0 | grep -q 'inet ${cidr} '`;
