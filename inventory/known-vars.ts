@@ -111,7 +111,7 @@ function inferred(key: string, value: unknown): VarSchema {
   return {};
 }
 
-export const ROLE_DEFAULTS: Record<string, Record<string, unknown>> = {
+const ROLE_DEFAULTS: Record<string, Record<string, unknown>> = {
   base: baseDefaults,
   dns: dnsDefaults,
   docker: dockerDefaults,

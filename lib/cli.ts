@@ -63,7 +63,7 @@ export function checkTags(flag: string, tags: string[] | undefined, known: reado
 }
 
 /** The hub every mesh playbook works from (a second one is refused when the inventory loads). */
-export function checkHub(inventory: Inventory): void {
+function checkHub(inventory: Inventory): void {
   if (!inventory.groups.hub?.length) {
     throw new UserError(`${inventory.file}: the inventory has no hub; expected exactly one host under groups.hub.hosts (the mesh's centre, 10.0.4.1)`, "add the hub (its address on the kitchen LAN, os: debian)");
   }

@@ -2,7 +2,7 @@
 import type { PackageManager } from "./system.ts";
 
 /** "23.05.5" -> [23, 5, 5]; "24.10.0-rc2" -> [24, 10, 0]; "SNAPSHOT" or unreadable -> null. */
-export function parseRelease(text: string): [number, number, number] | null {
+function parseRelease(text: string): [number, number, number] | null {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(text.trim());
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
 }
@@ -32,7 +32,7 @@ export interface OpenwrtRelease {
 }
 
 /** Newest first. Releases older than 22.03 are refused at enrollment (fw3, iptables), the last row only names what they had. */
-export const OPENWRT_RELEASES: readonly OpenwrtRelease[] = [
+const OPENWRT_RELEASES: readonly OpenwrtRelease[] = [
   { from: "25.12", packageManager: "apk", nebula: "1.10.0", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
   { from: "23.05", packageManager: "opkg", nebula: "1.8.2", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
   { from: "22.03", packageManager: "opkg", nebula: "1.6.1", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
@@ -41,7 +41,7 @@ export const OPENWRT_RELEASES: readonly OpenwrtRelease[] = [
 
 /** The oldest release the project serves, and the one an unreadable release (a snapshot build) is taken for when it names none. */
 export const OLDEST_SUPPORTED = "22.03";
-export const DEFAULT_RELEASE = "23.05";
+const DEFAULT_RELEASE = "23.05";
 
 export function openwrtRelease(release: string): OpenwrtRelease {
   const parsed = parseRelease(release);

@@ -33,7 +33,7 @@ export const serviceFact = (name: string, init: InitSystem): Fact<ServiceState> 
 export type PackageManager = "apt" | "opkg" | "apk";
 
 /** A package's name from a line of `opkg list-installed` ("ip-full - 6.1-1") or `apk list --installed` ("ip-full-6.11.0-r1 x86_64 {iproute2} ..."). */
-export function installedName(line: string): string {
+function installedName(line: string): string {
   const first = line.split(" - ")[0].trim().split(/\s+/)[0] ?? "";
   // apk joins name and version with "-": the version is the last hyphenated run starting with a digit ("-1.8.2-r1").
   return line.includes(" - ") ? first : first.replace(/-\d[^-]*(-r\d+)?$/, "");

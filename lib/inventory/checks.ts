@@ -35,7 +35,7 @@ export function addressProblem(text: string): string | undefined {
 }
 
 /** Why `cidr` is not a network outside the overlay; undefined when it is fine. */
-export function subnetProblem(name: string, cidr: string): string | undefined {
+function subnetProblem(name: string, cidr: string): string | undefined {
   const c = parseCidr(cidr, name);
   const network = uintToIp((c.ip & maskOfBits(c.bits)) >>> 0);
   if ((c.ip & maskOfBits(c.bits)) >>> 0 !== c.ip >>> 0) return `${cidr} has host bits set; expected the network address: ${network}/${c.bits}`;

@@ -2,9 +2,8 @@
 import type { MeshGroup } from "./types.ts";
 
 export const MESH_NETWORK = "10.0.4.0/16";
-export const MESH_PREFIX = 16;
 
-export const MESH_RANGES: Record<MeshGroup, { first: string; last: string }> = {
+const MESH_RANGES: Record<MeshGroup, { first: string; last: string }> = {
   hub: { first: "10.0.4.1", last: "10.0.4.31" },
   relays: { first: "10.0.4.33", last: "10.0.4.63" },
   uplinks: { first: "10.0.4.65", last: "10.0.4.127" },
@@ -15,8 +14,8 @@ export const MESH_RANGES: Record<MeshGroup, { first: string; last: string }> = {
 
 export const isMeshGroup = (group: string): group is MeshGroup => group in MESH_RANGES;
 
-export const ipToInt = (ip: string): number => ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-export const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
+const ipToInt = (ip: string): number => ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
 
 export function inRange(group: MeshGroup, ip: string): boolean {
   const n = ipToInt(ip);

@@ -6,7 +6,7 @@ import { isAlias, isCollection, isMap, isPair, isScalar, LineCounter, parseDocum
 import { dotted, type Problem } from "./locate.ts";
 
 /** Alias expansion beyond this many nodes is refused: an inventory reuses a few blocks, never thousands of nodes. */
-export const MAX_ALIAS_NODES = 10_000;
+const MAX_ALIAS_NODES = 10_000;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

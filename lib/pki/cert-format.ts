@@ -25,14 +25,10 @@ export interface NebulaCert {
   signature: Buffer;
 }
 
-/** Older names, kept for the code that uses them. */
-export type CertDetails = NebulaCertDetails;
-export type Cert = NebulaCert;
-
 const unixSeconds = (d: Date) => BigInt(Math.floor(d.getTime() / 1000));
 
 /** The Details message in canonical proto3: fields in number order, defaults left out, uint32 lists packed. */
-export function marshalDetails(d: NebulaCertDetails): Buffer {
+function marshalDetails(d: NebulaCertDetails): Buffer {
   return new Writer()
     .bytes(1, d.name)
     .packedUint32(2, cidrsToPairs(d.ips, `certificate "${d.name}": ip`))

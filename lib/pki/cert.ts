@@ -7,11 +7,10 @@ import { generateEd25519 } from "./keys.ts";
 import { BANNERS, fromPem } from "./pem.ts";
 
 export * from "./cert-format.ts";
-export { describeCert, describeCertJson, type NebulaCertJson } from "./describe.ts";
-export type { Duration } from "./duration.ts";
+export { describeCert, describeCertJson } from "./describe.ts";
 
 /** Host certificates start this much before "now", so a node whose clock runs a little behind accepts them. */
-export const CLOCK_SKEW_MS = 60_000;
+const CLOCK_SKEW_MS = 60_000;
 
 const wholeSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
 const iso = (d: Date) => d.toISOString().replace(".000Z", "Z");

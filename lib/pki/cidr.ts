@@ -15,7 +15,7 @@ export const uintToIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> 
 export const maskOfBits = (bits: number): number => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
 
 /** The prefix length of a contiguous mask, or null (Nebula would print such a mask in hex; we refuse it). */
-export function bitsOfMask(mask: number): number | null {
+function bitsOfMask(mask: number): number | null {
   for (let bits = 0; bits <= 32; bits++) if (maskOfBits(bits) === mask >>> 0) return bits;
   return null;
 }

@@ -9,7 +9,7 @@ import type { Inventory } from "../inventory/types.ts";
 import { CaStore, MIN_PASSPHRASE_LENGTH } from "./ca-store.ts";
 import { openAuthority, type OpenAuthority } from "./authority.ts";
 
-export const PASSPHRASE_ENV = "MESH_CA_PASSPHRASE";
+const PASSPHRASE_ENV = "MESH_CA_PASSPHRASE";
 
 export interface PassphraseSource {
   /** Environment variable to read first; null: always prompt. Default MESH_CA_PASSPHRASE. */

@@ -16,7 +16,7 @@ export interface NftTableSpec extends ResourceOptions {
 }
 
 /** The live table's comment, "" when it has none, or null when there is no such table (or no nft). */
-export const nftTableCommentFact = (family: string, name: string): Fact<string | null> =>
+const nftTableCommentFact = (family: string, name: string): Fact<string | null> =>
   defineFact(`nft-comment:${family}:${name}`, sh`nft list table ${family} ${name} 2>/dev/null`, ({ stdout, code }) =>
     code === 0 ? (/^\s*comment "([^"]*)"/m.exec(stdout)?.[1] ?? "") : null,
   );

@@ -26,12 +26,12 @@ export interface HtbCapSpec extends ResourceOptions {
 }
 
 /** The HTB layout: root 1:, all traffic to class 1:10, its leaf queue 10:. */
-export const HTB = { root: "1:", defaultClass: "10", classid: "1:10", leaf: "10:" } as const;
+const HTB = { root: "1:", defaultClass: "10", classid: "1:10", leaf: "10:" } as const;
 
-export const leafArgs = (leaf: LeafQdisc): string[] =>
+const leafArgs = (leaf: LeafQdisc): string[] =>
   leaf.kind === "pfifo" ? ["pfifo", "limit", String(leaf.limit)] : leaf.kind === "cake" ? ["cake", "besteffort"] : ["fq_codel"];
 
-export const formatRate = (bit: number): string => (bit % 1e6 === 0 ? `${bit / 1e6}Mbit` : bit % 1e3 === 0 ? `${bit / 1e3}Kbit` : `${bit}bit`);
+const formatRate = (bit: number): string => (bit % 1e6 === 0 ? `${bit / 1e6}Mbit` : bit % 1e3 === 0 ? `${bit / 1e3}Kbit` : `${bit}bit`);
 
 /** Waits (in the apply script) for a device to appear; fails with a message saying which and how long. */
 export const waitForDevice = (device: string, seconds: number): Command =>
@@ -54,7 +54,7 @@ export const htbCommands = {
 };
 
 /** What differs between the live state and the cap asked for, part by part (root, class, leaf). */
-export function htbDifferences(state: TcDeviceState, spec: { rateBit: number; leaf: LeafQdisc }): { root: boolean; cls: string | null; leaf: string | null } {
+function htbDifferences(state: TcDeviceState, spec: { rateBit: number; leaf: LeafQdisc }): { root: boolean; cls: string | null; leaf: string | null } {
   const root = state.qdiscs.find((q) => q.parent === "root");
   const rootOk = root?.kind === "htb" && root.handle === HTB.root && root.defaultClass === HTB.defaultClass;
   const cls = state.classes.find((c) => c.classid === HTB.classid && c.kind === "htb");

@@ -18,7 +18,7 @@ export const ingressCommands = {
   clear: (device: string) => sh`tc filter del dev ${device} parent ffff:`,
 };
 
-export const hasIngress = (state: TcDeviceState) => state.qdiscs.some((q) => q.kind === "ingress");
+const hasIngress = (state: TcDeviceState) => state.qdiscs.some((q) => q.kind === "ingress");
 
 export function ingressRedirect(spec: IngressRedirectSpec): Resource {
   const live = tcDeviceFact(spec.device);

@@ -80,7 +80,7 @@ const describe = (o: Record<string, string | string[]>) =>
     .join(", ");
 
 /** What differs between the section now and as wanted, one phrase each (empty: nothing). */
-export function uciChanges(now: UciSection | null, want: UciSectionSpec["want"], where: string): string[] {
+function uciChanges(now: UciSection | null, want: UciSectionSpec["want"], where: string): string[] {
   if ("absent" in want) return now ? [`delete ${where}`] : [];
   if (!now) return [`create ${where} (${want.type}: ${describe(want.options)})`];
   const changes: string[] = [];

@@ -1,5 +1,5 @@
 // What a run tells people: per-task results, per-host recap, and the events tests compare.
-export type TaskStatus = "ok" | "changed" | "failed" | "skipped";
+type TaskStatus = "ok" | "changed" | "failed" | "skipped";
 
 export interface TaskEvent {
   host: string;

@@ -17,7 +17,7 @@ export interface LoginKey {
 }
 
 /** OpenSSH's own defaults, tried in this order when the inventory names no ssh_key. */
-export const defaultKeyPaths = (): string[] => [`${homedir()}/.ssh/id_ed25519`, `${homedir()}/.ssh/id_rsa`];
+const defaultKeyPaths = (): string[] => [`${homedir()}/.ssh/id_ed25519`, `${homedir()}/.ssh/id_rsa`];
 
 const NEW_KEY = "ssh-keygen -t ed25519 -N '' -f";
 

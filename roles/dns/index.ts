@@ -14,7 +14,7 @@ import { dnsVarsOf, renderDnsFiles } from "./records.ts";
 const RELOAD_IN_STACK = "reload the stack's dns";
 
 /** True when the compose stack, not the native service, runs dnsmasq (see defaults.ts). */
-export const composeRunsDns = (vars: Record<string, unknown>): boolean => vars.docker_enabled === true;
+const composeRunsDns = (vars: Record<string, unknown>): boolean => vars.docker_enabled === true;
 
 export const dnsRole: Role = {
   name: "dns",

@@ -23,7 +23,7 @@ export interface StackInput {
   secrets: ServiceSecrets;
 }
 
-export interface EnvFile {
+interface EnvFile {
   path: string;
   /** Holds passwords: written 0600 with `secret: true`, never shown. */
   content: string;

@@ -7,13 +7,13 @@ import type { InitSystem } from "../../lib/facts/host.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { CONFIG_HASH_LABEL } from "./compose.ts";
 
-export interface StackContainer {
+interface StackContainer {
   service: string;
   state: string;
   hash: string;
 }
 
-export interface EngineState {
+interface EngineState {
   /** The docker command exists. */
   cli: boolean;
   /** The engine answered (its version), or null with the error it gave. */
@@ -23,7 +23,7 @@ export interface EngineState {
   containers: StackContainer[];
 }
 
-export const engineFact = (project: string): Fact<EngineState> =>
+const engineFact = (project: string): Fact<EngineState> =>
   defineFact(
     `docker-engine:${project}`,
     sh`command -v docker >/dev/null 2>&1 || { echo cli=absent; exit 0; }; echo cli=present; if v=$(docker version --format ${"{{.Server.Version}}"} 2>&1); then echo "engine=$v"; else echo "error=$(printf '%s' "$v" | tr '\n' ' ' | cut -c1-300)"; exit 0; fi; docker ps -a --filter ${`label=com.docker.compose.project=${project}`} --format ${`container={{.Label "com.docker.compose.service"}} {{.State}} {{.Label "${CONFIG_HASH_LABEL}"}}`}`,
@@ -52,7 +52,7 @@ export interface StackDeploySpec {
 }
 
 /** Why the stack must be (re)started, or [] when every service runs with this configuration. */
-export function stackDrift(state: EngineState, hashes: Record<string, string>): string[] {
+function stackDrift(state: EngineState, hashes: Record<string, string>): string[] {
   const reasons: string[] = [];
   for (const [name, hash] of Object.entries(hashes)) {
     const c = state.containers.filter((x) => x.service === name);

@@ -1,7 +1,7 @@
 // The shape of one service of the hub's stack, as the inventory declares it (docker_services).
 
 /** How a service shows it is healthy: the container's healthcheck and scripts/test-local-services.ts run the same probe. */
-export interface HealthProbe {
+interface HealthProbe {
   kind: "http" | "metrics" | "dns" | "postgres" | "redis";
   /** URL path for http and metrics. */
   path?: string;

@@ -9,7 +9,7 @@ import { debianMonitoring } from "./os.ts";
 import { prometheusReload, RELOAD_PROMETHEUS } from "./server.ts";
 
 /** The CA's register of issued certificates (it holds no secret: no passphrase needed). */
-export function certRegisterOf(ctx: HostContext): CertRegister {
+function certRegisterOf(ctx: HostContext): CertRegister {
   const store = caStoreFor(ctx.inventory);
   if (!store.exists()) return { issued: [] };
   const ca = store.cert();

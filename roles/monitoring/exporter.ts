@@ -11,7 +11,7 @@ import type { MonitoringVars } from "./defaults.ts";
 import { debianMonitoring, openwrtExporter } from "./os.ts";
 import { daemonRunner } from "./daemon.ts";
 
-export const RESTART_EXPORTER = "restart node exporter";
+const RESTART_EXPORTER = "restart node exporter";
 
 /**
  * A package that says it is installed without its program (a broken feed, or the lab's stand-in feed, which has no

@@ -12,7 +12,7 @@ import { dockerSourceVars } from "../docker/defaults.ts";
 import type { MonitoringVars } from "./defaults.ts";
 import { scrapeAddress } from "./targets.ts";
 
-export const GRAFANA_CONTAINER = "meshisp-grafana";
+const GRAFANA_CONTAINER = "meshisp-grafana";
 /** Its own compose project, apart from the docker role's stack. */
 const PROJECT = "meshisp-monitoring";
 
@@ -20,11 +20,11 @@ const PROJECT = "meshisp-monitoring";
 export const grafanaRuns = (ctx: HostContext, v: MonitoringVars) => v.monitoring_grafana && ctx.vars.docker_enabled === true;
 
 /** The docker role's compose command for its source (docker-compose 1.29 from Debian, or `docker compose`). */
-export const composeCommand = (ctx: HostContext): string[] => [...dockerSourceVars[(ctx.vars.docker_source as "debian" | "docker" | undefined) ?? "debian"].compose, "-p", PROJECT];
+const composeCommand = (ctx: HostContext): string[] => [...dockerSourceVars[(ctx.vars.docker_source as "debian" | "docker" | undefined) ?? "debian"].compose, "-p", PROJECT];
 export const DASHBOARD_FILE = join(TEMPLATES_DIR, "monitoring/grafana/mesh-overview.json");
 
 /** Prometheus as Grafana (on the host's network) reaches it. */
-export const datasourceUrl = (v: MonitoringVars) => `http://${scrapeAddress(v.monitoring_prometheus_listen)}`;
+const datasourceUrl = (v: MonitoringVars) => `http://${scrapeAddress(v.monitoring_prometheus_listen)}`;
 
 export function renderGrafana(v: MonitoringVars) {
   return {
@@ -53,7 +53,7 @@ export function grafanaFiles(ctx: HostContext, v: MonitoringVars): Resource[] {
   ];
 }
 
-export const RECREATE_GRAFANA = "recreate grafana";
+const RECREATE_GRAFANA = "recreate grafana";
 
 /** Starts the container unless Docker reports it running. */
 export const grafanaUp = (ctx: HostContext, v: MonitoringVars): Resource =>

@@ -15,9 +15,9 @@ import { debianMonitoring } from "./os.ts";
 import { SCRAPE_JOBS, scrapeAddress, scrapeTargets, targetsFile } from "./targets.ts";
 
 export const RELOAD_PROMETHEUS = "reload prometheus";
-export const RESTART_PROMETHEUS = "restart prometheus";
-export const RELOAD_ALERTMANAGER = "reload alertmanager";
-export const RESTART_ALERTMANAGER = "restart alertmanager";
+const RESTART_PROMETHEUS = "restart prometheus";
+const RELOAD_ALERTMANAGER = "reload alertmanager";
+const RESTART_ALERTMANAGER = "restart alertmanager";
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 

@@ -3,7 +3,7 @@ import type { HostFacts } from "../../lib/facts/host.ts";
 import { compareVersions } from "../../lib/facts/release.ts";
 
 /** The version whose features the config targets when the host has no nebula yet (OpenWrt 22.03 and Debian 12 ship it). */
-export const NEBULA_BASELINE = "1.6.1";
+const NEBULA_BASELINE = "1.6.1";
 
 /**
  * Settings that only some versions understand, keyed by the version the host reports. None of today's config

@@ -10,8 +10,8 @@ import type { Resource } from "../../lib/resources/resource.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import type { BootAware } from "./qos.ts";
 
-export const BOOT_SERVICE = "meshisp-routing";
-export const BOOT_SCRIPT = "/etc/meshisp/routing-boot.sh";
+const BOOT_SERVICE = "meshisp-routing";
+const BOOT_SCRIPT = "/etc/meshisp/routing-boot.sh";
 
 /** What a freshly booted host reports: no links of ours, no rules, no routes, no table, no qdiscs. */
 const emptyHost: FactReader = (fact) => fact.parse({ stdout: "", code: 0 });

@@ -16,7 +16,7 @@ import type { TunnelSpec } from "./tunnel.ts";
 export const FW4_INCLUDE_ROOT = "/usr/share/nftables.d";
 /** Kept across sysupgrade (listed by the sysupgrade role): the restore service copies it back to FW4_INCLUDE_ROOT. */
 export const FW4_INCLUDE_COPY = "/etc/meshisp/fw4";
-export const FW4_INCLUDE_NAME = "30-meshisp.nft";
+const FW4_INCLUDE_NAME = "30-meshisp.nft";
 export const RELOAD_FW4 = "reload fw4";
 
 export interface Fw4Include {

@@ -17,8 +17,8 @@ import { nftTable } from "../../lib/resources/nft-table.ts";
 import { policyRules, staleTunnels, tunnel } from "./resources.ts";
 import { communitySources, uplinksOf, type Vars } from "./settings.ts";
 
-export const FAILOVER_SERVICE = "meshisp-failover";
-export const METRICS_SERVICE = "meshisp-metrics";
+const FAILOVER_SERVICE = "meshisp-failover";
+const METRICS_SERVICE = "meshisp-metrics";
 const METRICS_DIR = "/run/meshisp/metrics";
 
 function qosClasses(v: Vars) {

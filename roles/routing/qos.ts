@@ -8,7 +8,7 @@ import { UserError } from "../../lib/errors.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 
 export type LeafKind = "fq_codel" | "pfifo";
-export interface HtbClass {
+interface HtbClass {
   id: string;
   /** Guaranteed and maximum rate, kbit/s. */
   rate: number;
@@ -95,7 +95,7 @@ export function planHtb(want: HtbSpec, have: HtbState | null): Command[] {
 }
 
 /** The tree on a freshly booted host: fq_codel leaves, or the pfifo the runner would pick where the kernel lacks it. */
-export function bootHtb(want: HtbSpec, dev = want.dev): string[] {
+function bootHtb(want: HtbSpec, dev = want.dev): string[] {
   const spec = { ...want, dev, classes: want.classes.map((c) => ({ ...c, leaf: "fq_codel" as const })) };
   return planHtb(spec, null).map((cmd) => {
     const c = spec.classes.find((k) => cmd.render() === leafCommand(dev, k).render());
@@ -103,7 +103,7 @@ export function bootHtb(want: HtbSpec, dev = want.dev): string[] {
   });
 }
 
-export const htbFact = (dev: string) =>
+const htbFact = (dev: string) =>
   defineFact(`htb:${dev}`, sh`tc qdisc show dev ${dev} 2>/dev/null && echo --- && tc class show dev ${dev}`, (out) => parseHtb(out));
 
 /** A resource that knows its own commands for a freshly booted host (see boot.ts). */
@@ -124,7 +124,7 @@ export function htb(dev: string, rateKbit: number): BootAware {
 }
 
 /** The interface with the connected route to `subnet` (first line "dev NAME"), then its qdiscs and classes. */
-export const lanHtbFact = (subnet: string) =>
+const lanHtbFact = (subnet: string) =>
   defineFact(
     `htb-lan:${subnet}`,
     sh`dev=$(ip -o -4 route show exact ${subnet} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | head -n 1); echo "dev $dev"; [ -n "$dev" ] && tc qdisc show dev "$dev" && echo --- && tc class show dev "$dev"`,

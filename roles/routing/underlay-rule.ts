@@ -14,7 +14,7 @@ import { UNDERLAY_PROTO } from "./underlay.ts";
 /** Table of the real default route for Nebula's own UDP (the number of the protocol that marks our routes). */
 export const UNDERLAY_TABLE = "77";
 /** Priorities of the two rules, well before the main table's (32766). */
-export const UNDERLAY_RULE_PRIORITIES = [7700, 7701] as const;
+const UNDERLAY_RULE_PRIORITIES = [7700, 7701] as const;
 
 export interface UnderlayRule {
   priority: number;
@@ -37,7 +37,7 @@ export const underlayRulesFact = defineFact("ip:underlay-rules", sh`ip -j -4 rul
     .map((r): UnderlayRule => ({ priority: r.priority, ...(r.ipproto ? { ipproto: r.ipproto } : {}), ...(r.sport !== undefined ? { sport: Number(r.sport) } : {}), table: String(r.table), ...(r.suppress_prefixlen !== undefined ? { suppressPrefixlen: r.suppress_prefixlen } : {}) })),
 );
 // A table that never held a route does not exist yet: ip then fails ("FIB table does not exist"), which reads as empty.
-export const underlayTableFact = defineFact("ip:underlay-table", raw(`t=$(ip -j -4 route show table ${UNDERLAY_TABLE} 2>/dev/null) || t='[]'; echo "$t"`), (out) =>
+const underlayTableFact = defineFact("ip:underlay-table", raw(`t=$(ip -j -4 route show table ${UNDERLAY_TABLE} 2>/dev/null) || t='[]'; echo "$t"`), (out) =>
   json<{ dst: string; gateway?: string; dev?: string }>(out, `routing table ${UNDERLAY_TABLE}`).map((r) => ({ dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.dev ? { dev: r.dev } : {}) })),
 );
 

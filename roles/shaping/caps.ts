@@ -19,7 +19,7 @@ import { UserError } from "../../lib/errors.ts";
 import type { LeafChoice } from "../../lib/resources/tc-htb.ts";
 import { shapingDefaults } from "./defaults.ts";
 
-export interface DirectionCap {
+interface DirectionCap {
   /** The device whose egress carries this direction. */
   device: string;
   rateBit: number;
@@ -49,7 +49,7 @@ const mbit = (ctx: HostContext, key: "up_mbit" | "down_mbit"): number => {
 };
 
 /** A fifo holding `shaping_fifo_ms` at the cap, in packets of Nebula's MTU. */
-export const fifoLimit = (rateBit: number, v: typeof shapingDefaults): number =>
+const fifoLimit = (rateBit: number, v: typeof shapingDefaults): number =>
   Math.max(v.shaping_fifo_min_packets, Math.ceil((rateBit * v.shaping_fifo_ms) / 1000 / 8 / v.shaping_packet_bytes));
 
 export function uplinkShaping(ctx: HostContext): UplinkShaping {

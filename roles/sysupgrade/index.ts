@@ -14,11 +14,11 @@ import { FW4_INCLUDE_COPY, FW4_INCLUDE_ROOT } from "../routing/fw4.ts";
 import { sysupgradeDefaults, type SysupgradeVars } from "./defaults.ts";
 import { footprintOf, keepList, type PlayFootprint } from "./keep.ts";
 
-export const RESTORE_SERVICE = "meshisp-restore";
-export const RESTORE_SCRIPT = "/etc/meshisp/restore.sh";
+const RESTORE_SERVICE = "meshisp-restore";
+const RESTORE_SCRIPT = "/etc/meshisp/restore.sh";
 /** START in templates/sysupgrade/restore.init.hbs: the name of its /etc/rc.d link. */
 const RESTORE_START = 99;
-export const KEEP_FILE = "/lib/upgrade/keep.d/meshisp";
+const KEEP_FILE = "/lib/upgrade/keep.d/meshisp";
 const STATE_DIR = "/etc/meshisp";
 
 /** The other roles' resources, each built with its own defaults under the host's vars (as the runner builds them). */
@@ -38,7 +38,7 @@ export function restoreScript(play: PlayFootprint, v: SysupgradeVars, paths = { 
   });
 }
 
-export function sysupgradeResources(ctx: HostContext, others: Role[]): Resource[] {
+function sysupgradeResources(ctx: HostContext, others: Role[]): Resource[] {
   if (ctx.os !== "openwrt") return [];
   const v = ctx.vars as SysupgradeVars & Record<string, unknown>;
   const play = footprintOf(resourcesOf(others, ctx));

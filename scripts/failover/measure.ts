@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FailoverAccess } from "./access.ts";
 
-export interface Attempt {
+interface Attempt {
   t: number;
   ok: boolean;
 }
@@ -70,7 +70,7 @@ export async function measureAround(access: FailoverAccess, seconds: number, act
 }
 
 /** The hub's route of the community's traffic, sampled every 0.1 s for `seconds` (or while `running` holds there). */
-export async function pollRoutes(access: FailoverAccess, seconds: number, running = "true"): Promise<RouteSample[]> {
+async function pollRoutes(access: FailoverAccess, seconds: number, running = "true"): Promise<RouteSample[]> {
   const n = Math.ceil(seconds / 0.1);
   const out = await access.hub(`i=0; while [ $i -lt ${n} ] && ${running}; do echo "$(date +%s.%N) $(ip route show table ${access.table} default | tr '\\n\\t' '  ')"; sleep 0.1; i=$((i+1)); done`);
   return out.stdout

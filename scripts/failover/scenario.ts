@@ -22,12 +22,12 @@ export interface Limits {
  */
 export const DEFAULT_LIMITS: Limits = { failoverSeconds: 3, recoverySeconds: 5, maxLostPings: 100 };
 
-export interface Check {
+interface Check {
   step: string;
   ok: boolean;
   detail: string;
 }
-export interface CutFigures {
+interface CutFigures {
   uplink: string;
   kind: CutKind;
   /** Seconds until the hub's route dropped the uplink. */
@@ -39,7 +39,7 @@ export interface CutFigures {
   /** Seconds until the uplink was back in the route once its line or radio returned. */
   recovery: number | null;
 }
-export interface BackupFigures {
+interface BackupFigures {
   /** The phase's cut: every uplink loses this (an uplink without it, e.g. a remote one in the radio phase, its line). */
   kind: CutKind;
   routeSwitch: number | null;

@@ -1,12 +1,8 @@
 // A host's own writable layer (the tmpfs upper dir of its overlay): host key, the runner's key, hostname, root password,
 // and for debian hosts the SSH daemon's config and the lab's init files. Written by one script that prints the host key.
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { q } from "./shell.ts";
 import { procdImageScript } from "./procd/index.ts";
 import type { LabHostKind } from "./types.ts";
-
-const FILES = join(dirname(fileURLToPath(import.meta.url)), "files");
 
 export interface HostLayer {
   kind: LabHostKind;

@@ -17,14 +17,9 @@ import { bash, inNetns, pool, sleep } from "./shell.ts";
 import { claimSlot, saveState } from "./state.ts";
 import type { InternetLab, InternetLabHost, LabSpec, PilotLab } from "./types.ts";
 
-export type {
-  InternetLab, InternetLabHost, Lab, LabHost, LabHostBase, LabHostSpec, LabLaptop, LabSpec, LabNamespace, LabHomeSpec, LabHostKind, LabTopology,
-  LifecycleTiming, OpenwrtRelease, PilotInstaller, PilotLab, PilotLabHost, PilotSite, Result,
-} from "./types.ts";
+export type { InternetLab, Lab, LabHost, LabHostSpec, LabSpec, PilotLab } from "./types.ts";
 export { labDown } from "./down.ts";
-export { hostKnownHostsLine, knownHostsLines, readHostKey } from "./inventory.ts";
 export { LAB_DIR } from "./state.ts";
-export { planLab, MAX_HOSTS, SERVICES_ADDRESS } from "./plan.ts";
 
 /**
  * Brings a lab up: the "internet" topology unless the spec says `topology: "pilot"`. The internet overload is last, so

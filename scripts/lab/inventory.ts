@@ -1,9 +1,6 @@
-// The lab's inventory (the project's YAML format) and known_hosts lines built from the lab's own host keys.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+// The lab's inventory (the project's YAML format).
 import YAML from "yaml";
 import { SERVICES_ADDRESS, type HostPlan } from "./plan.ts";
-import type { Lab, LabHost } from "./types.ts";
 
 export interface InventoryPaths {
   runId: string;
@@ -32,15 +29,3 @@ export function inventoryYaml(paths: InventoryPaths, plans: HostPlan[]): string 
   const doc = { ssh_key: paths.sshKeyPath, known_hosts: paths.knownHostsPath, vars, groups };
   return `# Lab inventory written by scripts/lab (run ${paths.runId}). Hosts are reached over the lab's management network.\n${YAML.stringify(doc)}`;
 }
-
-/** The public host key in the host's own key file (not from the network). */
-export function readHostKey(hostDir: string, kind: LabHost["kind"]): string {
-  const file = kind === "openwrt" ? "etc/dropbear/dropbear_ed25519_host_key.pub" : "etc/ssh/lab/ssh_host_ed25519_key.pub";
-  return readFileSync(join(hostDir, "layer", "upper", file), "utf8").trim().split(" ").slice(0, 2).join(" ");
-}
-
-/** known_hosts line for one lab host, as the runner pins it: by node name (never by address), then the key. */
-export const hostKnownHostsLine = (host: LabHost): string => `${host.name} ${host.hostKey}\n`;
-
-/** known_hosts lines for every host of a lab (to pre-pin keys in tests). */
-export const knownHostsLines = (lab: Lab): string => lab.hosts.map(hostKnownHostsLine).join("");

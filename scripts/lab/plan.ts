@@ -7,7 +7,7 @@ import { DEFAULT_OPENWRT_RELEASE, isOpenwrtRelease, OPENWRT_RELEASES, type Openw
 import type { PilotHostPlan } from "./pilot/plan.ts";
 import type { LabHostSpec } from "./types.ts";
 
-export const MAX_HOSTS = 245;
+const MAX_HOSTS = 245;
 export const INTERNET_ROUTER = "203.0.113.1";
 export const SERVICES_ROUTER = "198.51.100.1";
 export const SERVICES_ADDRESS = "198.51.100.10";

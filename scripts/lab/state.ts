@@ -20,7 +20,7 @@ export interface LabState {
   links: string[];
 }
 
-export const statePath = (runId: string) => join(LAB_DIR, runId, "state.json");
+const statePath = (runId: string) => join(LAB_DIR, runId, "state.json");
 
 export function saveState(state: LabState): void {
   writeFileSync(statePath(state.runId), JSON.stringify(state, null, 2));
@@ -35,7 +35,7 @@ export function readState(runId: string): LabState | undefined {
 }
 
 /** Field 22 of /proc/PID/stat: tells a live process from a later one that reused its PID. */
-export function processStartTime(pid: number): string | undefined {
+function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];

@@ -2,7 +2,7 @@
 import type { OpenwrtRelease } from "./openwrt/release.ts";
 import type { Result } from "./shell.ts";
 
-export type { Result, OpenwrtRelease };
+export type { OpenwrtRelease };
 export type LabHostKind = "openwrt" | "debian";
 
 /**
@@ -11,7 +11,7 @@ export type LabHostKind = "openwrt" | "debian";
  * Starlink-like CGNAT, a radio backhaul to the homes, routers behind volunteers' routers at 192.168.8.1, a remote
  * uplink and a relay on the internet; no management network: the runner runs in a laptop namespace (PilotLab.laptop).
  */
-export type LabTopology = "internet" | "pilot";
+type LabTopology = "internet" | "pilot";
 
 /**
  * Where a host sits in the pilot topology. Default by group: hub -> "kitchen", uplinks -> "home", relays ->
@@ -26,7 +26,7 @@ export type LabTopology = "internet" | "pilot";
  */
 export type PilotSite = "kitchen" | "home" | "remote" | "public";
 
-export interface LabHomeSpec {
+interface LabHomeSpec {
   /** Drop UDP the gateway forwards to these addresses (IPv4, or the name of another lab host: its public address). */
   blockUdpTo?: string[];
   /** Random source port for every new flow (symmetric NAT): hole punching fails, a relay is needed. */
@@ -152,13 +152,13 @@ export interface PilotLabHost extends LabHostBase {
 /** The "internet" topology's host by default: `LabHost<"pilot">` for the pilot's. */
 export type LabHost<T extends LabTopology = "internet"> = T extends "pilot" ? PilotLabHost : InternetLabHost;
 
-export interface LifecycleTiming {
+interface LifecycleTiming {
   /** From the call until SSH answered again. */
   ms: number;
 }
 
 /** What every lab has, whatever the topology. */
-export interface LabBase<H> {
+interface LabBase<H> {
   runId: string;
   /** .lab/<runId> (absolute). */
   dir: string;

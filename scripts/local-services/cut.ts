@@ -3,7 +3,7 @@ import { sh } from "../../lib/command.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { Transport } from "../../lib/transport/types.ts";
 
-export const CUT_TABLE = "meshisp_cut";
+const CUT_TABLE = "meshisp_cut";
 
 /**
  * Drops what the hub sends out of its WAN interface (the one its default route uses), and what it forwards there,

@@ -49,8 +49,8 @@ const routerExtras = defineFact(
 );
 
 /** Minimum free flash for nebula and its config (the OpenWrt package is about 6 MB unpacked). */
-export const MIN_FREE_KIB = 8 * 1024;
-export const MAX_CLOCK_SKEW_SECONDS = 300;
+const MIN_FREE_KIB = 8 * 1024;
+const MAX_CLOCK_SKEW_SECONDS = 300;
 
 /** One round trip: the runner's own host facts (release, manager, firewall, nebula) and what enrollment checks besides. */
 export async function inspectRouter(transport: Transport): Promise<RouterFacts> {

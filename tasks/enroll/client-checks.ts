@@ -2,7 +2,7 @@
 import { routerProblems, type RouterFacts } from "./checks.ts";
 
 /** The oldest Debian a client may run: 12 ships nebula 1.6.1 (relays, the mesh's certificates); 11 ships 1.3. */
-export const OLDEST_CLIENT_DEBIAN = 12;
+const OLDEST_CLIENT_DEBIAN = 12;
 
 /**
  * Every reason a member's machine cannot be a mesh client now, each with what to do: a Debian machine (the client play

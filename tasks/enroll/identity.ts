@@ -29,7 +29,7 @@ export type Identity =
   | { kind: "new"; name: string };
 
 /** New nodes are named after their group: uplink-N in uplinks, client-N in clients. */
-export const namePrefixOf = (group: string): string => ({ uplinks: "uplink", clients: "client", relays: "relay", admins: "admin" })[group] ?? group;
+const namePrefixOf = (group: string): string => ({ uplinks: "uplink", clients: "client", relays: "relay", admins: "admin" })[group] ?? group;
 
 const nextFree = (prefix: string, taken: Set<string>) => {
   for (let n = 1; ; n++) if (!taken.has(`${prefix}-${n}`)) return `${prefix}-${n}`;

@@ -147,7 +147,7 @@ export function freeRadioAddress(inventory: Inventory, subnet: string, self?: st
  * The node's radio vars in `inventory`: the address it already has there when that is still in the subnet and no
  * other node's, else the next free one. Called under the inventory's lock (addMeshHost's, or syncRadioVars').
  */
-export function radioVarsIn(inventory: Inventory, name: string, device: string): RadioVars {
+function radioVarsIn(inventory: Inventory, name: string, device: string): RadioVars {
   const hub = inventory.hosts.find((h) => h.group === "hub");
   const subnet = hub?.vars.radio_subnet;
   if (typeof subnet !== "string") throw new UserError(`${inventory.file}: the hub has no radio_subnet, so ${name}'s radio port ${device} gets no address`);

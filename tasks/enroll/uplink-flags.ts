@@ -31,7 +31,7 @@ export function uplinkMbit(text: string, flag: string): number {
   return n;
 }
 
-export function uplinkName(text: string, flag = "name"): string {
+function uplinkName(text: string, flag = "name"): string {
   if (!isNodeName(text)) throw new UserError(`--${flag} must be a node name (lower-case letters, digits and '-', at most 63 characters, e.g. uplink-4), not ${JSON.stringify(text)}`, HINT);
   return text;
 }

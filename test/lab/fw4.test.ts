@@ -64,7 +64,6 @@ type Probe = ["tcp" | "udp", string, number] | ["ping", string, 0];
 const inNs = async (netns: string, argv: string[]) => (await run("ip", ["netns", "exec", netns, ...argv], { encoding: "utf8" })).stdout;
 const probeAll = async (netns: string, probes: Probe[]) => JSON.parse(await inNs(netns, ["python3", "-c", PROBES, JSON.stringify(probes)])) as string[];
 const probe = async (netns: string, proto: "tcp" | "udp", addr: string, port: number) => (await probeAll(netns, [[proto, addr, port]]))[0];
-const ping = async (netns: string, addr: string) => (await probeAll(netns, [["ping", addr, 0]]))[0];
 const tables = async (h: LabHost<"pilot">) => (await h.exec("nft list tables")).stdout.trim().split("\n").filter(Boolean);
 /** Counters of a listing set to zero, so a ruleset compares whatever traffic it has seen. */
 const zeroCounters = (text: string) => text.replace(/counter packets \d+ bytes \d+/g, "counter packets 0 bytes 0");

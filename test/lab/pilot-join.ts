@@ -21,7 +21,7 @@ export type PilotCa = Awaited<ReturnType<typeof openInventoryCa>>;
 /** How long a router's tunnel may take to come up once its Nebula started (handshake over the radio, loaded machine). */
 const MESH_WAIT_MS = 90_000;
 
-export const joinPlays = (ca: PilotCa): Play[] => [
+const joinPlays = (ca: PilotCa): Play[] => [
   { name: "Put the hub on the mesh", hosts: ["hub"], roles: [nebulaRole(ca)] },
   // The radio port's address first (a router's radio0 has none until UCI gives it one): Nebula dials the hub's radio address.
   { name: "Put the routers on the mesh", hosts: ["uplinks"], roles: [radioPortRole, nebulaRole(ca), routingUplinkRole] },
@@ -32,7 +32,7 @@ export const kitchenSession = (lab: Lab<"pilot">, options: SessionOptions = {}) 
   new Session(loadInventory(lab.inventoryPath), { output: "silent", dial: lab.laptop("kitchen").dial, ...options });
 
 /** A session of the installer plugged into `router`'s LAN: the router at its LAN address, directly. */
-export const installerSession = (lab: Lab<"pilot">, router: string, options: SessionOptions = {}) =>
+const installerSession = (lab: Lab<"pilot">, router: string, options: SessionOptions = {}) =>
   new Session(loadInventory(lab.inventoryPath), {
     output: "silent",
     dial: lab.laptop("installer").dial,

@@ -10,7 +10,7 @@ import { Session, type SessionOptions } from "../../lib/runner/session.ts";
 import { enrollUplink, type EnrollResult } from "../../tasks/enroll/enroll.ts";
 import { deployMesh } from "../../tasks/plays.ts";
 
-export type PilotCa = Awaited<ReturnType<typeof openInventoryCa>>;
+type PilotCa = Awaited<ReturnType<typeof openInventoryCa>>;
 
 export interface PilotMesh {
   lab: Lab<"pilot">;

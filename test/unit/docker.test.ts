@@ -1,7 +1,7 @@
 // The hub's stack: the compose file is valid (schema and docker-compose), publishes only on the hub's addresses, every
 // service is limited and health-checked; the docker role's plans from facts (table); secrets never shown.
 import { describe, expect, it, beforeAll } from "vitest";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 export const SHARED_OPENWRT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "shared", "openwrt");
 
 /** What a probe saw: a TCP/UDP answer or a rejection (RST, ICMP port-unreachable); a ping answered or not. */
-export type UnzonedOutcome = "accepted" | "refused" | "answered" | "no answer";
+type UnzonedOutcome = "accepted" | "refused" | "answered" | "no answer";
 
 export interface UnzonedRow {
   /** T1..T9, as fw4-unzoned-interface.md's table numbers them. */

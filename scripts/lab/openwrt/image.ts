@@ -3,7 +3,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { q } from "../shell.ts";
-import { APPLET_DECISIONS, NON_BUSYBOX_TOOLS, OPENWRT_FILES, releaseApplets } from "./applets.ts";
+import { APPLET_DECISIONS, OPENWRT_FILES, releaseApplets } from "./applets.ts";
 import { DEFAULT_INSTALLED, feedPackages } from "./feed.ts";
 import { RELEASE_INFO, releaseFiles, type OpenwrtRelease } from "./release.ts";
 
@@ -263,5 +263,3 @@ exit 0
     `chmod +x "$R/etc/init.d/rcS"`,
   ].join("\n");
 
-/** Paths of the tools a default image has besides the applets (for tests: nothing else may be on PATH). */
-export const defaultTools = () => Object.keys(NON_BUSYBOX_TOOLS);

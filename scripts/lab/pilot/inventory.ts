@@ -6,7 +6,7 @@ import type { InventoryPaths } from "../inventory.ts";
 import { CGNAT, RADIO_SUBNET, type PilotHostPlan } from "./plan.ts";
 
 /** The vars the lab writes for one host: what its interfaces are, not what to do with them. */
-export function pilotHostVars(p: PilotHostPlan): Record<string, unknown> {
+function pilotHostVars(p: PilotHostPlan): Record<string, unknown> {
   const { site, radio, routerLan, kitchen } = p.pilot;
   return {
     wan_address: p.wanAddress,

@@ -7,9 +7,7 @@ import { q } from "../shell.ts";
 import { installerAddress, MAX_INSTALLERS, ROUTER_LAN, type PilotHostPlan, type PilotNames } from "./plan.ts";
 
 /** The port installer k's laptop plugs into on a router (a GL.iNet's LAN ports, enslaved to br-lan): lan1, lan2, ... */
-export const installerPort = (k: number): string => `lan${k + 1}`;
-/** The first installer's port. */
-export const INSTALLER_PORT = installerPort(0);
+const installerPort = (k: number): string => `lan${k + 1}`;
 /** Every port an installer's laptop may be plugged into (kept across a router's reboot). */
 const INSTALLER_PORTS = Array.from({ length: MAX_INSTALLERS }, (_, k) => installerPort(k));
 
@@ -42,7 +40,7 @@ ip netns exec ${n.radio} nft -f - <<'NFT'\n${CUT_TABLE}\nNFT`;
 }
 
 /** The links the host's own namespace holds (moved aside and back across a reboot), in creation order. */
-export const pilotHostLinks = (h: PilotHostPlan): string[] => ["wan0", ...(h.pilot.radio ? ["radio0"] : []), ...(h.pilot.kitchen ? ["lan0"] : [])];
+const pilotHostLinks = (h: PilotHostPlan): string[] => ["wan0", ...(h.pilot.radio ? ["radio0"] : []), ...(h.pilot.kitchen ? ["lan0"] : [])];
 
 /** A host's namespace, its internet edge (itself or its gateway), the gateway's NAT, its radio port, its LANs. */
 export function pilotHostNetworkScript(h: PilotHostPlan, n: PilotNames): string {
@@ -88,7 +86,7 @@ export function pilotHostNetworkScript(h: PilotHostPlan, n: PilotNames): string 
  * What the lab sets inside the host's own namespace once its links are there: addresses, the default route, a
  * router's br-lan (a bridge cannot change namespace, so a reboot makes it anew) with the installer's port if plugged.
  */
-export function pilotHostAddressesScript(h: PilotHostPlan): string {
+function pilotHostAddressesScript(h: PilotHostPlan): string {
   const ns = q(h.netns);
   const gateway = h.home ? h.home.gatewayLan : INTERNET_ROUTER;
   const prefix = h.home ? (h.home.prefix ?? 24) : 24;

@@ -13,8 +13,8 @@ import { DEFAULT_OPENWRT_RELEASE } from "../openwrt/release.ts";
 import { blockUdpTargets, checkHostSpecs, planLanSubnet, publicOf, RESERVED, specWhere, type HostPlanBase } from "../plan.ts";
 import type { LabHostSpec, PilotSite } from "../types.ts";
 
-export const PILOT_SITES: readonly PilotSite[] = ["kitchen", "home", "remote", "public"];
-export const KITCHEN_SUBNET = "10.42.0.0/24";
+const PILOT_SITES: readonly PilotSite[] = ["kitchen", "home", "remote", "public"];
+const KITCHEN_SUBNET = "10.42.0.0/24";
 export const RADIO_SUBNET = "10.44.0.0/24";
 export const RADIO_HUB = "10.44.0.1";
 export const CGNAT = { subnet: "100.64.0.0/10", prefix: 10, gateway: "100.64.0.1", hub: "100.64.0.2" };
@@ -60,7 +60,7 @@ export function checkInstallers(installers: unknown): number {
 }
 
 /** The lab's wiring of one pilot host, beyond HostPlanBase's WAN, gateway and LAN device. */
-export interface PilotWiring {
+interface PilotWiring {
   site: PilotSite;
   /**
    * The port on the radio bridge (in the radio namespace), its IFB for the upload direction, the rate. `assigned`: the
@@ -83,7 +83,7 @@ export interface PilotHostPlan extends HostPlanBase {
   pilot: PilotWiring;
 }
 
-export const defaultSite = (group: string): PilotSite => (group === "hub" ? "kitchen" : group === "uplinks" ? "home" : group === "relays" ? "public" : "remote");
+const defaultSite = (group: string): PilotSite => (group === "hub" ? "kitchen" : group === "uplinks" ? "home" : group === "relays" ? "public" : "remote");
 
 /** Ranges the kitchen LAN may not take: the lab's, the mesh's, the radio's and Starlink's CGNAT. */
 const PILOT_RESERVED: [string, number][] = [...RESERVED, ["10.44.0.0", 24], ["100.64.0.0", 10]];
@@ -132,7 +132,7 @@ export function planPilot(runId: string, specs: LabHostSpec[]): PilotHostPlan[] 
 }
 
 /** Mesh IPs as enrollment hands them out: per mesh group, the lowest free address of its range, in spec order. */
-export function allocateMeshIps(specs: LabHostSpec[]): (string | undefined)[] {
+function allocateMeshIps(specs: LabHostSpec[]): (string | undefined)[] {
   const taken = new Set<string>();
   return specs.map((s) => {
     if (s.notInInventory || !isMeshGroup(s.group)) return undefined;

@@ -6,7 +6,7 @@ import { q } from "../shell.ts";
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** Where the stand-in keeps its private tools (a full BusyBox for sub-second sleeps and setsid): not on PATH. */
-export const LAB_PROCD_DIR = "/usr/libexec/lab-procd";
+const LAB_PROCD_DIR = "/usr/libexec/lab-procd";
 
 export interface ProcdImage {
   /** The root as a shell word, e.g. `"$R"` or `"$U"`. */
