@@ -36,7 +36,13 @@ export interface TcDeviceState {
 
 const SECTIONS = ["qdisc", "class", "filter"] as const;
 
-/** What tc says about one device, in one probe; `tc -j` first, plain text where this tc has no JSON for that object. */
+/**
+ * What tc says about one device, in one probe; `tc -j` first, plain text where this tc has no JSON for that object.
+ * iproute2 changed this object by object (test/unit/fixtures/tc/iproute2-*.txt, captured with each version's tc):
+ * classes have JSON since 6.2 (before, `-j` prints them as text, which the parsers read); u32 filters since 5.18 (before,
+ * `-j` wraps u32's text in the JSON of the filter list, which no parser reads: OpenWrt 22.03 ships 5.15), so the probe
+ * asks for filters in JSON only from 5.18 on. Debian 12 has 6.1, OpenWrt 23.05 6.3, 24.10 6.11.
+ */
 export const tcDeviceFact = (device: string): Fact<TcDeviceState> =>
   defineFact(
     `tc:${device}`,
@@ -49,7 +55,10 @@ export const tcDeviceFact = (device: string): Fact<TcDeviceState> =>
         `command -v tc >/dev/null 2>&1 || exit 0`,
         `echo @qdisc; tc -j qdisc show dev "$d" 2>/dev/null || tc qdisc show dev "$d"`,
         `echo @class; tc -j class show dev "$d" 2>/dev/null || tc class show dev "$d"`,
-        `echo @filter; tc -j filter show dev "$d" parent ffff: 2>/dev/null || tc filter show dev "$d" parent ffff: 2>/dev/null`,
+        // "tc utility, iproute2-5.15.0"; older ones say iproute2-ss<date>, and read as 0.0: text.
+        `v=$(tc -V 2>/dev/null | sed -n 's/.*iproute2-\\([0-9][0-9]*\\)\\.\\([0-9][0-9]*\\).*/\\1 \\2/p'); maj=\${v%% *}; min=\${v#* }`,
+        `if [ "\${maj:-0}" -gt 5 ] 2>/dev/null || { [ "\${maj:-0}" -eq 5 ] && [ "\${min:-0}" -ge 18 ]; } 2>/dev/null; then j=-j; else j=; fi`,
+        `echo @filter; tc $j filter show dev "$d" parent ffff: 2>/dev/null || tc filter show dev "$d" parent ffff: 2>/dev/null`,
         `true`,
       ].join("\n"),
     ),
@@ -191,7 +200,7 @@ const hex = (text: string) => parseInt(text, 16).toString(16);
  * built-in list names it: `tc qdisc add` loads such a module by itself. OpenWrt puts modules flat in
  * /lib/modules/<release>/ (kmod-sched-cake: sch_cake.ko), Debian under kernel/net/sched/ (.ko, .ko.xz).
  */
-export const LEAF_QDISC_PROBES = ["fq_codel", "cake"] as const;
+const LEAF_QDISC_PROBES = ["fq_codel", "cake"] as const;
 export type ProbedQdisc = (typeof LEAF_QDISC_PROBES)[number];
 
 export const qdiscSupportFact: Fact<Set<ProbedQdisc>> = defineFact(

@@ -1,9 +1,10 @@
-// tc facts on a host without tc (a default OpenWrt image), and the read-only qdisc probe against made-up kernels.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// tc facts on a host without tc (a default OpenWrt image), the read-only qdisc probe against made-up kernels, and tc's
+// output as each supported iproute2 version prints it.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { qdiscSupportFact, tcDeviceFact } from "../../lib/facts/tc.ts";
+import { parseTcDevice, qdiscSupportFact, tcDeviceFact } from "../../lib/facts/tc.ts";
 import { gatherScript } from "../../lib/runner/script.ts";
 import { openwrtPath, shells } from "../openwrt-shell.ts";
 
@@ -69,4 +70,64 @@ describe("tcDeviceFact without tc", () => {
       expect(state).toEqual({ exists: true, up: true, qdiscs: [], classes: [], ingressRedirects: [], otherIngressFilters: 0 });
     });
   }
+});
+
+// Each iproute2 a supported host ships, as its own tc printed one shaped device (fixtures/tc/iproute2-*.txt: tcDeviceFact's
+// probe run with tc 5.15.0, 6.1.0, 6.3.0 and 6.11.0 built from iproute2's tags, on a tun device with the shaping role's
+// HTB, pfifo leaf and ingress redirect): one state from every shape (class JSON since 6.2, u32 JSON since 5.18).
+describe("tcDeviceFact across iproute2 versions", () => {
+  const SHAPED = {
+    exists: true,
+    up: true,
+    qdiscs: [
+      { kind: "htb", handle: "1:", parent: "root", defaultClass: "10", limit: undefined },
+      { kind: "pfifo", handle: "10:", parent: "1:10", defaultClass: undefined, limit: 97 },
+      { kind: "ingress", handle: "ffff:", parent: "ffff:fff1", defaultClass: undefined, limit: undefined },
+    ],
+    classes: [{ kind: "htb", classid: "1:10", parent: "root", rateBit: 20_000_000, ceilBit: 20_000_000, prio: 0 }],
+    ingressRedirects: ["ifbx"],
+    otherIngressFilters: 0,
+  };
+  const versions = [
+    { version: "5.15", ships: "OpenWrt 22.03", classes: "text", filters: "text" },
+    { version: "6.1", ships: "Debian 12", classes: "text", filters: "json" },
+    { version: "6.3", ships: "OpenWrt 23.05", classes: "json", filters: "json" },
+    { version: "6.11", ships: "OpenWrt 24.10", classes: "json", filters: "json" },
+  ];
+  it.each(versions)("iproute2 $version ($ships): classes as $classes, filters as $filters, the same state", ({ version, classes, filters }) => {
+    const text = readFileSync(join(import.meta.dirname, "fixtures/tc", `iproute2-${version}-tun-shaped.txt`), "utf8");
+    const section = (name: string) => text.split(`@${name}\n`)[1].split("\n@")[0];
+    expect(section("class").startsWith("[") ? "json" : "text").toBe(classes);
+    expect(section("filter").startsWith("[") ? "json" : "text").toBe(filters);
+    expect(parseTcDevice(text)).toEqual(SHAPED);
+  });
+
+  it("before 5.18, `tc -j` wraps u32's text in JSON that cannot be read: the reason the probe asks for text there", () => {
+    const broken = readFileSync(join(import.meta.dirname, "fixtures/tc", "iproute2-5.15-filter-json.txt"), "utf8");
+    expect(() => JSON.parse(broken)).toThrow();
+  });
+
+  // A tc that says which version it is and echoes how it was asked: the probe picks -j for filters from 5.18 on.
+  const fakeTc = (version: string) => {
+    const bin = mkdtempSync(join(tmpdir(), "fake-tc-"));
+    writeFileSync(join(bin, "tc"), `#!/bin/sh\n[ "$1" = -V ] && { echo 'tc utility, ${version}'; exit 0; }\necho "tc $*"\n`);
+    chmodSync(join(bin, "tc"), 0o755);
+    return bin;
+  };
+  const asked = [
+    { version: "iproute2-5.15.0", filter: "tc filter show" },
+    { version: "iproute2-5.18.0", filter: "tc -j filter show" },
+    { version: "iproute2-6.11.0, libbpf 1.4.5", filter: "tc -j filter show" },
+    { version: "iproute2-ss190107", filter: "tc filter show" },
+  ];
+  const owrt = openwrtPath();
+  it.each(asked)("tc says $version: filters asked as `$filter`", ({ version, filter }) => {
+    const bin = fakeTc(version);
+    for (const shell of shells()) {
+      const path = shell.name.startsWith("busybox") ? `${bin}:${owrt}` : `${bin}:/usr/bin:/bin`;
+      const out = shell.run(`PATH=${path}\n${tcDeviceFact("lo").command.render()}`).stdout;
+      expect(out.split("@filter\n")[1], shell.name).toBe(`${filter} dev lo parent ffff:\n`);
+      expect(out, shell.name).toContain("@class\ntc -j class show dev lo\n");
+    }
+  });
 });
