@@ -13,6 +13,7 @@ import { generateX25519 } from "../../lib/pki/keys.ts";
 import { openInventoryCa, readNewPassphrase, readPassphrase } from "../../lib/pki/passphrase.ts";
 import { inventoryFrom } from "../context.ts";
 import { CHEAP_ARGON2, FIXTURES, run, tempDir } from "./fixtures/pki/helpers.ts";
+import { waitFor } from "../helpers/poll.ts";
 
 const PASS = "correct horse battery staple";
 const newStore = async (label: string) => {
@@ -203,7 +204,8 @@ describe("readPassphrase", () => {
     const term = fakeTerminal();
     const answer = readNewPassphrase("the test CA", { env: null, input: term.input, output: term.output });
     term.input.write("first-passphrase\r");
-    await new Promise((r) => setTimeout(r, 10));
+    // The second answer is typed once the second prompt is shown (before it, the first read would take it).
+    await waitFor("the second prompt", () => term.shown().includes("The same passphrase again: "), { timeoutMs: 5000, everyMs: 2 });
     term.input.write("other-passphrase\r");
     expect((await errorOf(() => answer)).message).toBe("the two passphrases differ; nothing was created");
   });
