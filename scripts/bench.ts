@@ -1,112 +1,117 @@
-// Benchmark: this runner against Ansible and against the floor (parallel `ssh true`), same debian lab hosts, one run.
-// Usage: npx tsx scripts/bench.ts [--sizes 10,50] [--no-ansible]
+// Benchmark: this runner, Ansible (Debian's ansible-core 2.14) and Ansible with Debian's ansible-mitogen strategy,
+// against the floor (N parallel `ssh true`), on the same N debian lab hosts, side by side in one run. Every tool must
+// reach every host: one unreachable or failed host stops the bench with its error (no figure from a partial run).
+// Usage: npx tsx scripts/bench.ts [--sizes 10,50,200] [--no-ansible]
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync, cpSync } from "node:fs";
-import { join, dirname } from "node:path";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { labUp, type Lab } from "./lab/index.ts";
-import { loadInventory } from "../lib/inventory/load.ts";
-import { Session } from "../lib/runner/session.ts";
-import type { HostRecap } from "../lib/runner/report.ts";
-import { benchRole } from "./bench/role.ts";
+import { exec, sshAll, sshFloor } from "./bench/floor.ts";
+import { labUp, type InternetLab } from "./lab/index.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { sizes: { type: "string", default: "10,50" }, "no-ansible": { type: "boolean" } } });
+const { values } = parseArgs({ options: { sizes: { type: "string", default: "10,50,200" }, "no-ansible": { type: "boolean" } } });
 const sizes = String(values.sizes).split(",").map(Number);
 
-const seconds = async (work: () => Promise<unknown>) => {
+interface OursRun {
+  seconds: number;
+  /** The child process from spawn to exit: Node and tsx starting, the inventory loaded, the run. */
+  processSeconds: number;
+  maxRssMb: number;
+  hosts: number;
+  changed: number;
+  failed: number;
+  unreachable: number;
+  firstError?: string;
+  roundTrips: number;
+  retries: number;
+  queuedMs: Phase;
+  tcpMs: Phase;
+  kexMs: Phase;
+  loginMs: Phase;
+}
+type Phase = { p50: number; p95: number; max: number };
+
+/** The runner in its own process (scripts/bench/run-ours.ts), so its maxRSS is its own; fails on any bad host. */
+async function ours(lab: InternetLab, what: string): Promise<OursRun> {
   const start = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - start) / 1e9;
-};
-
-function exec(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, cwd });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("close", (code) => resolve({ code: code ?? 255, out }));
-  });
+  const child = spawn(join(here, "..", "node_modules", ".bin", "tsx"), [join(here, "bench", "run-ours.ts"), lab.inventoryPath, String(lab.hosts.length)]);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 255)));
+  const processSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (code !== 0) throw new Error(`runner (${what}) exited ${code}:\n${err.slice(-2000)}`);
+  const run = { ...JSON.parse(out.trim().split("\n").pop()!), processSeconds } as OursRun;
+  if (run.hosts !== lab.hosts.length || run.failed || run.unreachable) {
+    throw new Error(`runner (${what}): ${run.unreachable} unreachable, ${run.failed} failed of ${run.hosts}/${lab.hosts.length} hosts: ${run.firstError}`);
+  }
+  return run;
 }
 
-const sshArgs = (lab: Lab, address: string) => [
-  "-i", lab.sshKeyPath, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-  "-o", "LogLevel=ERROR", `root@${address}`,
-];
-
-async function sshFloor(lab: Lab): Promise<number> {
-  return seconds(async () => {
-    const results = await Promise.all(lab.hosts.map((h) => exec("ssh", [...sshArgs(lab, h.mgmtAddress), "true"])));
-    const bad = results.filter((r) => r.code !== 0);
-    if (bad.length) throw new Error(`ssh true failed on ${bad.length} hosts: ${bad[0].out}`);
-  });
-}
-
-async function ours(lab: Lab): Promise<{ time: number; recaps: HostRecap[] }> {
-  const inventory = loadInventory(lab.inventoryPath);
-  const session = new Session(inventory, { forks: lab.hosts.length, output: "silent" });
-  let recaps: HostRecap[] = [];
-  const time = await seconds(async () => {
-    recaps = await session.run({ name: "bench", hosts: ["all"], roles: [benchRole] });
-    await session.close();
-  });
-  const failed = recaps.filter((r) => r.failed || r.unreachable);
-  if (failed.length) throw new Error(`runner failed on ${failed.length} hosts: ${failed[0].error}`);
-  return { time, recaps };
-}
-
-async function ansible(lab: Lab): Promise<{ time: number; changed: number }> {
-  const dir = join(lab.dir, "ansible");
+/** One ansible-playbook run of scripts/bench/ansible/bench.yml; fails unless every host's recap has unreachable=0 failed=0. */
+async function ansible(lab: InternetLab, strategy: "linear" | "mitogen_linear"): Promise<{ seconds: number; changed: number }> {
+  const dir = join(lab.dir, `ansible-${strategy}`);
   mkdirSync(dir, { recursive: true });
   cpSync(join(here, "bench", "ansible"), dir, { recursive: true });
-  writeFileSync(
-    join(dir, "hosts.ini"),
-    `[bench]\n${lab.hosts.map((h) => `${h.name} ansible_host=${h.mgmtAddress} ansible_user=root`).join("\n")}\n`,
-  );
+  writeFileSync(join(dir, "hosts.ini"), `[bench]\n${lab.hosts.map((h) => `${h.name} ansible_host=${h.mgmtAddress} ansible_user=root`).join("\n")}\n`);
+  // Debian's ansible-mitogen puts its strategies into ansible's own plugin directory: the name is enough.
   writeFileSync(
     join(dir, "ansible.cfg"),
-    `[defaults]\nhost_key_checking = False\nforks = ${lab.hosts.length}\ninterpreter_python = /usr/bin/python3\nretry_files_enabled = False\n` +
+    `[defaults]\nhost_key_checking = False\nforks = ${lab.hosts.length}\ninterpreter_python = /usr/bin/python3\nretry_files_enabled = False\nstrategy = ${strategy}\n` +
       `[ssh_connection]\npipelining = True\nssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes\n`,
   );
-  let result = { code: 0, out: "" };
-  const time = await seconds(async () => {
-    result = await exec("ansible-playbook", ["-i", "hosts.ini", "--private-key", lab.sshKeyPath, "bench.yml"], { ANSIBLE_CONFIG: join(dir, "ansible.cfg") }, dir);
-  });
-  if (result.code !== 0) throw new Error(`ansible-playbook failed:\n${result.out.slice(-2000)}`);
-  const changed = [...result.out.matchAll(/changed=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-  return { time, changed };
+  const start = process.hrtime.bigint();
+  const result = await exec("ansible-playbook", ["-i", "hosts.ini", "--private-key", lab.sshKeyPath, "bench.yml"], { ANSIBLE_CONFIG: join(dir, "ansible.cfg") }, dir);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const recap = [...result.out.matchAll(/^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm)];
+  const bad = recap.filter((m) => m[3] !== "0" || m[4] !== "0");
+  if (result.code !== 0 || recap.length !== lab.hosts.length || bad.length) {
+    throw new Error(`ansible-playbook (${strategy}) exited ${result.code}, ${recap.length}/${lab.hosts.length} hosts in its recap, ${bad.length} unreachable or failed:\n${result.out.slice(-3000)}`);
+  }
+  return { seconds, changed: recap.reduce((n, m) => n + Number(m[2]), 0) };
 }
 
+const s = (x: number) => `${x.toFixed(2)} s`;
+const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+const ph = (p: Phase) => `${p.p50}/${p.p95}/${p.max}`;
+
 const rows: string[] = [];
+const header =
+  "N    | floor   | runner first | runner no-op (process) | no-op/floor | ansible first / no-op | mitogen first / no-op | ansible/runner | mitogen/runner | runner maxRSS | runner connect p50/p95/max ms: queued, tcp, kex, login; retries";
 for (const n of sizes) {
   const lab = await labUp({ hosts: Array.from({ length: n }, (_, i) => ({ name: `bench-${i + 1}`, kind: "debian" as const, group: "bench" })) });
   try {
-    // Pin host keys first so neither tool pays for first contact inside the timing.
-    await ours(lab).catch(() => undefined);
+    // Pin host keys first so that no tool pays for first contact inside the timing (this run must reach every host too).
+    await ours(lab, "first contact");
     const floor = await sshFloor(lab);
-    // Reset the bench files so the "first converge" really changes everything.
-    await Promise.all(lab.hosts.map((h) => exec("ssh", [...sshArgs(lab, h.mgmtAddress), "rm -rf /etc/bench"])));
-    const first = await ours(lab);
-    const noop = await ours(lab);
-    const changedOnNoop = noop.recaps.reduce((s, r) => s + r.changed, 0);
-    const trips = { first: Math.max(...first.recaps.map((r) => r.roundTrips)), noop: Math.max(...noop.recaps.map((r) => r.roundTrips)) };
-    let line = `N=${n}: ssh-true floor ${floor.toFixed(2)} s | runner first ${first.time.toFixed(2)} s, no-op ${noop.time.toFixed(2)} s ` +
-      `(no-op changes ${changedOnNoop}; round trips per host: first ${trips.first}, no-op ${trips.noop}; 1 connection per host) | ` +
-      `runner/floor: first ${(first.time / floor).toFixed(2)}x, no-op ${(noop.time / floor).toFixed(2)}x`;
-    if (!values["no-ansible"]) {
-      await Promise.all(lab.hosts.map((h) => exec("ssh", [...sshArgs(lab, h.mgmtAddress), "rm -rf /etc/bench"])));
-      const aFirst = await ansible(lab);
-      const aNoop = await ansible(lab);
-      line += ` | ansible first ${aFirst.time.toFixed(2)} s, no-op ${aNoop.time.toFixed(2)} s (no-op changed=${aNoop.changed}) | ` +
-        `runner/ansible: first ${(first.time / aFirst.time).toFixed(3)}, no-op ${(noop.time / aNoop.time).toFixed(3)} ` +
-        `(${(aNoop.time / noop.time).toFixed(1)}x faster)`;
+    await sshAll(lab, "rm -rf /etc/bench");
+    const first = await ours(lab, "first converge");
+    const noop = await ours(lab, "no-op");
+    if (noop.changed !== 0) throw new Error(`runner no-op changed ${noop.changed} (expected 0)`);
+    let line = `${String(n).padEnd(4)} | ${s(floor)} | ${s(first.seconds)} | ${s(noop.seconds)} (${s(noop.processSeconds)}) | ${x(noop.seconds, floor)}`;
+    const summary = `${first.maxRssMb.toFixed(0)}/${noop.maxRssMb.toFixed(0)} MB | ${ph(noop.queuedMs)}, ${ph(noop.tcpMs)}, ${ph(noop.kexMs)}, ${ph(noop.loginMs)}; ${first.retries + noop.retries}`;
+    if (values["no-ansible"]) line += ` | - | - | - | - | ${summary}`;
+    else {
+      const tools: string[] = [];
+      const ratios: string[] = [];
+      for (const strategy of ["linear", "mitogen_linear"] as const) {
+        await sshAll(lab, "rm -rf /etc/bench");
+        const aFirst = await ansible(lab, strategy);
+        const aNoop = await ansible(lab, strategy);
+        if (aNoop.changed !== 0) throw new Error(`ansible (${strategy}) no-op changed ${aNoop.changed} (expected 0)`);
+        tools.push(`${s(aFirst.seconds)} / ${s(aNoop.seconds)}`);
+        ratios.push(`${x(aNoop.seconds, noop.seconds)} (first ${x(aFirst.seconds, first.seconds)})`);
+      }
+      line += ` | ${tools.join(" | ")} | ${ratios.join(" | ")} | ${summary}`;
     }
     rows.push(line);
-    console.log(line);
+    console.log(rows.length === 1 ? `${header}\n${line}` : line);
   } finally {
     await lab.down();
   }
 }
-console.log(`\nBenchmark summary (${new Date().toISOString()}):\n${rows.join("\n")}`);
+console.log(`\nBenchmark (${new Date().toISOString()}, load ${(await exec("cat", ["/proc/loadavg"])).out.trim()}):\n${header}\n${rows.join("\n")}`);
+console.log("Ratios: no-op times; ansible/runner and mitogen/runner: how many times faster the runner is. maxRSS: first converge / no-op.");

@@ -359,7 +359,8 @@ function handshake(options: SshOptions, a: Attempt): Promise<SshTransport> {
       a.timing.authMs = performance.now() - start - (a.timing.kexMs ?? 0);
       resolve(new SshTransport(client, a.target));
     });
-    client.once("error", (err: Error & { level?: string }) => {
+    // `on`, not `once`: ssh2 can report a second error as it tears down (a lost stream after a timeout).
+    client.on("error", (err: Error & { level?: string }) => {
       if (refusal) return fail(new HandshakeFailure("host-key-refused", refusal));
       if (err.level === "client-authentication") {
         return fail(new HandshakeFailure("auth-refused", new TransportError(a.target, "login refused (wrong key or password; for a router's first contact, pass its password)", false)));
