@@ -42,7 +42,7 @@ export const DEFAULT_POLICY: ConnectPolicy = { attempts: 3, handshakeTimeoutMs: 
 export const handshakeTimeoutMs = (policy: ConnectPolicy, attempt: number): number =>
   Math.round(policy.handshakeTimeoutMs * policy.growth ** (attempt - 1));
 
-export type Verdict = "down" | "slow" | "refused";
+type Verdict = "down" | "slow" | "refused";
 
 export type Decision =
   | { action: "retry"; timeoutMs: number }

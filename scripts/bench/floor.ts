@@ -12,7 +12,7 @@ export function exec(cmd: string, args: string[], env: Record<string, string> = 
   });
 }
 
-export const sshArgs = (lab: InternetLab, address: string) => [
+const sshArgs = (lab: InternetLab, address: string) => [
   "-i", lab.sshKeyPath, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
   "-o", "LogLevel=ERROR", `root@${address}`,
 ];
