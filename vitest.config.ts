@@ -9,6 +9,5 @@ export default defineConfig({
     // Lab suites share one machine's namespaces and CPU: run files one after another.
     fileParallelism: false,
     reporters: ["default"],
-    globalSetup: ["test/suite-tmp.ts"],
   },
 });
