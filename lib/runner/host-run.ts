@@ -12,7 +12,6 @@ import type { HostRecap, Reporter } from "./report.ts";
 import { fetchDiffs, reportOk, reportPickedUp, reportWouldChange } from "./show.ts";
 import type { HostRun, RunOptions } from "./steps.ts";
 
-export { gather, identify };
 export type { RunOptions };
 
 /**

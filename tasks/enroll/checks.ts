@@ -6,7 +6,7 @@ import { hostFacts, type Firewall } from "../../lib/facts/host.ts";
 import { OLDEST_SUPPORTED, releaseSupported } from "../../lib/facts/release.ts";
 import type { PackageManager } from "../../lib/facts/system.ts";
 import type { OsFamily } from "../../lib/inventory/types.ts";
-import { gather } from "../../lib/runner/host-run.ts";
+import { gather } from "../../lib/runner/gather.ts";
 import type { Transport } from "../../lib/transport/types.ts";
 import { parseAddresses, radioPortsFact, type RouterAddress, type RouterPort } from "./radio.ts";
 

@@ -16,7 +16,7 @@ export type ProbeResult = string | [string, number];
 export type Probes = Record<string, ProbeResult> | ((key: string) => ProbeResult | undefined);
 
 /** Reads facts from the given probe outputs, as gathering would have parsed them; a fact with no output given throws. */
-export function probeReader(probes: Probes): FactReader {
+function probeReader(probes: Probes): FactReader {
   const lookup = typeof probes === "function" ? probes : (key: string) => probes[key];
   return <T>(fact: Fact<T>): T => {
     const p = lookup(fact.key);

@@ -1,6 +1,6 @@
 // Waiting in tests: poll a condition until a deadline, never a fixed sleep (a slow machine waits longer, a fast one less).
 
-export const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Calls `probe` every `everyMs` until it returns something truthy (returned) or `timeoutMs` has passed (then throws,
