@@ -25,7 +25,12 @@ const NAME = { $ref: "#/definitions/name" };
  */
 export const BANDWIDTH_MIN_MBIT = 0.1;
 export const BANDWIDTH_MAX_MBIT = 10_000;
-const mbit = (what: string) => ({ type: "number", minimum: BANDWIDTH_MIN_MBIT, maximum: BANDWIDTH_MAX_MBIT, description: `${what}, Mbit/s (${BANDWIDTH_MIN_MBIT} to ${BANDWIDTH_MAX_MBIT})` });
+const mbit = (what: string) => ({
+  type: "number",
+  minimum: BANDWIDTH_MIN_MBIT,
+  maximum: BANDWIDTH_MAX_MBIT,
+  description: `${what}, Mbit/s (${BANDWIDTH_MIN_MBIT} to ${BANDWIDTH_MAX_MBIT})`,
+});
 
 /** Facts only the inventory states: no role has a default for them. */
 const INVENTORY_FACTS: Record<string, VarSchema> = {
@@ -54,24 +59,54 @@ const INVENTORY_FACTS: Record<string, VarSchema> = {
     type: "object",
     additionalProperties: false,
     required: ["up_mbit", "down_mbit"],
-    description: "what the volunteer donates (roles/shaping caps the mesh's traffic to it; the hub weighs its uplinks by it)",
+    description:
+      "what the volunteer donates (roles/shaping caps the mesh's traffic to it; the hub weighs its uplinks by it)",
     properties: { up_mbit: mbit("donated upload"), down_mbit: mbit("donated download") },
   },
   ssh_via: { ...NAME, description: "the inventory host to reach this one through (like OpenSSH's ProxyJump)" },
-  wan_address: { ...IPV4, description: "the host's address on its WAN (what others dial when it has no public_address)" },
+  wan_address: {
+    ...IPV4,
+    description: "the host's address on its WAN (what others dial when it has no public_address)",
+  },
   // Names are allowed (checked as addresses or names by lib/inventory/checks.ts); a client routing its internet through the mesh needs addresses.
-  public_address: { type: ["string", "null"], minLength: 1, description: "the address (or DNS name) the internet reaches the host at inbound; null: none (behind CGNAT)" },
-  nebula_public_address: { type: ["string", "null"], minLength: 1, description: "overrides public_address for Nebula only" },
-  lan_subnet: { ...CIDR, description: "the host's LAN (a network address, outside the mesh overlay): the hub routes it for the mesh" },
+  public_address: {
+    type: ["string", "null"],
+    minLength: 1,
+    description: "the address (or DNS name) the internet reaches the host at inbound; null: none (behind CGNAT)",
+  },
+  nebula_public_address: {
+    type: ["string", "null"],
+    minLength: 1,
+    description: "overrides public_address for Nebula only",
+  },
+  lan_subnet: {
+    ...CIDR,
+    description: "the host's LAN (a network address, outside the mesh overlay): the hub routes it for the mesh",
+  },
   lan_device: { ...IPV4, description: "the host's own address on its LAN (written by scripts/lab; informational)" },
   radio_address: { ...IPV4, description: "the host's address on the hub's radio segment" },
   radio_subnet: { ...CIDR, description: "the radio segment's network (a network address)" },
   radio_device: { type: "string", minLength: 1, description: "the interface on the radio segment, e.g. radio0" },
-  lab: { type: "boolean", description: "the inventory describes a lab written by scripts/lab (field scripts then cut links in the lab)" },
-  community_name: { type: "string", minLength: 1, description: "the community's name on the volunteer's reference card (enrollment)" },
-  support_contact: { type: "string", minLength: 1, description: "who the volunteer calls, on the reference card (enrollment)" },
+  lab: {
+    type: "boolean",
+    description: "the inventory describes a lab written by scripts/lab (field scripts then cut links in the lab)",
+  },
+  community_name: {
+    type: "string",
+    minLength: 1,
+    description: "the community's name on the volunteer's reference card (enrollment)",
+  },
+  support_contact: {
+    type: "string",
+    minLength: 1,
+    description: "who the volunteer calls, on the reference card (enrollment)",
+  },
   // The hub role's one default lives in roles/hub/index.ts (the role is a single file).
-  hub_state_dir: { type: "string", minLength: 1, description: "where the hub keeps its view of the mesh (uplinks.conf)" },
+  hub_state_dir: {
+    type: "string",
+    minLength: 1,
+    description: "where the hub keeps its view of the mesh (uplinks.conf)",
+  },
 };
 
 /** Role defaults whose type the default value alone does not say (null, a union, a list of records or of addresses). */
@@ -88,8 +123,19 @@ const REFINED: Record<string, VarSchema> = {
   routing_client_ranges: { type: "array", items: CIDR },
   routing_uplink_forbidden: { type: "array", items: CIDR },
   nebula_subnets: { type: "array", items: CIDR },
-  nebula_unsafe_routes: { type: "array", items: { type: "object", additionalProperties: false, required: ["route", "via"], properties: { route: CIDR, via: IPV4 } } },
-  docker_source: { enum: ["debian", "docker"], description: "Docker from Debian's packages or from Docker's apt repository" },
+  nebula_unsafe_routes: {
+    type: "array",
+    items: {
+      type: "object",
+      additionalProperties: false,
+      required: ["route", "via"],
+      properties: { route: CIDR, via: IPV4 },
+    },
+  },
+  docker_source: {
+    enum: ["debian", "docker"],
+    description: "Docker from Debian's packages or from Docker's apt repository",
+  },
   docker_extra_publish_addresses: { type: "array", items: IPV4 },
   dns_forwarders: { type: "array", items: IPV4 },
   dns_extra_records: { type: "object", additionalProperties: IPV4 },
@@ -99,13 +145,16 @@ const REFINED: Record<string, VarSchema> = {
 function inferred(key: string, value: unknown): VarSchema {
   if (typeof value === "boolean") return { type: "boolean" };
   if (typeof value === "number") {
-    if (/_port$/.test(key)) return { type: "integer", minimum: 0, maximum: 65535, description: "a port number, 0 to 65535" };
+    if (/_port$/.test(key))
+      return { type: "integer", minimum: 0, maximum: 65535, description: "a port number, 0 to 65535" };
     return { type: "number" };
   }
   if (typeof value === "string") return { type: "string" };
   if (Array.isArray(value)) {
     const kinds = [...new Set(value.map((v) => (Number.isInteger(v) ? "integer" : typeof v)))];
-    return kinds.length === 1 && ["string", "integer", "number", "boolean"].includes(kinds[0]) ? { type: "array", items: { type: kinds[0] } } : { type: "array" };
+    return kinds.length === 1 && ["string", "integer", "number", "boolean"].includes(kinds[0])
+      ? { type: "array", items: { type: kinds[0] } }
+      : { type: "array" };
   }
   if (value && typeof value === "object") return { type: "object" };
   return {};
@@ -127,7 +176,12 @@ const ROLE_DEFAULTS: Record<string, Record<string, unknown>> = {
 export const KNOWN_VARS: Record<string, VarSchema> = (() => {
   const out: Record<string, VarSchema> = {};
   for (const [role, defaults] of Object.entries(ROLE_DEFAULTS)) {
-    for (const [key, value] of Object.entries(defaults)) out[key] = { description: `role ${role}'s default: ${JSON.stringify(value)}`, ...inferred(key, value), ...(REFINED[key] ?? {}) };
+    for (const [key, value] of Object.entries(defaults))
+      out[key] = {
+        description: `role ${role}'s default: ${JSON.stringify(value)}`,
+        ...inferred(key, value),
+        ...(REFINED[key] ?? {}),
+      };
   }
   return { ...out, ...INVENTORY_FACTS };
 })();

@@ -1,7 +1,18 @@
 // Writes a record file on the maintainer's disk (inventory, CA register, sealed keys) so that a crash or a power cut
 // leaves the old content or the new, never half: a temp file beside it, fsynced, renamed over it, the directory fsynced.
 import { randomBytes } from "node:crypto";
-import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import {
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from "node:fs";
 import { dirname } from "node:path";
 
 export interface AtomicWriteOptions {
@@ -41,7 +52,7 @@ export function writeFileAtomic(file: string, content: string | Uint8Array, opti
       fchmodSync(fd, mode);
       if (before && process.getuid?.() === 0) fchownSync(fd, before.uid, before.gid);
       const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

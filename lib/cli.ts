@@ -58,35 +58,57 @@ export function checkTags(flag: string, tags: string[] | undefined, known: reado
   for (const tag of tags ?? []) {
     if (known.includes(tag)) continue;
     const hint = closest(tag, [...known]);
-    throw new UserError(`${flag} ${tag}: no role or task of ${command} has the tag "${tag}"${hint ? ` (did you mean ${hint}?)` : ""}; known tags: ${known.join(", ")}`);
+    throw new UserError(
+      `${flag} ${tag}: no role or task of ${command} has the tag "${tag}"${hint ? ` (did you mean ${hint}?)` : ""}; known tags: ${known.join(", ")}`,
+    );
   }
 }
 
 /** The hub every mesh playbook works from (a second one is refused when the inventory loads). */
 function checkHub(inventory: Inventory): void {
   if (!inventory.groups.hub?.length) {
-    throw new UserError(`${inventory.file}: the inventory has no hub; expected exactly one host under groups.hub.hosts (the mesh's centre, 10.0.4.1)`, "add the hub (its address on the kitchen LAN, os: debian)");
+    throw new UserError(
+      `${inventory.file}: the inventory has no hub; expected exactly one host under groups.hub.hosts (the mesh's centre, 10.0.4.1)`,
+      "add the hub (its address on the kitchen LAN, os: debian)",
+    );
   }
 }
 
 /** Parses argv, loads the inventory, runs, prints the recap and exits with the right code. */
-export async function runPlaybook<O extends Options>(definition: PlaybookDefinition<O>, argv = process.argv.slice(2)): Promise<never> {
+export async function runPlaybook<O extends Options>(
+  definition: PlaybookDefinition<O>,
+  argv = process.argv.slice(2),
+): Promise<never> {
   let session: Session | undefined;
   try {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, options: { ...COMMON, ...(definition.options ?? {}) }, allowPositionals: false, strict: true });
+      parsed = parseArgs({
+        args: argv,
+        options: { ...COMMON, ...(definition.options ?? {}) },
+        allowPositionals: false,
+        strict: true,
+      });
     } catch (err) {
       throw new UserError((err as Error).message, `run npx tsx ${definition.command} --help`);
     }
     const args = parsed.values as Record<string, unknown>;
     if (args.help) {
-      console.log(`${definition.summary}\n\nUsage: npx tsx ${definition.command} [options]\n${definition.help ?? ""}${COMMON_HELP}`);
+      console.log(
+        `${definition.summary}\n\nUsage: npx tsx ${definition.command} [options]\n${definition.help ?? ""}${COMMON_HELP}`,
+      );
       process.exit(0);
     }
-    const list = (v: unknown) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined);
+    const list = (v: unknown) =>
+      typeof v === "string"
+        ? v
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined;
     const forks = Number(args.forks);
-    if (!Number.isInteger(forks) || forks < 1) throw new UserError(`--forks must be a whole number of at least 1, not "${args.forks}"`);
+    if (!Number.isInteger(forks) || forks < 1)
+      throw new UserError(`--forks must be a whole number of at least 1, not "${args.forks}"`);
     // Deep: -e bandwidth.up_mbit=3 -e bandwidth.down_mbit=20 sets both.
     const extraVars = mergeVars(...((args["extra-vars"] as string[] | undefined) ?? []).map(parseExtraVar));
     checkTags("--tags", list(args.tags), definition.tags, definition.command);

@@ -22,10 +22,7 @@ export class Secret {
 
 export const secret = (value: string): Secret => new Secret(value);
 
-type Part =
-  | { kind: "raw"; text: string }
-  | { kind: "quoted"; text: string }
-  | { kind: "secret"; value: Secret };
+type Part = { kind: "raw"; text: string } | { kind: "quoted"; text: string } | { kind: "secret"; value: Secret };
 
 /** Quotes a string for BusyBox ash, dash and bash alike: '...' with ' written as '\''. */
 export function quote(value: string): string {

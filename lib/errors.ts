@@ -2,7 +2,10 @@
 
 /** A mistake in input the user controls (inventory, flags, templates): shown without a stack trace. */
 export class UserError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = "UserError";
   }
@@ -10,7 +13,12 @@ export class UserError extends Error {
 
 /** The inventory does not say what it must. `where` is "file:line" and `path` the YAML path. */
 export class InventoryError extends UserError {
-  constructor(readonly file: string, readonly line: number | undefined, readonly path: string, problem: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly path: string,
+    problem: string,
+  ) {
     super(`${file}${line ? `:${line}` : ""}: ${path ? `${path}: ` : ""}${problem}`);
     this.name = "InventoryError";
   }
@@ -18,7 +26,11 @@ export class InventoryError extends UserError {
 
 /** A host could not be reached or authenticated, or refused its pinned key. */
 export class TransportError extends Error {
-  constructor(readonly target: string, message: string, readonly unreachable = true) {
+  constructor(
+    readonly target: string,
+    message: string,
+    readonly unreachable = true,
+  ) {
     super(`${target}: ${message}`);
     this.name = "TransportError";
   }
@@ -33,14 +45,19 @@ export class CommandError extends Error {
     readonly code: number,
     readonly output: string,
   ) {
-    super(`${host}: ${task}: command failed with exit code ${code}${code === 127 ? " (command not found)" : ""}: ${command}${output ? `\n${output.trimEnd()}` : ""}`);
+    super(
+      `${host}: ${task}: command failed with exit code ${code}${code === 127 ? " (command not found)" : ""}: ${command}${output ? `\n${output.trimEnd()}` : ""}`,
+    );
     this.name = "CommandError";
   }
 }
 
 /** A template refers to a variable the host does not have. */
 export class TemplateError extends UserError {
-  constructor(readonly template: string, problem: string) {
+  constructor(
+    readonly template: string,
+    problem: string,
+  ) {
     super(`template ${template}: ${problem}`);
     this.name = "TemplateError";
   }

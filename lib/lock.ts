@@ -50,11 +50,18 @@ const running = (pid: number) => {
   }
 };
 
-const me = (): LockOwner => ({ host: hostname(), boot: BOOT, pid: process.pid, start: processStart(process.pid), nonce: randomBytes(8).toString("hex") });
+const me = (): LockOwner => ({
+  host: hostname(),
+  boot: BOOT,
+  pid: process.pid,
+  start: processStart(process.pid),
+  nonce: randomBytes(8).toString("hex"),
+});
 
 /** What a lock file says of its owner; a bare pid is the format written before (its nonce is its text). */
 export function parseOwner(text: string): LockOwner | null {
-  if (/^\d+$/.test(text.trim())) return { host: hostname(), boot: BOOT, pid: Number(text), start: "", nonce: `pid-${text.trim()}` };
+  if (/^\d+$/.test(text.trim()))
+    return { host: hostname(), boot: BOOT, pid: Number(text), start: "", nonce: `pid-${text.trim()}` };
   try {
     const o = JSON.parse(text) as LockOwner;
     return typeof o.pid === "number" && typeof o.nonce === "string" && /^[\w-]+$/.test(o.nonce) ? o : null;
@@ -136,8 +143,13 @@ export async function withLock<T>(file: string, work: () => T | Promise<T>, time
   for (let wait = 5; !tryAcquire(file, owner); wait = Math.min(wait * 2, 200)) {
     if (Date.now() > deadline) {
       const held = parseOwner(read(file) ?? "");
-      const who = held ? `process ${held.pid}${held.host === hostname() ? "" : ` on ${held.host}`}` : "an unknown process";
-      throw new UserError(`${file} has been locked by ${who} for ${timeoutMs / 1000} s`, "another enrollment or run is using it; try again, or remove the lock if that process is gone");
+      const who = held
+        ? `process ${held.pid}${held.host === hostname() ? "" : ` on ${held.host}`}`
+        : "an unknown process";
+      throw new UserError(
+        `${file} has been locked by ${who} for ${timeoutMs / 1000} s`,
+        "another enrollment or run is using it; try again, or remove the lock if that process is gone",
+      );
     }
     await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
   }

@@ -19,10 +19,13 @@ export interface HostContext {
 }
 
 /** Every tag a playbook's plays select on: their roles' names (each resource carries its role's) and the roles' own tags. */
-export const tagsOf = (...plays: Play[]): string[] => [...new Set(plays.flatMap((p) => p.roles.flatMap((r) => [r.name, ...(r.tags ?? [])])))];
+export const tagsOf = (...plays: Play[]): string[] => [
+  ...new Set(plays.flatMap((p) => p.roles.flatMap((r) => [r.name, ...(r.tags ?? [])]))),
+];
 
 /** What a role reads of another host's vars (or its own): as the runner computes them, defaults and -e included. */
-export const varsOf = (ctx: HostContext, other: Host): Record<string, unknown> => (ctx.varsOf ? ctx.varsOf(other) : effectiveVars(other));
+export const varsOf = (ctx: HostContext, other: Host): Record<string, unknown> =>
+  ctx.varsOf ? ctx.varsOf(other) : effectiveVars(other);
 
 export interface Role {
   name: string;

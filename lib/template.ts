@@ -10,7 +10,11 @@ export const TEMPLATES_DIR = join(dirname(fileURLToPath(import.meta.url)), "..",
 const hb = Handlebars.create();
 hb.registerHelper("json", (value: unknown) => new Handlebars.SafeString(JSON.stringify(value)));
 hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
-hb.registerHelper("join", (list: unknown[], separator: unknown) => new Handlebars.SafeString(list.join(typeof separator === "string" ? separator : ", ")));
+hb.registerHelper(
+  "join",
+  (list: unknown[], separator: unknown) =>
+    new Handlebars.SafeString(list.join(typeof separator === "string" ? separator : ", ")),
+);
 
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
@@ -35,7 +39,9 @@ export function renderTemplate(path: string, vars: Record<string, unknown>): str
     const missing = /"([^"]+)" not defined in/.exec(message);
     throw new TemplateError(
       path,
-      missing ? `uses the variable "${missing[1]}", which this host does not have (set it in the inventory or the role's defaults)` : message.split("\n")[0],
+      missing
+        ? `uses the variable "${missing[1]}", which this host does not have (set it in the inventory or the role's defaults)`
+        : message.split("\n")[0],
     );
   }
 }

@@ -14,7 +14,9 @@ import { exec, sshAll, sshFloor } from "./bench/floor.ts";
 import { labUp, type InternetLab } from "./lab/index.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { sizes: { type: "string", default: "10,50,200" }, "no-ansible": { type: "boolean" } } });
+const { values } = parseArgs({
+  options: { sizes: { type: "string", default: "10,50,200" }, "no-ansible": { type: "boolean" } },
+});
 const sizes = String(values.sizes).split(",").map(Number);
 
 interface OursRun {
@@ -39,7 +41,11 @@ type Phase = { p50: number; p95: number; max: number };
 /** The runner in its own process (scripts/bench/run-ours.ts), so its maxRSS is its own; fails on any bad host. */
 async function ours(lab: InternetLab, what: string): Promise<OursRun> {
   const start = process.hrtime.bigint();
-  const child = spawn(join(here, "..", "node_modules", ".bin", "tsx"), [join(here, "bench", "run-ours.ts"), lab.inventoryPath, String(lab.hosts.length)]);
+  const child = spawn(join(here, "..", "node_modules", ".bin", "tsx"), [
+    join(here, "bench", "run-ours.ts"),
+    lab.inventoryPath,
+    String(lab.hosts.length),
+  ]);
   let out = "";
   let err = "";
   child.stdout.on("data", (d) => (out += d));
@@ -49,17 +55,25 @@ async function ours(lab: InternetLab, what: string): Promise<OursRun> {
   if (code !== 0) throw new Error(`runner (${what}) exited ${code}:\n${err.slice(-2000)}`);
   const run = { ...JSON.parse(out.trim().split("\n").pop()!), processSeconds } as OursRun;
   if (run.hosts !== lab.hosts.length || run.failed || run.unreachable) {
-    throw new Error(`runner (${what}): ${run.unreachable} unreachable, ${run.failed} failed of ${run.hosts}/${lab.hosts.length} hosts: ${run.firstError}`);
+    throw new Error(
+      `runner (${what}): ${run.unreachable} unreachable, ${run.failed} failed of ${run.hosts}/${lab.hosts.length} hosts: ${run.firstError}`,
+    );
   }
   return run;
 }
 
 /** One ansible-playbook run of scripts/bench/ansible/bench.yml; fails unless every host's recap has unreachable=0 failed=0. */
-async function ansible(lab: InternetLab, strategy: "linear" | "mitogen_linear"): Promise<{ seconds: number; changed: number }> {
+async function ansible(
+  lab: InternetLab,
+  strategy: "linear" | "mitogen_linear",
+): Promise<{ seconds: number; changed: number }> {
   const dir = join(lab.dir, `ansible-${strategy}`);
   mkdirSync(dir, { recursive: true });
   cpSync(join(here, "bench", "ansible"), dir, { recursive: true });
-  writeFileSync(join(dir, "hosts.ini"), `[bench]\n${lab.hosts.map((h) => `${h.name} ansible_host=${h.mgmtAddress} ansible_user=root`).join("\n")}\n`);
+  writeFileSync(
+    join(dir, "hosts.ini"),
+    `[bench]\n${lab.hosts.map((h) => `${h.name} ansible_host=${h.mgmtAddress} ansible_user=root`).join("\n")}\n`,
+  );
   // Debian's ansible-mitogen puts its strategies into ansible's own plugin directory: the name is enough.
   writeFileSync(
     join(dir, "ansible.cfg"),
@@ -67,12 +81,19 @@ async function ansible(lab: InternetLab, strategy: "linear" | "mitogen_linear"):
       `[ssh_connection]\npipelining = True\nssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes\n`,
   );
   const start = process.hrtime.bigint();
-  const result = await exec("ansible-playbook", ["-i", "hosts.ini", "--private-key", lab.sshKeyPath, "bench.yml"], { ANSIBLE_CONFIG: join(dir, "ansible.cfg") }, dir);
+  const result = await exec(
+    "ansible-playbook",
+    ["-i", "hosts.ini", "--private-key", lab.sshKeyPath, "bench.yml"],
+    { ANSIBLE_CONFIG: join(dir, "ansible.cfg") },
+    dir,
+  );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const recap = [...result.out.matchAll(/^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm)];
   const bad = recap.filter((m) => m[3] !== "0" || m[4] !== "0");
   if (result.code !== 0 || recap.length !== lab.hosts.length || bad.length) {
-    throw new Error(`ansible-playbook (${strategy}) exited ${result.code}, ${recap.length}/${lab.hosts.length} hosts in its recap, ${bad.length} unreachable or failed:\n${result.out.slice(-3000)}`);
+    throw new Error(
+      `ansible-playbook (${strategy}) exited ${result.code}, ${recap.length}/${lab.hosts.length} hosts in its recap, ${bad.length} unreachable or failed:\n${result.out.slice(-3000)}`,
+    );
   }
   return { seconds, changed: recap.reduce((n, m) => n + Number(m[2]), 0) };
 }
@@ -85,7 +106,9 @@ const rows: string[] = [];
 const header =
   "N    | floor   | runner first | runner no-op (process) | no-op/floor | ansible first / no-op | mitogen first / no-op | ansible/runner | mitogen/runner | runner maxRSS | runner connect p50/p95/max ms: queued, tcp, kex, login; retries";
 for (const n of sizes) {
-  const lab = await labUp({ hosts: Array.from({ length: n }, (_, i) => ({ name: `bench-${i + 1}`, kind: "debian" as const, group: "bench" })) });
+  const lab = await labUp({
+    hosts: Array.from({ length: n }, (_, i) => ({ name: `bench-${i + 1}`, kind: "debian" as const, group: "bench" })),
+  });
   try {
     // Pin host keys first so that no tool pays for first contact inside the timing (this run must reach every host too).
     await ours(lab, "first contact");
@@ -116,5 +139,9 @@ for (const n of sizes) {
     await lab.down();
   }
 }
-console.log(`\nBenchmark (${new Date().toISOString()}, load ${(await exec("cat", ["/proc/loadavg"])).out.trim()}):\n${header}\n${rows.join("\n")}`);
-console.log("Ratios: no-op times; ansible/runner and mitogen/runner: how many times faster the runner is. maxRSS: first converge / no-op.");
+console.log(
+  `\nBenchmark (${new Date().toISOString()}, load ${(await exec("cat", ["/proc/loadavg"])).out.trim()}):\n${header}\n${rows.join("\n")}`,
+);
+console.log(
+  "Ratios: no-op times; ansible/runner and mitogen/runner: how many times faster the runner is. maxRSS: first converge / no-op.",
+);

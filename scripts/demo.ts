@@ -24,7 +24,13 @@ const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 // Routers wait factory-fresh for the installer, and the member's machine with only root's password (none of them in
 // the inventory): the kitchen has no path to either before they are on the mesh.
 const MEMBER_PASSWORD = "member's root password, lab only";
-const hosts = PILOT_TOPOLOGY.map((h) => (h.group === "uplinks" ? { ...h, notInInventory: true } : h.group === "clients" ? { ...h, notInInventory: true, password: MEMBER_PASSWORD } : h));
+const hosts = PILOT_TOPOLOGY.map((h) =>
+  h.group === "uplinks"
+    ? { ...h, notInInventory: true }
+    : h.group === "clients"
+      ? { ...h, notInInventory: true, password: MEMBER_PASSWORD }
+      : h,
+);
 const routers = hosts.filter((h) => h.group === "uplinks");
 const clients = hosts.filter((h) => h.group === "clients");
 const lab = await labUp({ topology: "pilot", hosts });
@@ -32,7 +38,9 @@ const kitchen = lab.laptop("kitchen");
 let failed = false;
 let code = 0;
 try {
-  console.log(`Lab ${lab.runId} (pilot): ${lab.hosts.map((h) => `${h.name} (${h.site})`).join(", ")}; inventory ${lab.inventoryPath}; up in ${elapsed()}\n`);
+  console.log(
+    `Lab ${lab.runId} (pilot): ${lab.hosts.map((h) => `${h.name} (${h.site})`).join(", ")}; inventory ${lab.inventoryPath}; up in ${elapsed()}\n`,
+  );
   const ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true, name: "Demo Mesh CA" });
 
   console.log(`== Maintainer, kitchen laptop (${kitchen.address}): deploy the hub and the relay`);
@@ -48,10 +56,14 @@ try {
   console.log(formatRecap(first));
   failed ||= first.some((r) => r.failed || r.unreachable);
 
-  console.log(`\n== Field installer: three routers, each at 192.168.8.1 on its home's LAN, enrolled from the same laptop (${elapsed()})`);
+  console.log(
+    `\n== Field installer: three routers, each at 192.168.8.1 on its home's LAN, enrolled from the same laptop (${elapsed()})`,
+  );
   const enrolled: { lab: string; node: string; meshIp: string }[] = [];
   for (const [i, spec] of routers.entries()) {
-    console.log(`-- ${spec.name} (${lab.host(spec.name).site === "home" ? "radio to the kitchen" : "remote: over the internet only"}): the laptop plugged into its LAN`);
+    console.log(
+      `-- ${spec.name} (${lab.host(spec.name).site === "home" ? "radio to the kitchen" : "remote: over the internet only"}): the laptop plugged into its LAN`,
+    );
     await lab.installer.plugInto(spec.name);
     try {
       const result = await enrollUplink(
@@ -78,11 +90,19 @@ try {
   failed ||= nodes.size !== routers.length;
 
   for (const spec of clients) {
-    console.log(`\n== Installer at a member's home: ${spec.name}, a Debian machine at ${lab.host(spec.name).wanAddress}, from the laptop on that home's LAN (${elapsed()})`);
+    console.log(
+      `\n== Installer at a member's home: ${spec.name}, a Debian machine at ${lab.host(spec.name).wanAddress}, from the laptop on that home's LAN (${elapsed()})`,
+    );
     await lab.installer.plugInto(spec.name);
     try {
       const result = await enrollClient(
-        { inventoryFile: lab.inventoryPath, address: lab.host(spec.name).wanAddress, password: MEMBER_PASSWORD, member: { name: "Member 1", contact: "+1 217 555 0150" }, internetViaMesh: true },
+        {
+          inventoryFile: lab.inventoryPath,
+          address: lab.host(spec.name).wanAddress,
+          password: MEMBER_PASSWORD,
+          member: { name: "Member 1", contact: "+1 217 555 0150" },
+          internetViaMesh: true,
+        },
         ca,
         (line) => console.log(`  ${line}`),
         { dial: lab.installer.dial },
@@ -95,7 +115,9 @@ try {
     }
   }
   if (clients.length) {
-    console.log(`\n== Maintainer, kitchen laptop: deploy again for the new client (the hub's certificate carries the internet, then the client's internet moves into the mesh) (${elapsed()})`);
+    console.log(
+      `\n== Maintainer, kitchen laptop: deploy again for the new client (the hub's certificate carries the internet, then the client's internet moves into the mesh) (${elapsed()})`,
+    );
     const deployed = await converge("silent");
     console.log(formatRecap(deployed));
     failed ||= deployed.some((r) => r.failed || r.unreachable);
@@ -122,8 +144,14 @@ try {
     ["The kitchen stays online: each uplink cut, then all (the backup), then back", "scripts/test-failover.ts"],
     ["The hub's services answer with the internet cut", "scripts/test-local-services.ts", "--cut-internet"],
   ]) {
-    console.log(`\n== ${title} (${elapsed()}): ip netns exec ${kitchen.netns} npx tsx ${script} -i <lab inventory> ${args.join(" ")}`);
-    const exit = await new Promise<number | null>((done) => spawn("ip", ["netns", "exec", kitchen.netns, "npx", "tsx", script, "-i", lab.inventoryPath, ...args], { stdio: "inherit" }).on("close", done));
+    console.log(
+      `\n== ${title} (${elapsed()}): ip netns exec ${kitchen.netns} npx tsx ${script} -i <lab inventory> ${args.join(" ")}`,
+    );
+    const exit = await new Promise<number | null>((done) =>
+      spawn("ip", ["netns", "exec", kitchen.netns, "npx", "tsx", script, "-i", lab.inventoryPath, ...args], {
+        stdio: "inherit",
+      }).on("close", done),
+    );
     if (exit !== 0) console.log(`(${script} exited ${exit})`);
     failed ||= exit !== 0;
   }

@@ -31,7 +31,8 @@ function seconds(args: string[], name: string, fallback: number): number {
   const text = option(args, name);
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${name} takes a number of seconds above 0, got ${JSON.stringify(text)}`, USAGE);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UserError(`${name} takes a number of seconds above 0, got ${JSON.stringify(text)}`, USAGE);
   return n;
 }
 

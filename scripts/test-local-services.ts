@@ -28,7 +28,13 @@ async function main(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { inventory: { type: "string", short: "i" }, "cut-internet": { type: "boolean" }, hub: { type: "string" }, extra: { type: "string", short: "e", multiple: true }, help: { type: "boolean", short: "h" } },
+      options: {
+        inventory: { type: "string", short: "i" },
+        "cut-internet": { type: "boolean" },
+        hub: { type: "string" },
+        extra: { type: "string", short: "e", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -44,7 +50,10 @@ async function main(): Promise<number> {
   const decl = declaredOnHub(inventory, extra, values.hub);
   const session = new Session(inventory, { output: "silent" });
   const transport = await session.connect(decl.hub).catch((err: Error) => {
-    throw new UserError(`cannot reach the hub ${decl.hub.name} (${decl.hub.address}): ${err.message}`, "check the address in the inventory and that SSH to it works");
+    throw new UserError(
+      `cannot reach the hub ${decl.hub.name} (${decl.hub.address}): ${err.message}`,
+      "check the address in the inventory and that SSH to it works",
+    );
   });
   const lines: string[] = [];
   let failed = 0;
@@ -54,7 +63,9 @@ async function main(): Promise<number> {
     lines.push(line);
     console.log(line);
   };
-  console.log(`Local services of ${decl.hub.name} (${decl.services[0]?.runner ?? "none"}: ${decl.services.map((s) => s.name).join(", ") || "nothing declared"})`);
+  console.log(
+    `Local services of ${decl.hub.name} (${decl.services[0]?.runner ?? "none"}: ${decl.services.map((s) => s.name).join(", ") || "nothing declared"})`,
+  );
   const interrupted = () => void restoreInternet(transport).finally(() => process.exit(130));
   try {
     if (values["cut-internet"]) {
@@ -62,9 +73,16 @@ async function main(): Promise<number> {
       const dev = await cutInternet(transport, (decl.vars.nebula_port as number | undefined) ?? 4242);
       const forwarder = decl.vars.dns_forwarders[0];
       const probe = forwarder ? await transport.run(sh`ping -c 1 -W 2 ${forwarder}`) : { code: 1 };
-      report(probe.code !== 0, "internet cut", forwarder ? `WAN ${dev} dropped; forwarder ${forwarder} ${probe.code !== 0 ? "out of reach" : "STILL REACHABLE: the cut did not work"}` : `WAN ${dev} dropped`);
+      report(
+        probe.code !== 0,
+        "internet cut",
+        forwarder
+          ? `WAN ${dev} dropped; forwarder ${forwarder} ${probe.code !== 0 ? "out of reach" : "STILL REACHABLE: the cut did not work"}`
+          : `WAN ${dev} dropped`,
+      );
     }
-    if (decl.services.length === 0) report(false, "declaration", "the hub declares no local services (docker_enabled, docker_native_services)");
+    if (decl.services.length === 0)
+      report(false, "declaration", "the hub declares no local services (docker_enabled, docker_native_services)");
     for (const r of await checkServices(transport, decl)) report(r.ok, r.service, r.detail);
   } finally {
     if (values["cut-internet"]) {

@@ -40,13 +40,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const inventory = loadInventory(resolve(values.inventory!));
   const hub = inventory.hosts.find((h) => h.group === "hub" && h.meshIp);
-  if (!hub?.meshIp) throw new UserError(`${inventory.file} has no hub with a mesh IP: the test's iperf3 server runs on the hub's mesh address`);
+  if (!hub?.meshIp)
+    throw new UserError(
+      `${inventory.file} has no hub with a mesh IP: the test's iperf3 server runs on the hub's mesh address`,
+    );
   const hubAddress = hub.meshIp;
   const uplinks = selectHosts(inventory, ["uplinks"], values.limit);
-  if (uplinks.length === 0) throw new UserError("no uplinks selected", "check --limit and the inventory's uplinks group");
+  if (uplinks.length === 0)
+    throw new UserError("no uplinks selected", "check --limit and the inventory's uplinks group");
   const options = { seconds: Number(values.seconds), omit: Number(values.omit) };
   const attempts = Number(values.attempts);
-  if (!Number.isInteger(attempts) || attempts < 1) throw new UserError(`--attempts ${values.attempts}: a whole number, at least 1`);
+  if (!Number.isInteger(attempts) || attempts < 1)
+    throw new UserError(`--attempts ${values.attempts}: a whole number, at least 1`);
   const session = new Session(inventory, { output: "silent" });
   const results: UplinkResult[] = [];
   try {
@@ -63,24 +68,38 @@ async function main(argv: string[]): Promise<number> {
         const retried: UplinkResult["retried"] = [];
         for (let attempt = 1; ; attempt++) {
           const measured = await measureDirections({ hub: hubTransport, uplink: transport, hubAddress, options });
-          const result: UplinkResult = { uplink: uplink.name, up: judge(capUp, measured.upBit), down: judge(capDown, measured.downBit), ...(retried.length ? { retried } : {}) };
+          const result: UplinkResult = {
+            uplink: uplink.name,
+            up: judge(capUp, measured.upBit),
+            down: judge(capDown, measured.downBit),
+            ...(retried.length ? { retried } : {}),
+          };
           const overCap = measured.upBit > capUp || measured.downBit > capDown;
           if ((result.up.pass && result.down.pass) || overCap || attempt >= attempts) {
             results.push(result);
             break;
           }
           const mbit = (v: { measuredBit: number }) => (v.measuredBit / 1e6).toFixed(2);
-          console.log(`${uplink.name}: ${mbit(result.up)} / ${mbit(result.down)} Mbit/s is below the floor (attempt ${attempt} of ${attempts}): measuring again`);
+          console.log(
+            `${uplink.name}: ${mbit(result.up)} / ${mbit(result.down)} Mbit/s is below the floor (attempt ${attempt} of ${attempts}): measuring again`,
+          );
           retried.push({ up: result.up, down: result.down });
         }
       } catch (err) {
-        results.push({ uplink: uplink.name, up: judge(capUp, NaN), down: judge(capDown, NaN), error: (err as Error).message });
+        results.push({
+          uplink: uplink.name,
+          up: judge(capUp, NaN),
+          down: judge(capDown, NaN),
+          error: (err as Error).message,
+        });
       }
     }
   } finally {
     await session.close();
   }
-  console.log(`${formatTable(results)}\n\nup = the volunteer's upload (hub -> uplink over the mesh), down = their download; TCP goodput by iperf3 (${options.seconds} s, first ${options.omit} s left out).`);
+  console.log(
+    `${formatTable(results)}\n\nup = the volunteer's upload (hub -> uplink over the mesh), down = their download; TCP goodput by iperf3 (${options.seconds} s, first ${options.omit} s left out).`,
+  );
   if (values.json) console.log(JSON.stringify(results));
   return allPass(results) ? 0 : 1;
 }

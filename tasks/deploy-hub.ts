@@ -11,7 +11,8 @@ const NO_CA = undefined as unknown as CertAuthority;
 
 await runPlaybook({
   command: "tasks/deploy-hub.ts",
-  summary: "Deploys the hub: Nebula lighthouse and relay, forwarding, the list of uplinks; then converges relays, uplinks and clients.",
+  summary:
+    "Deploys the hub: Nebula lighthouse and relay, forwarding, the list of uplinks; then converges relays, uplinks and clients.",
   options: { "init-ca": { type: "boolean" }, "hub-only": { type: "boolean" } },
   tags: tagsOf(hubPlay(NO_CA), relayPlay(NO_CA), uplinkPlay(NO_CA), clientPlay(NO_CA), certificatesPlay()),
   needsHub: true,
@@ -26,7 +27,9 @@ The CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.
     const ca = await openInventoryCa(session.inventory, { create: !!args["init-ca"], check: !!args.check, passphrase });
     // The hub's container stack needs its service secrets (sealed with the CA's passphrase) only where it is enabled.
     const stack = session.inventory.hosts.some((h) => h.group === "hub" && h.vars.docker_enabled === true);
-    const secrets = stack ? await openServiceSecrets(session.inventory, { check: !!args.check, passphrase }) : undefined;
+    const secrets = stack
+      ? await openServiceSecrets(session.inventory, { check: !!args.check, passphrase })
+      : undefined;
     return deployMesh(session, ca, { secrets, hubOnly: !!args["hub-only"] });
   },
 });

@@ -85,7 +85,8 @@ async function main(): Promise<number> {
   const location = values.location ?? (rl ? await ask("location", "Where is the machine (optional)", "-") : undefined);
   if (location && location !== "-") request.member.location = checkText(location, "location", "where the machine is");
   rl?.close();
-  if (values.password) request.password = process.env.CLIENT_PASSWORD ?? (await readPasswordPrompt("The machine's root password: "));
+  if (values.password)
+    request.password = process.env.CLIENT_PASSWORD ?? (await readPasswordPrompt("The machine's root password: "));
   else if (process.env.CLIENT_PASSWORD) request.password = process.env.CLIENT_PASSWORD;
 
   const ca = await openInventoryCa(loadInventory(inventoryFile));

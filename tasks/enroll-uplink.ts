@@ -8,7 +8,14 @@ import { loadInventory } from "../lib/inventory/load.ts";
 import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { exitCode, formatRecap } from "../lib/runner/report.ts";
 import { enrollUplink, type EnrollRequest } from "./enroll/enroll.ts";
-import { checkEnrollInventory, checkUplinkFlags, uplinkAddress, uplinkMbit, uplinkPort, uplinkText } from "./enroll/uplink-flags.ts";
+import {
+  checkEnrollInventory,
+  checkUplinkFlags,
+  uplinkAddress,
+  uplinkMbit,
+  uplinkPort,
+  uplinkText,
+} from "./enroll/uplink-flags.ts";
 import { asker, readPasswordPrompt } from "./enroll/prompt.ts";
 
 const HELP = `Enrolls a volunteer's router (OpenWrt) as an uplink node of the mesh.
@@ -88,7 +95,11 @@ async function main(): Promise<number> {
     name: values.name,
     volunteer: {
       name: uplinkText(await ask("volunteer", "Volunteer's name"), "volunteer", "the volunteer's name"),
-      contact: uplinkText(await ask("contact", "Volunteer's phone or e-mail"), "contact", "the volunteer's phone or e-mail"),
+      contact: uplinkText(
+        await ask("contact", "Volunteer's phone or e-mail"),
+        "contact",
+        "the volunteer's phone or e-mail",
+      ),
       ...(values.location || rl ? { location: await ask("location", "Where is the router (optional)", "-") } : {}),
     },
     bandwidth: {
@@ -97,9 +108,11 @@ async function main(): Promise<number> {
     },
   };
   if (request.volunteer.location === "-") delete request.volunteer.location;
-  if (values["radio-port"] !== undefined || values["no-radio"]) request.radio = { port: values["radio-port"], none: values["no-radio"] };
+  if (values["radio-port"] !== undefined || values["no-radio"])
+    request.radio = { port: values["radio-port"], none: values["no-radio"] };
   rl?.close();
-  if (values.password) request.password = process.env.ROUTER_PASSWORD ?? (await readPasswordPrompt("Router root password: "));
+  if (values.password)
+    request.password = process.env.ROUTER_PASSWORD ?? (await readPasswordPrompt("Router root password: "));
   else if (process.env.ROUTER_PASSWORD) request.password = process.env.ROUTER_PASSWORD;
   // Only asked if the router turns out to have no root password; on a terminal an empty answer leaves it blank.
   const setPassword = values["set-password"];
@@ -110,9 +123,12 @@ async function main(): Promise<number> {
       return undefined;
     }
     console.error("The router has no root password: anyone on the volunteer's network could log in as root.");
-    const first = await readPasswordPrompt(`New root password for the router${setPassword ? "" : " (empty: leave it blank)"}: `);
+    const first = await readPasswordPrompt(
+      `New root password for the router${setPassword ? "" : " (empty: leave it blank)"}: `,
+    );
     if (!first) return setPassword ? request.askNewPassword!() : undefined;
-    if ((await readPasswordPrompt("The same again: ")) !== first) throw new UserError("the two passwords differ", "run the same command again");
+    if ((await readPasswordPrompt("The same again: ")) !== first)
+      throw new UserError("the two passwords differ", "run the same command again");
     return first;
   };
 

@@ -17,8 +17,16 @@ import { shapingRole } from "../roles/shaping/index.ts";
 import { sysupgradeRole } from "../roles/sysupgrade/index.ts";
 
 /** `secrets` unlocks the hub's container stack (docker_enabled hubs); without it the stack is left as it is. */
-export const hubPlay = (ca: CertAuthority, secrets?: ServiceSecrets): Play => ({ name: "Deploy the hub", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), hubRole, dnsRole, dockerRole(secrets), routingHubRole, monitoringRole] });
-export const relayPlay = (ca: CertAuthority): Play => ({ name: "Deploy relays", hosts: ["relays"], roles: [baseRole, nebulaRole(ca), monitoringRole] });
+export const hubPlay = (ca: CertAuthority, secrets?: ServiceSecrets): Play => ({
+  name: "Deploy the hub",
+  hosts: ["hub"],
+  roles: [baseRole, nebulaRole(ca), hubRole, dnsRole, dockerRole(secrets), routingHubRole, monitoringRole],
+});
+export const relayPlay = (ca: CertAuthority): Play => ({
+  name: "Deploy relays",
+  hosts: ["relays"],
+  roles: [baseRole, nebulaRole(ca), monitoringRole],
+});
 /**
  * Uplinks are OpenWrt routers: the radio port's address before Nebula (which dials the hub's radio address), and the
  * sysupgrade role, last, keeps and restores what the others set up (across firmware upgrades).
@@ -28,18 +36,33 @@ export function uplinkPlay(ca: CertAuthority, hosts: string[] = ["uplinks"]): Pl
   return { name: "Set up uplinks", hosts, roles: [...roles, sysupgradeRole(roles)] };
 }
 /** `hosts`: the clients group, or the one machine an enrollment sets up. */
-export const clientPlay = (ca: CertAuthority, hosts: string[] = ["clients"]): Play => ({ name: "Set up client devices", hosts, roles: [baseRole, nebulaRole(ca), routingClientRole] });
+export const clientPlay = (ca: CertAuthority, hosts: string[] = ["clients"]): Play => ({
+  name: "Set up client devices",
+  hosts,
+  roles: [baseRole, nebulaRole(ca), routingClientRole],
+});
 /** Last in a playbook, once the CA's register holds every certificate the run issued: the hub's view of when they end. */
-export const certificatesPlay = (): Play => ({ name: "Watch the mesh's certificates", hosts: ["hub"], roles: [certificateMonitoringRole] });
+export const certificatesPlay = (): Play => ({
+  name: "Watch the mesh's certificates",
+  hosts: ["hub"],
+  roles: [certificateMonitoringRole],
+});
 
 /**
  * What deploy-hub runs: the hub, then relays, uplinks and clients (groups with hosts only), then the certificates'
  * view once every certificate the run issued is registered.
  */
-export async function deployMesh(session: Session, ca: CertAuthority & { pending: Promise<void>[] }, options: { secrets?: ServiceSecrets; hubOnly?: boolean } = {}): Promise<HostRecap[]> {
-  const plays = options.hubOnly ? [hubPlay(ca, options.secrets)] : [hubPlay(ca, options.secrets), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)];
+export async function deployMesh(
+  session: Session,
+  ca: CertAuthority & { pending: Promise<void>[] },
+  options: { secrets?: ServiceSecrets; hubOnly?: boolean } = {},
+): Promise<HostRecap[]> {
+  const plays = options.hubOnly
+    ? [hubPlay(ca, options.secrets)]
+    : [hubPlay(ca, options.secrets), relayPlay(ca), uplinkPlay(ca), clientPlay(ca)];
   const recaps: HostRecap[][] = [];
-  for (const play of plays) if (play.hosts.some((g) => session.inventory.groups[g]?.length)) recaps.push(await session.run(play));
+  for (const play of plays)
+    if (play.hosts.some((g) => session.inventory.groups[g]?.length)) recaps.push(await session.run(play));
   await Promise.all(ca.pending);
   if (session.inventory.groups.hub?.length) recaps.push(await session.run(certificatesPlay()));
   return mergeRecaps(...recaps);

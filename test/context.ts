@@ -15,7 +15,11 @@ export function inventoryFrom(yaml: string, dir = mkdtempSync(join(tmpdir(), "me
 }
 
 /** What the runner gives a role for `name`: vars merged as role defaults < inventory < `extra` (like -e). */
-export function hostContext(inventory: Inventory, name: string, options: { defaults?: Record<string, unknown>; extra?: Record<string, unknown>[]; init?: InitSystem } = {}): HostContext {
+export function hostContext(
+  inventory: Inventory,
+  name: string,
+  options: { defaults?: Record<string, unknown>; extra?: Record<string, unknown>[]; init?: InitSystem } = {},
+): HostContext {
   const host = inventory.hosts.find((h) => h.name === name);
   if (!host) throw new Error(`test inventory has no host ${name}`);
   const os = host.os ?? "debian";

@@ -25,14 +25,19 @@ export interface Shell {
 /** BusyBox ash restricted to OpenWrt's applets, and dash with the machine's full PATH (GNU tools). */
 export function shells(): Shell[] {
   const owrt = openwrtPath();
-  const run = (argv: string[], env: NodeJS.ProcessEnv) => (script: string, stdin = "") => {
-    try {
-      return { stdout: execFileSync(argv[0], [...argv.slice(1), "-c", script], { env, input: stdin }).toString(), code: 0 };
-    } catch (err) {
-      const e = err as { stdout?: Buffer; status?: number };
-      return { stdout: e.stdout?.toString() ?? "", code: e.status ?? -1 };
-    }
-  };
+  const run =
+    (argv: string[], env: NodeJS.ProcessEnv) =>
+    (script: string, stdin = "") => {
+      try {
+        return {
+          stdout: execFileSync(argv[0], [...argv.slice(1), "-c", script], { env, input: stdin }).toString(),
+          code: 0,
+        };
+      } catch (err) {
+        const e = err as { stdout?: Buffer; status?: number };
+        return { stdout: e.stdout?.toString() ?? "", code: e.status ?? -1 };
+      }
+    };
   return [
     { name: "busybox ash with OpenWrt's applets", run: run([join(owrt, "ash")], { PATH: owrt }) },
     { name: "dash with GNU tools", run: run(["/bin/dash"], { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }) },

@@ -37,7 +37,10 @@ export class UndeclaredFactError extends Error {
  * The reader one resource's plan() gets: only the facts it declares. Gathering probes the union of every selected
  * task's facts, so an undeclared read would work by luck and break when `--tags` drops the task that declared it.
  */
-export function declaredReader(resource: { name: string; facts: readonly Fact<unknown>[] }, read: FactReader): FactReader {
+export function declaredReader(
+  resource: { name: string; facts: readonly Fact<unknown>[] },
+  read: FactReader,
+): FactReader {
   const declared = new Set(resource.facts.map((f) => f.key));
   return <T>(fact: Fact<T>): T => {
     if (!declared.has(fact.key)) throw new UndeclaredFactError(resource.name, fact.key);

@@ -46,7 +46,9 @@ const PROBE = [
   `true`,
 ].join("\n");
 
-export const hostFacts = defineFact<HostFacts | { unsupported: string }>("host", raw(PROBE), ({ stdout }) => parseHostFacts(stdout));
+export const hostFacts = defineFact<HostFacts | { unsupported: string }>("host", raw(PROBE), ({ stdout }) =>
+  parseHostFacts(stdout),
+);
 
 export function parseHostFacts(stdout: string): HostFacts | { unsupported: string } {
   const values = new Map<string, string[]>();

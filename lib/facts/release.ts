@@ -11,7 +11,8 @@ function parseRelease(text: string): [number, number, number] | null {
 export function compareVersions(a: string, b: string): number {
   const pa = a.split(/[.-]/).map((p) => parseInt(p, 10) || 0);
   const pb = b.split(/[.-]/).map((p) => parseInt(p, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++)
+    if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
   return 0;
 }
 
@@ -33,9 +34,24 @@ export interface OpenwrtRelease {
 
 /** Newest first. Releases older than 22.03 are refused at enrollment (fw3, iptables), the last row only names what they had. */
 const OPENWRT_RELEASES: readonly OpenwrtRelease[] = [
-  { from: "25.12", packageManager: "apk", nebula: "1.10.0", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
-  { from: "23.05", packageManager: "opkg", nebula: "1.8.2", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
-  { from: "22.03", packageManager: "opkg", nebula: "1.6.1", packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" } },
+  {
+    from: "25.12",
+    packageManager: "apk",
+    nebula: "1.10.0",
+    packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" },
+  },
+  {
+    from: "23.05",
+    packageManager: "opkg",
+    nebula: "1.8.2",
+    packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" },
+  },
+  {
+    from: "22.03",
+    packageManager: "opkg",
+    nebula: "1.6.1",
+    packages: { tc: "tc-full", ip: "ip-full", iperf3: "iperf3" },
+  },
   { from: "0.0", packageManager: "opkg", nebula: "1.6.1", packages: { tc: "tc", ip: "ip-full", iperf3: "iperf3" } },
 ];
 
@@ -46,13 +62,19 @@ const DEFAULT_RELEASE = "23.05";
 export function openwrtRelease(release: string): OpenwrtRelease {
   const parsed = parseRelease(release);
   // SNAPSHOT and other unnumbered builds follow the newest branch; an empty release (no /etc/openwrt_release field) a common one.
-  if (!parsed) return release.trim().toUpperCase().startsWith("SNAPSHOT") ? OPENWRT_RELEASES[0] : openwrtRelease(DEFAULT_RELEASE);
+  if (!parsed)
+    return release.trim().toUpperCase().startsWith("SNAPSHOT") ? OPENWRT_RELEASES[0] : openwrtRelease(DEFAULT_RELEASE);
   const version = parsed.join(".");
-  return OPENWRT_RELEASES.find((row) => compareVersions(version, row.from) >= 0) ?? OPENWRT_RELEASES[OPENWRT_RELEASES.length - 1];
+  return (
+    OPENWRT_RELEASES.find((row) => compareVersions(version, row.from) >= 0) ??
+    OPENWRT_RELEASES[OPENWRT_RELEASES.length - 1]
+  );
 }
 
 /** Whether this release is one the project serves (22.03 or later; a snapshot too). */
 export const releaseSupported = (release: string): boolean => {
   const parsed = parseRelease(release);
-  return parsed === null ? release.trim().toUpperCase().startsWith("SNAPSHOT") : compareVersions(parsed.join("."), OLDEST_SUPPORTED) >= 0;
+  return parsed === null
+    ? release.trim().toUpperCase().startsWith("SNAPSHOT")
+    : compareVersions(parsed.join("."), OLDEST_SUPPORTED) >= 0;
 };

@@ -51,10 +51,19 @@ export interface InstalledPackages {
  */
 export const packagesFact = (os: "debian" | "openwrt", names: readonly string[]): Fact<InstalledPackages> =>
   os === "debian"
-    ? defineFact(`packages:apt:${[...names].sort().join(",")}`, sh`dpkg-query -W -f=${"${Package} ${db:Status-Abbrev}\n"} ${names} 2>/dev/null; true`, ({ stdout }) => ({
-        manager: "apt",
-        names: new Set(stdout.split("\n").filter((l) => /^\S+ ii/.test(l)).map((l) => l.split(" ")[0].split(":")[0])),
-      }))
+    ? defineFact(
+        `packages:apt:${[...names].sort().join(",")}`,
+        sh`dpkg-query -W -f=${"${Package} ${db:Status-Abbrev}\n"} ${names} 2>/dev/null; true`,
+        ({ stdout }) => ({
+          manager: "apt",
+          names: new Set(
+            stdout
+              .split("\n")
+              .filter((l) => /^\S+ ii/.test(l))
+              .map((l) => l.split(" ")[0].split(":")[0]),
+          ),
+        }),
+      )
     : defineFact(
         `packages:openwrt`,
         raw(

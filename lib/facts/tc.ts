@@ -73,7 +73,8 @@ function shellWord(device: string): string {
 
 export function parseTcDevice(stdout: string): TcDeviceState {
   const lines = stdout.split("\n");
-  if (lines[0]?.trim() !== "exists") return { exists: false, up: false, qdiscs: [], classes: [], ingressRedirects: [], otherIngressFilters: 0 };
+  if (lines[0]?.trim() !== "exists")
+    return { exists: false, up: false, qdiscs: [], classes: [], ingressRedirects: [], otherIngressFilters: 0 };
   const up = (parseInt(lines[1] ?? "0", 16) & 1) === 1;
   const section: Record<string, string> = { qdisc: "", class: "", filter: "" };
   let current = "";
@@ -163,7 +164,9 @@ function parseFilters(text: string): { ingressRedirects: string[]; otherIngressF
       // u32 lists its hash tables as filters without actions; only entries with actions (or a match) are rules.
       if (!options || (!options.actions && !options.match)) continue;
       const actions = (options.actions ?? []) as Json[];
-      const mirred = actions.find((a) => a.kind === "mirred" && a.mirred_action === "redirect" && a.direction === "egress");
+      const mirred = actions.find(
+        (a) => a.kind === "mirred" && a.mirred_action === "redirect" && a.direction === "egress",
+      );
       if (mirred && actions.length === 1) redirects.push(String(mirred.to_dev));
       else other++;
     }
@@ -180,7 +183,17 @@ function parseFilters(text: string): { ingressRedirects: string[]; otherIngressF
   return { ingressRedirects: redirects, otherIngressFilters: other };
 }
 
-const UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12, bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9 };
+const UNITS: Record<string, number> = {
+  bit: 1,
+  kbit: 1e3,
+  mbit: 1e6,
+  gbit: 1e9,
+  tbit: 1e12,
+  bps: 8,
+  kbps: 8e3,
+  mbps: 8e6,
+  gbps: 8e9,
+};
 
 /** "5Mbit" -> 5000000, "2500Kbit" -> 2500000 (tc prints rates in bits with SI units). */
 export function parseRate(text: string): number {

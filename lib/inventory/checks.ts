@@ -15,9 +15,11 @@ interface RawGroups {
 export function addressProblem(text: string): string | undefined {
   if (/^[0-9.]+$/.test(text)) {
     const parts = text.split(".");
-    if (parts.length !== 4 || parts.some((p) => p === "")) return `"${text}" is not an IPv4 address: it has ${parts.filter(Boolean).length} numbers; expected four, 0 to 255, such as 192.168.8.1`;
+    if (parts.length !== 4 || parts.some((p) => p === ""))
+      return `"${text}" is not an IPv4 address: it has ${parts.filter(Boolean).length} numbers; expected four, 0 to 255, such as 192.168.8.1`;
     const bad = parts.find((p) => Number(p) > 255);
-    if (bad) return `"${text}" is not an IPv4 address: ${bad} is above 255; expected four numbers 0 to 255, such as 192.168.8.1`;
+    if (bad)
+      return `"${text}" is not an IPv4 address: ${bad} is above 255; expected four numbers 0 to 255, such as 192.168.8.1`;
     return undefined;
   }
   const colons = text.split(":").length - 1;
@@ -25,12 +27,16 @@ export function addressProblem(text: string): string | undefined {
     const [address, port] = text.split(":");
     return `"${text}" has a port in it; expected the address alone (address: ${address}) and the port in its own field (port: ${port})`;
   }
-  if (colons > 1) return isIPv6(text) ? undefined : `"${text}" is not an IPv6 address; expected an IPv4 or IPv6 address, or a DNS name`;
+  if (colons > 1)
+    return isIPv6(text)
+      ? undefined
+      : `"${text}" is not an IPv6 address; expected an IPv4 or IPv6 address, or a DNS name`;
   const labels = text.split(".");
   if (text.length > 253 || labels.some((l) => !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l))) {
     return `"${text}" is not a DNS name: each dot-separated part is letters, digits and '-', not starting or ending with '-'; expected an address such as 192.168.8.1 or a name such as hub.example.org`;
   }
-  if (/^[0-9]+$/.test(labels[labels.length - 1])) return `"${text}" is neither an IPv4 address nor a name (a name does not end in a number); expected four numbers 0 to 255 or a DNS name`;
+  if (/^[0-9]+$/.test(labels[labels.length - 1]))
+    return `"${text}" is neither an IPv4 address nor a name (a name does not end in a number); expected four numbers 0 to 255 or a DNS name`;
   return undefined;
 }
 
@@ -38,9 +44,11 @@ export function addressProblem(text: string): string | undefined {
 function subnetProblem(name: string, cidr: string): string | undefined {
   const c = parseCidr(cidr, name);
   const network = uintToIp((c.ip & maskOfBits(c.bits)) >>> 0);
-  if ((c.ip & maskOfBits(c.bits)) >>> 0 !== c.ip >>> 0) return `${cidr} has host bits set; expected the network address: ${network}/${c.bits}`;
+  if ((c.ip & maskOfBits(c.bits)) >>> 0 !== c.ip >>> 0)
+    return `${cidr} has host bits set; expected the network address: ${network}/${c.bits}`;
   // Two networks overlap exactly when one contains the other.
-  if (cidrWithin(cidr, MESH_NETWORK) || cidrWithin(MESH_NETWORK, cidr)) return `${cidr} overlaps the mesh overlay ${MESH_NETWORK} (Nebula's addresses); expected a network outside it`;
+  if (cidrWithin(cidr, MESH_NETWORK) || cidrWithin(MESH_NETWORK, cidr))
+    return `${cidr} overlaps the mesh overlay ${MESH_NETWORK} (Nebula's addresses); expected a network outside it`;
   return undefined;
 }
 
@@ -59,19 +67,30 @@ export function inventoryProblems(raw: RawGroups, locate: Locator): Problem[] {
       problems.push({
         line: locate.keyLine(["groups"], group),
         path: `groups.${group}`,
-        problem: `unknown group "${group}"${hint ? ` (did you mean "${hint}"?)` : ""}: no play deploys its hosts; expected one of: ${Object.entries(KNOWN_GROUPS).map(([n, what]) => `${n} (${what})`).join(", ")}`,
+        problem: `unknown group "${group}"${hint ? ` (did you mean "${hint}"?)` : ""}: no play deploys its hosts; expected one of: ${Object.entries(
+          KNOWN_GROUPS,
+        )
+          .map(([n, what]) => `${n} (${what})`)
+          .join(", ")}`,
       });
     }
     layers.push({ path: ["groups", group, "vars"], vars: g.vars });
     for (const [name, h] of Object.entries(g.hosts ?? {})) {
       if (group === "hub") hubs.push(name);
-      layers.push({ path: ["groups", group, "hosts", name, "vars"], vars: (h as { vars?: Record<string, unknown> }).vars });
+      layers.push({
+        path: ["groups", group, "hosts", name, "vars"],
+        vars: (h as { vars?: Record<string, unknown> }).vars,
+      });
       const why = h.address === undefined ? undefined : addressProblem(h.address);
       if (why) problems.push(locate.at(["groups", group, "hosts", name, "address"], why));
     }
   }
   for (const extra of hubs.slice(1)) {
-    problems.push({ line: locate.keyLine(["groups", "hub", "hosts"], extra), path: `groups.hub.hosts.${extra}`, problem: `a second hub (${hubs[0]} is the hub): a mesh has exactly one, at 10.0.4.1; expected ${extra} in another group (relays?)` });
+    problems.push({
+      line: locate.keyLine(["groups", "hub", "hosts"], extra),
+      path: `groups.hub.hosts.${extra}`,
+      problem: `a second hub (${hubs[0]} is the hub): a mesh has exactly one, at 10.0.4.1; expected ${extra} in another group (relays?)`,
+    });
   }
   for (const { path, vars } of layers) {
     for (const key of SUBNET_VARS) {

@@ -27,7 +27,9 @@ export function saveInventoryDocument(file: string, doc: Document) {
       try {
         loadInventory(tmp);
       } catch (err) {
-        throw new UserError(`refusing to save the inventory: the change would make it invalid: ${(err as Error).message}`);
+        throw new UserError(
+          `refusing to save the inventory: the change would make it invalid: ${(err as Error).message}`,
+        );
       }
     },
   });
@@ -35,7 +37,8 @@ export function saveInventoryDocument(file: string, doc: Document) {
 
 function hostsMap(doc: Document, group: string): YAMLMap {
   if (!doc.hasIn(["groups", group])) doc.setIn(["groups", group], doc.createNode({ hosts: {} }));
-  if (!doc.hasIn(["groups", group, "hosts"]) || !isMap(doc.getIn(["groups", group, "hosts"]))) doc.setIn(["groups", group, "hosts"], new YAMLMap());
+  if (!doc.hasIn(["groups", group, "hosts"]) || !isMap(doc.getIn(["groups", group, "hosts"])))
+    doc.setIn(["groups", group, "hosts"], new YAMLMap());
   const hosts = doc.getIn(["groups", group, "hosts"]) as YAMLMap;
   // An empty group is written `hosts: {}` (a flow map): left so, the first host added would print on that one line.
   if (hosts.flow && hosts.items.length === 0) hosts.flow = false;
@@ -60,7 +63,10 @@ export async function addMeshHost(
     const name = typeof nameOrPick === "string" ? nameOrPick : nameOrPick(new Set(before.hosts.map((h) => h.name)));
     const existing = before.hosts.find((h) => h.name === name);
     if (existing) {
-      if (existing.group !== group) throw new UserError(`${name} is already in the inventory in group ${existing.group} (${existing.source}), not ${group}`);
+      if (existing.group !== group)
+        throw new UserError(
+          `${name} is already in the inventory in group ${existing.group} (${existing.source}), not ${group}`,
+        );
       return { host: existing, inventory: before, added: false };
     }
     if (!isMeshGroup(group)) throw new UserError(`${group} is not a mesh group`);
@@ -84,7 +90,8 @@ export async function updateHost(file: string, name: string, fields: Partial<Hos
     const host = inventory.hosts.find((h) => h.name === name);
     if (!host) throw new UserError(`no host ${name} in ${file}`);
     const doc = parseDocument(readFileSync(file, "utf8"));
-    for (const [key, value] of Object.entries(fields)) doc.setIn(["groups", host.group, "hosts", name, key], doc.createNode(value));
+    for (const [key, value] of Object.entries(fields))
+      doc.setIn(["groups", host.group, "hosts", name, key], doc.createNode(value));
     saveInventoryDocument(file, doc);
   });
 }

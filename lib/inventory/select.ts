@@ -5,7 +5,8 @@ import type { Host, Inventory } from "./types.ts";
 function resolve(inventory: Inventory, name: string, what: string): Host[] {
   if (name === "all") return inventory.hosts;
   // A play may target a group this inventory has no hosts in yet (no clients, say); --limit may not name nothing.
-  if (what === "the play" && !inventory.hosts.some((h) => h.name === name)) return inventory.hosts.filter((h) => inventory.groups[name]?.includes(h.name));
+  if (what === "the play" && !inventory.hosts.some((h) => h.name === name))
+    return inventory.hosts.filter((h) => inventory.groups[name]?.includes(h.name));
   if (inventory.groups[name]) return inventory.hosts.filter((h) => inventory.groups[name].includes(h.name));
   const host = inventory.hosts.find((h) => h.name === name);
   if (host) return [host];
@@ -18,9 +19,14 @@ function resolve(inventory: Inventory, name: string, what: string): Host[] {
 export function selectHosts(inventory: Inventory, patterns: readonly string[], limit?: string): Host[] {
   const chosen = new Set(patterns.flatMap((p) => resolve(inventory, p, "the play")));
   if (limit) {
-    const parts = limit.split(",").map((s) => s.trim()).filter(Boolean);
+    const parts = limit
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const include = parts.filter((p) => !p.startsWith("!"));
-    const exclude = new Set(parts.filter((p) => p.startsWith("!")).flatMap((p) => resolve(inventory, p.slice(1), "--limit")));
+    const exclude = new Set(
+      parts.filter((p) => p.startsWith("!")).flatMap((p) => resolve(inventory, p.slice(1), "--limit")),
+    );
     const allowed = include.length ? new Set(include.flatMap((p) => resolve(inventory, p, "--limit"))) : undefined;
     for (const h of [...chosen]) if ((allowed && !allowed.has(h)) || exclude.has(h)) chosen.delete(h);
   }

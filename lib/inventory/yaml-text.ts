@@ -2,7 +2,18 @@
 // garble a volunteer's name), every alias must have its anchor, aliases may not expand without bound (an "alias
 // bomb"), keys are unique, and YAML 1.1's merge key is refused (this is YAML 1.2, where `<<` is a plain key).
 // YAML 1.2 also reads yes/no/on/off as strings; where a boolean is expected the schema refuses them (load.ts).
-import { isAlias, isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
+import {
+  isAlias,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from "yaml";
 import { dotted, type Problem } from "./locate.ts";
 
 /** Alias expansion beyond this many nodes is refused: an inventory reuses a few blocks, never thousands of nodes. */
@@ -38,7 +49,8 @@ export function decodeUtf8(bytes: Buffer): { text: string } | { problem: Problem
   }
 }
 
-const lineOf = (lines: LineCounter, node: { range?: [number, number, number] | null }) => (node.range ? lines.linePos(node.range[0]).line : undefined);
+const lineOf = (lines: LineCounter, node: { range?: [number, number, number] | null }) =>
+  node.range ? lines.linePos(node.range[0]).line : undefined;
 
 /** Aliases without an anchor, aliases that expand too far, and merge keys. */
 function aliasProblems(doc: Document, lines: LineCounter): Problem[] {
@@ -68,18 +80,29 @@ function aliasProblems(doc: Document, lines: LineCounter): Problem[] {
       const at = { line: lineOf(lines, node), path: dotted(keysOf(path)) };
       const target = node.resolve(doc);
       if (!target) {
-        problems.push({ ...at, problem: `the alias *${node.source} has no anchor: no &${node.source} is set before it; expected an anchor (&${node.source}) on an earlier value, or the value itself` });
+        problems.push({
+          ...at,
+          problem: `the alias *${node.source} has no anchor: no &${node.source} is set before it; expected an anchor (&${node.source}) on an earlier value, or the value itself`,
+        });
         return;
       }
       expanded += sizeOf(target);
       if (expanded > MAX_ALIAS_NODES && !reported) {
         reported = true;
-        problems.push({ ...at, problem: `aliases expand to more than ${MAX_ALIAS_NODES} values (an alias of aliases of aliases: a "billion laughs" bomb?); expected aliases of small blocks, or the values written out` });
+        problems.push({
+          ...at,
+          problem: `aliases expand to more than ${MAX_ALIAS_NODES} values (an alias of aliases of aliases: a "billion laughs" bomb?); expected aliases of small blocks, or the values written out`,
+        });
       }
     },
     Pair(_, pair, path) {
       if (isScalar(pair.key) && pair.key.value === "<<") {
-        problems.push({ line: lineOf(lines, pair.key), path: dotted([...keysOf(path), "<<"]), problem: "merge keys (<<: *anchor) are YAML 1.1; this inventory is YAML 1.2: write the keys out, or alias the whole value" });
+        problems.push({
+          line: lineOf(lines, pair.key),
+          path: dotted([...keysOf(path), "<<"]),
+          problem:
+            "merge keys (<<: *anchor) are YAML 1.1; this inventory is YAML 1.2: write the keys out, or alias the whole value",
+        });
       }
     },
   });
@@ -107,11 +130,19 @@ const SYNTAX: Record<string, string> = {
 };
 
 /** The document, its lines and its plain value; or every problem found on the way. */
-export function parseInventoryYaml(text: string): { doc: Document; lines: LineCounter; data: unknown } | { problems: Problem[] } {
+export function parseInventoryYaml(
+  text: string,
+): { doc: Document; lines: LineCounter; data: unknown } | { problems: Problem[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length) {
-    return { problems: doc.errors.map((e) => ({ line: e.linePos?.[0]?.line, path: "", problem: `YAML syntax: ${SYNTAX[e.code] ?? e.message.split("\n")[0]}` })) };
+    return {
+      problems: doc.errors.map((e) => ({
+        line: e.linePos?.[0]?.line,
+        path: "",
+        problem: `YAML syntax: ${SYNTAX[e.code] ?? e.message.split("\n")[0]}`,
+      })),
+    };
   }
   const problems = aliasProblems(doc, lines);
   if (problems.length) return { problems };

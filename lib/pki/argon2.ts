@@ -25,10 +25,16 @@ parentPort.postMessage(argon2id(workerData.password, workerData.salt, workerData
 export function argon2idOffThread({ password, salt, options }: Argon2idInput): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // No execArgv: the worker is plain CommonJS and needs no TypeScript loader (tsx's would only slow its start).
-    const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { module: NOBLE_ARGON2, password, salt, options } });
+    const worker = new Worker(WORKER, {
+      eval: true,
+      execArgv: [],
+      workerData: { module: NOBLE_ARGON2, password, salt, options },
+    });
     let result: Buffer | undefined;
     worker.once("message", (bytes: Uint8Array) => (result = Buffer.from(bytes)));
     worker.once("error", reject);
-    worker.once("exit", (code) => (result ? resolve(result) : reject(new Error(`the Argon2 worker exited with code ${code} and no result`))));
+    worker.once("exit", (code) =>
+      result ? resolve(result) : reject(new Error(`the Argon2 worker exited with code ${code} and no result`)),
+    );
   });
 }

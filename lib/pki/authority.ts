@@ -8,10 +8,15 @@ import { UserError } from "../errors.ts";
 import type { CertAuthority, CertRequest } from "../../roles/nebula/identity.ts";
 
 const DAY = 86_400_000;
-const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+const sameSet = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
 /** The role's CertAuthority, plus the CA certificate, raw public keys of new pairs, and the register writes still under way. */
-export type OpenAuthority = Omit<CertAuthority, "generateKeyPair"> & { ca: NebulaCert; pending: Promise<void>[]; generateKeyPair: typeof generateX25519 };
+export type OpenAuthority = Omit<CertAuthority, "generateKeyPair"> & {
+  ca: NebulaCert;
+  pending: Promise<void>[];
+  generateKeyPair: typeof generateX25519;
+};
 
 /**
  * Unlocks the store's CA key (in memory only) and returns the role's view of it; `pending` holds register writes.
@@ -20,7 +25,8 @@ export type OpenAuthority = Omit<CertAuthority, "generateKeyPair"> & { ca: Nebul
 export async function openAuthority(store: CaStore, unlock: string | Secret | Buffer): Promise<OpenAuthority> {
   const ca = store.cert();
   const caKey = Buffer.isBuffer(unlock) ? unlock : await store.unlock(unlock);
-  if (!ed25519PublicOf(caKey).equals(ca.details.publicKey)) throw new UserError(`the CA key given does not belong to ${store.certFile}`);
+  if (!ed25519PublicOf(caKey).equals(ca.details.publicKey))
+    throw new UserError(`the CA key given does not belong to ${store.certFile}`);
   const pending: Promise<void>[] = [];
   return {
     ca,
@@ -31,7 +37,16 @@ export async function openAuthority(store: CaStore, unlock: string | Secret | Bu
       // A certificate never outlives its CA: a request for longer ends a second before the CA does.
       const untilCaEnds = ca.details.notAfter.getTime() - Date.now() - 1000;
       const duration = request.days * DAY >= untilCaEnds ? undefined : request.days * DAY;
-      const cert = signHostCert({ ca, caKey, name: request.name, ip: request.ip, groups: request.groups, subnets: request.subnets, duration, publicKey: publicKeyPem });
+      const cert = signHostCert({
+        ca,
+        caKey,
+        name: request.name,
+        ip: request.ip,
+        groups: request.groups,
+        subnets: request.subnets,
+        duration,
+        publicKey: publicKeyPem,
+      });
       return certToPem(cert);
     },
     record(certPem: string) {
@@ -48,8 +63,10 @@ export async function openAuthority(store: CaStore, unlock: string | Secret | Bu
       const d = cert.details;
       if (d.name !== request.name) problems.push(`named ${d.name}, not ${request.name}`);
       if (!sameSet(d.ips, [request.ip])) problems.push(`carries ${d.ips.join(", ")}, not ${request.ip}`);
-      if (!sameSet(d.groups, request.groups)) problems.push(`groups ${d.groups.join(",")} should be ${request.groups.join(",")}`);
-      if (!sameSet(d.subnets, request.subnets)) problems.push(`subnets ${d.subnets.join(",") || "none"} should be ${request.subnets.join(",") || "none"}`);
+      if (!sameSet(d.groups, request.groups))
+        problems.push(`groups ${d.groups.join(",")} should be ${request.groups.join(",")}`);
+      if (!sameSet(d.subnets, request.subnets))
+        problems.push(`subnets ${d.subnets.join(",") || "none"} should be ${request.subnets.join(",") || "none"}`);
       let nodeKey: Buffer | null = null;
       try {
         nodeKey = publicKeyPem === null ? null : fromPem(BANNERS.x25519Public, publicKeyPem, "host.pub");
@@ -57,7 +74,8 @@ export async function openAuthority(store: CaStore, unlock: string | Secret | Bu
         nodeKey = null;
       }
       if (nodeKey === null || !nodeKey.equals(d.publicKey)) problems.push("does not match the node's key");
-      if (d.notAfter.getTime() - Date.now() < renewDays * DAY) problems.push(`expires ${d.notAfter.toISOString().slice(0, 10)}, within ${renewDays} days: renewing`);
+      if (d.notAfter.getTime() - Date.now() < renewDays * DAY)
+        problems.push(`expires ${d.notAfter.toISOString().slice(0, 10)}, within ${renewDays} days: renewing`);
       return problems;
     },
   };

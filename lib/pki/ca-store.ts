@@ -73,19 +73,26 @@ export class CaStore {
   }
 
   /** Takes in a CA made by nebula-cert (unencrypted key PEM) and stores its key encrypted. */
-  async importCa(options: { certPem: string; keyPem: string; passphrase: Passphrase; argon2?: Argon2Params }): Promise<NebulaCert> {
+  async importCa(options: {
+    certPem: string;
+    keyPem: string;
+    passphrase: Passphrase;
+    argon2?: Argon2Params;
+  }): Promise<NebulaCert> {
     const cert = certFromPem(options.certPem, "imported CA certificate");
     const key = ed25519KeyFromPem(options.keyPem, "imported CA key");
     const problems = caProblems(cert).filter((p) => !/expired|not valid before/.test(p));
     if (problems.length) throw new UserError(`cannot import the CA: ${problems.join("; ")}`);
-    if (!ed25519PublicOf(key).equals(cert.details.publicKey)) throw new UserError("cannot import the CA: the key does not belong to the certificate");
+    if (!ed25519PublicOf(key).equals(cert.details.publicKey))
+      throw new UserError("cannot import the CA: the key does not belong to the certificate");
     await this.#save(cert, key, options.passphrase, options.argon2);
     return cert;
   }
 
   async #save(cert: NebulaCert, key: Buffer, passphrase: Passphrase, argon2?: Argon2Params): Promise<void> {
     if (this.exists()) throw new UserError(`a CA already exists in ${this.dir}; refusing to replace it`);
-    if (reveal(passphrase).length < MIN_PASSPHRASE_LENGTH) throw new UserError(`the CA passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
+    if (reveal(passphrase).length < MIN_PASSPHRASE_LENGTH)
+      throw new UserError(`the CA passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
     const sealed = await encryptPrivateKey(key, passphrase, argon2);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     writeFileAtomic(this.keyFile, sealed, { mode: 0o600 });
@@ -93,7 +100,8 @@ export class CaStore {
   }
 
   cert(): NebulaCert {
-    if (!existsSync(this.certFile)) throw new UserError(`no CA in ${this.dir}`, "create one with: npx tsx tasks/deploy-hub.ts --init-ca");
+    if (!existsSync(this.certFile))
+      throw new UserError(`no CA in ${this.dir}`, "create one with: npx tsx tasks/deploy-hub.ts --init-ca");
     return certFromPem(readFileSync(this.certFile, "utf8"), this.certFile);
   }
 
@@ -101,7 +109,8 @@ export class CaStore {
   async unlock(passphrase: Passphrase): Promise<Buffer> {
     if (!existsSync(this.keyFile)) throw new UserError(`no CA key in ${this.dir} (expected ${this.keyFile})`);
     const key = await decryptPrivateKey(readFileSync(this.keyFile, "utf8"), passphrase, this.keyFile);
-    if (!ed25519PublicOf(key).equals(this.cert().details.publicKey)) throw new UserError(`${this.keyFile} does not belong to ${this.certFile}`);
+    if (!ed25519PublicOf(key).equals(this.cert().details.publicKey))
+      throw new UserError(`${this.keyFile} does not belong to ${this.certFile}`);
     return key;
   }
 
@@ -111,11 +120,18 @@ export class CaStore {
     try {
       entries = JSON.parse(readFileSync(this.issuedFile, "utf8"));
     } catch (err) {
-      throw new UserError(`${this.issuedFile} is not valid JSON: ${(err as Error).message}`, "restore it from a backup, or remove it (it is rebuilt as nodes are enrolled again)");
+      throw new UserError(
+        `${this.issuedFile} is not valid JSON: ${(err as Error).message}`,
+        "restore it from a backup, or remove it (it is rebuilt as nodes are enrolled again)",
+      );
     }
     if (!Array.isArray(entries)) throw new UserError(`${this.issuedFile} should hold a list of issued certificates`);
     // Files written before `ip` existed carried `ips`.
-    return entries.map((e: IssuedEntry & { ips?: string[] }) => ({ ...e, ip: e.ip ?? e.ips?.[0] ?? "", subnets: e.subnets ?? [] }));
+    return entries.map((e: IssuedEntry & { ips?: string[] }) => ({
+      ...e,
+      ip: e.ip ?? e.ips?.[0] ?? "",
+      subnets: e.subnets ?? [],
+    }));
   }
 
   /** Records a node's certificate (replacing its earlier one) under a lock: two enrollments may sign at once. */

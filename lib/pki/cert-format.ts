@@ -42,10 +42,19 @@ function marshalDetails(d: NebulaCertDetails): Buffer {
     .finish();
 }
 
-export const marshalCert = (c: NebulaCert): Buffer => new Writer().bytes(1, marshalDetails(c.details)).bytes(2, c.signature).finish();
+export const marshalCert = (c: NebulaCert): Buffer =>
+  new Writer().bytes(1, marshalDetails(c.details)).bytes(2, c.signature).finish();
 
 const emptyDetails = (): NebulaCertDetails => ({
-  name: "", ips: [], subnets: [], groups: [], notBefore: new Date(0), notAfter: new Date(0), publicKey: Buffer.alloc(0), isCA: false, issuer: "",
+  name: "",
+  ips: [],
+  subnets: [],
+  groups: [],
+  notBefore: new Date(0),
+  notAfter: new Date(0),
+  publicKey: Buffer.alloc(0),
+  isCA: false,
+  issuer: "",
 });
 
 /** Reads a marshalled certificate; `what` (a file name, say) starts every error. */
@@ -69,7 +78,8 @@ export function unmarshalCert(buf: Buffer, what = "certificate"): NebulaCert {
         else if (f.n === 4) d.groups.push(f.value.toString("utf8"));
         else if (f.n === 7) d.publicKey = Buffer.from(f.value);
         else if (f.n === 9) d.issuer = f.value.toString("hex");
-      } else if (f.n === 2) ips.push(Number(f.value & 0xffffffffn)); // an unpacked repeated uint32, also legal proto3
+      } else if (f.n === 2)
+        ips.push(Number(f.value & 0xffffffffn)); // an unpacked repeated uint32, also legal proto3
       else if (f.n === 3) subnets.push(Number(f.value & 0xffffffffn));
       else if (f.n === 5) d.notBefore = new Date(Number(BigInt.asIntN(64, f.value)) * 1000);
       else if (f.n === 6) d.notAfter = new Date(Number(BigInt.asIntN(64, f.value)) * 1000);
@@ -85,7 +95,8 @@ export function unmarshalCert(buf: Buffer, what = "certificate"): NebulaCert {
 }
 
 export const certToPem = (c: NebulaCert): string => toPem(BANNERS.cert, marshalCert(c));
-export const certFromPem = (text: string, what = "certificate"): NebulaCert => unmarshalCert(fromPem(BANNERS.cert, text, what), what);
+export const certFromPem = (text: string, what = "certificate"): NebulaCert =>
+  unmarshalCert(fromPem(BANNERS.cert, text, what), what);
 /** Every certificate in a PEM bundle (Nebula's pki.ca may list several CAs). */
 export const certsFromPem = (text: string, what = "certificates"): NebulaCert[] =>
   allFromPem(BANNERS.cert, text).map((b, i) => unmarshalCert(b, `${what} #${i + 1}`));
@@ -94,12 +105,22 @@ export const certsFromPem = (text: string, what = "certificates"): NebulaCert[] 
 export const fingerprint = (c: NebulaCert): string => createHash("sha256").update(marshalCert(c)).digest("hex");
 
 const ed25519Private = (key: Buffer) =>
-  createPrivateKey({ key: { kty: "OKP", crv: "Ed25519", d: key.subarray(0, 32).toString("base64url"), x: key.subarray(32, 64).toString("base64url") }, format: "jwk" });
-const ed25519Public = (pub: Buffer) => createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: pub.toString("base64url") }, format: "jwk" });
+  createPrivateKey({
+    key: {
+      kty: "OKP",
+      crv: "Ed25519",
+      d: key.subarray(0, 32).toString("base64url"),
+      x: key.subarray(32, 64).toString("base64url"),
+    },
+    format: "jwk",
+  });
+const ed25519Public = (pub: Buffer) =>
+  createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: pub.toString("base64url") }, format: "jwk" });
 
 /** Signs details with a CA's 64-byte Ed25519 key (seed, then public key), as Nebula stores it. */
 export function signDetails(details: NebulaCertDetails, caKey: Buffer): NebulaCert {
-  if (caKey.length !== 64) throw new UserError(`a Nebula CA key is 64 bytes (seed and public key), not ${caKey.length}`);
+  if (caKey.length !== 64)
+    throw new UserError(`a Nebula CA key is 64 bytes (seed and public key), not ${caKey.length}`);
   return { details, signature: sign(null, marshalDetails(details), ed25519Private(caKey)) };
 }
 

@@ -16,7 +16,9 @@ const wholeSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
 const iso = (d: Date) => d.toISOString().replace(".000Z", "Z");
 
 function checkGroups(groups: readonly string[], what: string) {
-  for (const g of groups) if (!g || /[,\s]/.test(g)) throw new UserError(`${what}: group "${g}" must be a non-empty word without commas or spaces`);
+  for (const g of groups)
+    if (!g || /[,\s]/.test(g))
+      throw new UserError(`${what}: group "${g}" must be a non-empty word without commas or spaces`);
 }
 
 export interface CreateCaOptions {
@@ -74,15 +76,28 @@ export function signHostCert(o: SignHostOptions): NebulaCert {
   parseCidr(o.ip, `${what}: ip`);
   (o.subnets ?? []).forEach((s) => parseCidr(s, `${what}: subnet`));
   checkGroups(o.groups, what);
-  const publicKey = typeof o.publicKey === "string" ? fromPem(BANNERS.x25519Public, o.publicKey, `${what}: public key`) : o.publicKey;
-  if (publicKey.length !== 32) throw new UserError(`${what}: the public key must be 32 bytes (X25519), not ${publicKey.length}`);
+  const publicKey =
+    typeof o.publicKey === "string" ? fromPem(BANNERS.x25519Public, o.publicKey, `${what}: public key`) : o.publicKey;
+  if (publicKey.length !== 32)
+    throw new UserError(`${what}: the public key must be 32 bytes (X25519), not ${publicKey.length}`);
   const now = (o.now ?? new Date()).getTime();
   const notBefore = wholeSecond(Math.max(now - CLOCK_SKEW_MS, o.ca.details.notBefore.getTime()));
-  const notAfter = o.duration === undefined
-    ? wholeSecond(o.ca.details.notAfter.getTime() - 1000)
-    : wholeSecond(now + durationMs(o.duration, `${what}: duration`));
+  const notAfter =
+    o.duration === undefined
+      ? wholeSecond(o.ca.details.notAfter.getTime() - 1000)
+      : wholeSecond(now + durationMs(o.duration, `${what}: duration`));
   const cert = signDetails(
-    { name: o.name, ips: [o.ip], subnets: o.subnets ?? [], groups: o.groups, notBefore, notAfter, publicKey, isCA: false, issuer: fingerprint(o.ca) },
+    {
+      name: o.name,
+      ips: [o.ip],
+      subnets: o.subnets ?? [],
+      groups: o.groups,
+      notBefore,
+      notAfter,
+      publicKey,
+      isCA: false,
+      issuer: fingerprint(o.ca),
+    },
     o.caKey,
   );
   const problems = verifyCert(cert, o.ca, new Date(Math.max(now, notBefore.getTime())));
@@ -95,7 +110,8 @@ export function caProblems(ca: NebulaCert, now = new Date()): string[] {
   const d = ca.details;
   const problems: string[] = [];
   if (!d.isCA) problems.push(`the issuer certificate "${d.name}" is not a CA`);
-  else if (!checkSignature(ca, d.publicKey)) problems.push(`the CA certificate "${d.name}" is not self-signed (its signature does not match its own key)`);
+  else if (!checkSignature(ca, d.publicKey))
+    problems.push(`the CA certificate "${d.name}" is not self-signed (its signature does not match its own key)`);
   if (now > d.notAfter) problems.push(`the CA "${d.name}" expired on ${iso(d.notAfter)}`);
   if (now < d.notBefore) problems.push(`the CA "${d.name}" is not valid before ${iso(d.notBefore)}`);
   return problems;
@@ -107,14 +123,25 @@ export function verifyCert(c: NebulaCert, ca: NebulaCert, now = new Date()): str
   const limits = ca.details;
   const problems = caProblems(ca, now);
   const caFingerprint = fingerprint(ca);
-  if (d.issuer !== caFingerprint) problems.push(`issued by another CA (issuer ${d.issuer || "none"}, expected ${caFingerprint})`);
+  if (d.issuer !== caFingerprint)
+    problems.push(`issued by another CA (issuer ${d.issuer || "none"}, expected ${caFingerprint})`);
   else if (!checkSignature(c, limits.publicKey)) problems.push("signature does not match the CA");
   if (now < d.notBefore) problems.push(`not valid before ${iso(d.notBefore)}`);
   if (now > d.notAfter) problems.push(`expired on ${iso(d.notAfter)}`);
   if (d.notAfter > limits.notAfter) problems.push(`outlives its CA (${iso(d.notAfter)} > ${iso(limits.notAfter)})`);
-  if (d.notBefore < limits.notBefore) problems.push(`starts before its CA (${iso(d.notBefore)} < ${iso(limits.notBefore)})`);
-  if (limits.groups.length) for (const g of d.groups) if (!limits.groups.includes(g)) problems.push(`group "${g}" is not allowed by the CA (it allows ${limits.groups.join(", ")})`);
-  if (limits.ips.length) for (const ip of d.ips) if (!limits.ips.some((o) => cidrWithin(ip, o))) problems.push(`ip ${ip} is outside the CA's networks ${limits.ips.join(", ")}`);
-  if (limits.subnets.length) for (const s of d.subnets) if (!limits.subnets.some((o) => cidrWithin(s, o))) problems.push(`subnet ${s} is outside the CA's subnets ${limits.subnets.join(", ")}`);
+  if (d.notBefore < limits.notBefore)
+    problems.push(`starts before its CA (${iso(d.notBefore)} < ${iso(limits.notBefore)})`);
+  if (limits.groups.length)
+    for (const g of d.groups)
+      if (!limits.groups.includes(g))
+        problems.push(`group "${g}" is not allowed by the CA (it allows ${limits.groups.join(", ")})`);
+  if (limits.ips.length)
+    for (const ip of d.ips)
+      if (!limits.ips.some((o) => cidrWithin(ip, o)))
+        problems.push(`ip ${ip} is outside the CA's networks ${limits.ips.join(", ")}`);
+  if (limits.subnets.length)
+    for (const s of d.subnets)
+      if (!limits.subnets.some((o) => cidrWithin(s, o)))
+        problems.push(`subnet ${s} is outside the CA's subnets ${limits.subnets.join(", ")}`);
   return problems;
 }

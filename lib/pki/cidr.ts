@@ -8,7 +8,8 @@ export interface Cidr {
 }
 
 /** A dotted IPv4 address, each part at most 255. */
-export const isIpv4 = (text: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(text) && text.split(".").every((p) => Number(p) <= 255);
+export const isIpv4 = (text: string): boolean =>
+  /^\d{1,3}(\.\d{1,3}){3}$/.test(text) && text.split(".").every((p) => Number(p) <= 255);
 
 export const ipToUint = (ip: string): number => ip.split(".").reduce((n, p) => n * 256 + Number(p), 0) >>> 0;
 export const uintToIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");

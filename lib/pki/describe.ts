@@ -7,7 +7,9 @@ const goTime = (d: Date) => `${d.toISOString().slice(0, 19).replace("T", " ")} +
 const rfc3339 = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 const list = (label: string, values: readonly string[], quoted = false) =>
-  values.length ? [`\t\t${label}: [`, ...values.map((v) => `\t\t\t${quoted ? `"${v}"` : v}`), `\t\t]`] : [`\t\t${label}: []`];
+  values.length
+    ? [`\t\t${label}: [`, ...values.map((v) => `\t\t\t${quoted ? `"${v}"` : v}`), `\t\t]`]
+    : [`\t\t${label}: []`];
 
 /** A printout laid out like `nebula-cert print` (1.6.1) run with TZ=UTC. */
 export function describeCert(c: NebulaCert): string {

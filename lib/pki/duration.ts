@@ -7,7 +7,8 @@ const UNIT_MS: Record<string, number> = { y: 365 * 86_400_000, d: 86_400_000, h:
 
 export function durationMs(duration: Duration, what = "duration"): number {
   if (typeof duration === "number") {
-    if (!Number.isFinite(duration) || duration <= 0) throw new UserError(`${what} must be a positive number of milliseconds, not ${duration}`);
+    if (!Number.isFinite(duration) || duration <= 0)
+      throw new UserError(`${what} must be a positive number of milliseconds, not ${duration}`);
     return duration;
   }
   const parts = [...duration.matchAll(/(\d+)([ydhms])/g)];

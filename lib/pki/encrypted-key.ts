@@ -28,22 +28,39 @@ const text = (p: Passphrase) => (typeof p === "string" ? p : p.reveal());
 
 /** Off the main thread (lib/pki/argon2.ts): the seconds it takes must not stall other hosts' SSH sessions. */
 const derive = (passphrase: Passphrase, salt: Buffer, p: Argon2Params): Promise<Buffer> =>
-  argon2idOffThread({ password: Buffer.from(text(passphrase), "utf8"), salt, options: { t: p.iterations, m: p.memoryKiB, p: p.parallelism, dkLen: 32, maxmem: 2 ** 32 - 1 } });
+  argon2idOffThread({
+    password: Buffer.from(text(passphrase), "utf8"),
+    salt,
+    options: { t: p.iterations, m: p.memoryKiB, p: p.parallelism, dkLen: 32, maxmem: 2 ** 32 - 1 },
+  });
 
 /** Encrypts a 64-byte CA key; `salt` and `nonce` are for tests that compare bytes with Nebula's, never set them otherwise. */
-export async function encryptPrivateKey(key: Buffer, passphrase: Passphrase, params: Argon2Params = DEFAULT_ARGON2, fixed: { salt?: Buffer; nonce?: Buffer } = {}): Promise<string> {
+export async function encryptPrivateKey(
+  key: Buffer,
+  passphrase: Passphrase,
+  params: Argon2Params = DEFAULT_ARGON2,
+  fixed: { salt?: Buffer; nonce?: Buffer } = {},
+): Promise<string> {
   const salt = fixed.salt ?? randomBytes(32);
   const nonce = fixed.nonce ?? randomBytes(NONCE_BYTES);
   const cipher = createCipheriv("aes-256-gcm", await derive(passphrase, salt, params), nonce);
   const sealed = Buffer.concat([nonce, cipher.update(key), cipher.final(), cipher.getAuthTag()]);
   // RawNebulaArgon2Parameters {1 version, 2 memory, 3 iterations, 4 parallelism, 5 salt}, in field order as Go writes it.
-  const argon = new Writer().varint(1, ARGON2_VERSION).varint(2, params.memoryKiB).varint(3, params.iterations).varint(4, params.parallelism).bytes(5, salt).finish();
+  const argon = new Writer()
+    .varint(1, ARGON2_VERSION)
+    .varint(2, params.memoryKiB)
+    .varint(3, params.iterations)
+    .varint(4, params.parallelism)
+    .bytes(5, salt)
+    .finish();
   const metadata = new Writer().bytes(1, ALGORITHM).bytes(2, argon).finish();
   return toPem(BANNERS.ed25519EncryptedPrivate, new Writer().bytes(1, metadata).bytes(2, sealed).finish());
 }
 
-const bytesOf = (fields: Field[], n: number) => fields.find((f): f is Extract<Field, { kind: "bytes" }> => f.n === n && f.kind === "bytes")?.value;
-const numberOf = (fields: Field[], n: number) => Number(fields.find((f): f is Extract<Field, { kind: "varint" }> => f.n === n && f.kind === "varint")?.value ?? 0n);
+const bytesOf = (fields: Field[], n: number) =>
+  fields.find((f): f is Extract<Field, { kind: "bytes" }> => f.n === n && f.kind === "bytes")?.value;
+const numberOf = (fields: Field[], n: number) =>
+  Number(fields.find((f): f is Extract<Field, { kind: "varint" }> => f.n === n && f.kind === "varint")?.value ?? 0n);
 
 /** The Argon2 parameters and sealed bytes of an encrypted key file; a damaged file is a clear error naming it. */
 function readEncrypted(pem: string, file: string) {
@@ -61,14 +78,24 @@ function readEncrypted(pem: string, file: string) {
     throw damaged((err as Error).message);
   }
   const algorithm = bytesOf(meta, 1)?.toString("utf8");
-  if (algorithm !== ALGORITHM) throw new UserError(`${file}: encrypted with ${algorithm || "an unknown algorithm"}; only ${ALGORITHM} is supported`);
-  const params: Argon2Params = { memoryKiB: numberOf(argon, 2), iterations: numberOf(argon, 3), parallelism: numberOf(argon, 4) };
+  if (algorithm !== ALGORITHM)
+    throw new UserError(
+      `${file}: encrypted with ${algorithm || "an unknown algorithm"}; only ${ALGORITHM} is supported`,
+    );
+  const params: Argon2Params = {
+    memoryKiB: numberOf(argon, 2),
+    iterations: numberOf(argon, 3),
+    parallelism: numberOf(argon, 4),
+  };
   const salt = bytesOf(argon, 5) ?? Buffer.alloc(0);
   const sealed = bytesOf(outer, 2) ?? Buffer.alloc(0);
-  if (numberOf(argon, 1) !== ARGON2_VERSION) throw damaged(`Argon2 version ${numberOf(argon, 1)}, expected ${ARGON2_VERSION}`);
+  if (numberOf(argon, 1) !== ARGON2_VERSION)
+    throw damaged(`Argon2 version ${numberOf(argon, 1)}, expected ${ARGON2_VERSION}`);
   if (salt.length < 16) throw damaged("salt shorter than 128 bits");
-  if (params.memoryKiB < 8 * params.parallelism || params.memoryKiB > MAX_MEMORY_KIB) throw damaged(`Argon2 memory ${params.memoryKiB} KiB`);
-  if (params.iterations < 1 || params.parallelism < 1 || params.parallelism > 255) throw damaged("Argon2 iterations and parallelism must be positive");
+  if (params.memoryKiB < 8 * params.parallelism || params.memoryKiB > MAX_MEMORY_KIB)
+    throw damaged(`Argon2 memory ${params.memoryKiB} KiB`);
+  if (params.iterations < 1 || params.parallelism < 1 || params.parallelism > 255)
+    throw damaged("Argon2 iterations and parallelism must be positive");
   if (sealed.length <= NONCE_BYTES + TAG_BYTES) throw damaged("ciphertext too short");
   return { params, salt, sealed };
 }
@@ -79,14 +106,22 @@ export const encryptionParams = (pem: string, file = "key"): Argon2Params => rea
 /** Decrypts a CA key (64 bytes) in memory. A wrong passphrase is a UserError that names the file and nothing secret. */
 export async function decryptPrivateKey(pem: string, passphrase: Passphrase, file: string): Promise<Buffer> {
   const { params, salt, sealed } = readEncrypted(pem, file);
-  const decipher = createDecipheriv("aes-256-gcm", await derive(passphrase, salt, params), sealed.subarray(0, NONCE_BYTES));
+  const decipher = createDecipheriv(
+    "aes-256-gcm",
+    await derive(passphrase, salt, params),
+    sealed.subarray(0, NONCE_BYTES),
+  );
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   let key: Buffer;
   try {
     key = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
   } catch {
-    throw new UserError(`wrong passphrase for the CA key ${file} (or the file is damaged)`, "check MESH_CA_PASSPHRASE, or type it again");
+    throw new UserError(
+      `wrong passphrase for the CA key ${file} (or the file is damaged)`,
+      "check MESH_CA_PASSPHRASE, or type it again",
+    );
   }
-  if (key.length !== 64) throw new UserError(`${file}: the decrypted key is ${key.length} bytes, not 64: not a Nebula Ed25519 CA key`);
+  if (key.length !== 64)
+    throw new UserError(`${file}: the decrypted key is ${key.length} bytes, not 64: not a Nebula Ed25519 CA key`);
   return key;
 }

@@ -12,7 +12,9 @@ const rawPair = (kind: "ed25519" | "x25519") => {
 };
 
 const publicOf = (crv: "Ed25519" | "X25519", seed: Buffer) => {
-  const jwk = createPublicKey(createPrivateKey({ key: { kty: "OKP", crv, d: seed.toString("base64url"), x: "" }, format: "jwk" })).export({ format: "jwk" });
+  const jwk = createPublicKey(
+    createPrivateKey({ key: { kty: "OKP", crv, d: seed.toString("base64url"), x: "" }, format: "jwk" }),
+  ).export({ format: "jwk" });
   return Buffer.from((jwk as { x: string }).x, "base64url");
 };
 
@@ -25,7 +27,11 @@ export function generateEd25519(): { privateKey: Buffer; publicKey: Buffer } {
 /** A host's key pair; the private key is a Secret: it goes to the node and is never written here. */
 export function generateX25519(): { publicKey: Buffer; publicKeyPem: string; privateKeyPem: Secret } {
   const { seed, pub } = rawPair("x25519");
-  return { publicKey: pub, publicKeyPem: toPem(BANNERS.x25519Public, pub), privateKeyPem: new Secret(toPem(BANNERS.x25519Private, seed)) };
+  return {
+    publicKey: pub,
+    publicKeyPem: toPem(BANNERS.x25519Public, pub),
+    privateKeyPem: new Secret(toPem(BANNERS.x25519Private, seed)),
+  };
 }
 
 /** The public key that belongs to a host's private key PEM (to check a node's key against its certificate). */
@@ -40,7 +46,8 @@ export function x25519PublicKeyOf(privateKeyPem: Secret | string): Buffer {
 export function ed25519KeyFromPem(text: string, what = "CA key"): Buffer {
   const key = fromPem(BANNERS.ed25519Private, text, what);
   if (key.length !== 64) throw new UserError(`${what}: a Nebula Ed25519 private key is 64 bytes, not ${key.length}`);
-  if (!publicOf("Ed25519", key.subarray(0, 32)).equals(key.subarray(32))) throw new UserError(`${what}: the key is damaged (its public half does not match)`);
+  if (!publicOf("Ed25519", key.subarray(0, 32)).equals(key.subarray(32)))
+    throw new UserError(`${what}: the key is damaged (its public half does not match)`);
   return key;
 }
 

@@ -26,7 +26,10 @@ export async function readPassphrase(prompt = "CA passphrase: ", source: Passphr
   const input = source.input ?? process.stdin;
   const output = source.output ?? process.stderr;
   if (!input.isTTY || typeof input.setRawMode !== "function") {
-    throw new UserError(`a passphrase is needed and there is no terminal to ask on${envName ? `: set ${envName}` : ""}`, envName ? `e.g. read -rs ${envName} && export ${envName}` : undefined);
+    throw new UserError(
+      `a passphrase is needed and there is no terminal to ask on${envName ? `: set ${envName}` : ""}`,
+      envName ? `e.g. read -rs ${envName} && export ${envName}` : undefined,
+    );
   }
   output.write(prompt);
   return new Promise((resolve, reject) => {
@@ -57,7 +60,8 @@ export async function readPassphrase(prompt = "CA passphrase: ", source: Passphr
 export async function readNewPassphrase(what: string, source: PassphraseSource = {}): Promise<string> {
   const envName = source.env === undefined ? PASSPHRASE_ENV : source.env;
   const first = await readPassphrase(`New passphrase for ${what}: `, source);
-  if (first.length < MIN_PASSPHRASE_LENGTH) throw new UserError(`the CA passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
+  if (first.length < MIN_PASSPHRASE_LENGTH)
+    throw new UserError(`the CA passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
   if (envName && process.env[envName]) return first;
   const again = await readPassphrase("The same passphrase again: ", source);
   if (again !== first) throw new UserError("the two passphrases differ; nothing was created");
@@ -97,24 +101,41 @@ export const caStoreFor = (inventory: Inventory): CaStore => new CaStore(join(di
  */
 export async function openInventoryCa(
   inventory: Inventory,
-  options: { create?: boolean; name?: string; check?: boolean; log?: (line: string) => void; passphrase?: RunPassphrase } = {},
+  options: {
+    create?: boolean;
+    name?: string;
+    check?: boolean;
+    log?: (line: string) => void;
+    passphrase?: RunPassphrase;
+  } = {},
 ): Promise<OpenAuthority> {
   const store = caStoreFor(inventory);
   const runPassphrase = options.passphrase ?? new RunPassphrase();
   if (!store.exists()) {
-    if (!options.create) throw new UserError(`no mesh CA in ${store.dir}`, "the maintainer creates it once with: npx tsx tasks/deploy-hub.ts --init-ca");
+    if (!options.create)
+      throw new UserError(
+        `no mesh CA in ${store.dir}`,
+        "the maintainer creates it once with: npx tsx tasks/deploy-hub.ts --init-ca",
+      );
     let target = store;
     let passphrase: string;
     if (options.check) {
       target = new CaStore(mkdtempSync(join(tmpdir(), "meshisp-check-ca-")));
       process.once("exit", () => rmSync(target.dir, { recursive: true, force: true }));
-      (options.log ?? console.log)(`check mode: a new mesh CA would be created in ${store.dir}; planning with a throwaway one`);
+      (options.log ?? console.log)(
+        `check mode: a new mesh CA would be created in ${store.dir}; planning with a throwaway one`,
+      );
       passphrase = randomBytes(24).toString("base64");
     } else {
       passphrase = await readNewPassphrase(`the mesh CA in ${store.dir}`);
       runPassphrase.chosen(passphrase);
     }
-    const { key } = await target.createAndUnlock({ name: options.name ?? "Community Mesh CA", passphrase, groups: [...CA_GROUPS], ips: [...CA_IPS] });
+    const { key } = await target.createAndUnlock({
+      name: options.name ?? "Community Mesh CA",
+      passphrase,
+      groups: [...CA_GROUPS],
+      ips: [...CA_IPS],
+    });
     return openAuthority(target, key);
   }
   return openAuthority(store, await runPassphrase.get(`Passphrase of the mesh CA (${store.dir}): `));

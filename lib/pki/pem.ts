@@ -15,7 +15,8 @@ export function toPem(banner: string, data: Buffer): string {
   return `-----BEGIN ${banner}-----\n${b64}\n-----END ${banner}-----\n`;
 }
 
-const block = (banner: string) => new RegExp(`-----BEGIN ${banner}-----\\r?\\n([A-Za-z0-9+/=\\r\\n]*?)-----END ${banner}-----`, "g");
+const block = (banner: string) =>
+  new RegExp(`-----BEGIN ${banner}-----\\r?\\n([A-Za-z0-9+/=\\r\\n]*?)-----END ${banner}-----`, "g");
 
 /** Every block with this banner, in order (a CA file may hold several CAs). */
 export function allFromPem(banner: string, text: string): Buffer[] {

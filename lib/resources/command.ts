@@ -14,7 +14,10 @@ export interface GuardedCommandSpec extends ResourceOptions {
 }
 
 export function guardedCommand(spec: GuardedCommandSpec): Resource {
-  if (!spec.creates && !spec.unless) throw new Error(`guarded command "${spec.name}" needs creates or unless: a command without a guard runs every time`);
+  if (!spec.creates && !spec.unless)
+    throw new Error(
+      `guarded command "${spec.name}" needs creates or unless: a command without a guard runs every time`,
+    );
   const created = spec.creates ? pathFact(spec.creates) : undefined;
   const done = spec.unless ? succeedsFact(spec.unless) : undefined;
   return {

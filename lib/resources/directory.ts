@@ -21,7 +21,8 @@ export function directory(spec: DirectorySpec): Resource {
     facts: [stat],
     plan(read) {
       const now = read(stat);
-      if (now.exists && now.type !== "directory") throw new UserError(`${spec.path} exists on the host but is a ${now.type}, not a directory`);
+      if (now.exists && now.type !== "directory")
+        throw new UserError(`${spec.path} exists on the host but is a ${now.type}, not a directory`);
       const owner = spec.owner ? `${spec.owner}${spec.group ? `:${spec.group}` : ""}` : undefined;
       if (!now.exists) {
         const commands: Command[] = [sh`mkdir -p ${spec.path}`, sh`chmod ${mode} ${spec.path}`];
@@ -30,7 +31,8 @@ export function directory(spec: DirectorySpec): Resource {
       }
       const commands: Command[] = [];
       if (now.mode !== mode.padStart(4, "0")) commands.push(sh`chmod ${mode} ${spec.path}`);
-      if ((spec.owner && now.owner !== spec.owner) || (spec.group && now.group !== spec.group)) commands.push(sh`chown ${owner!} ${spec.path}`);
+      if ((spec.owner && now.owner !== spec.owner) || (spec.group && now.group !== spec.group))
+        commands.push(sh`chown ${owner!} ${spec.path}`);
       return commands.length ? { commands, summary: `mode/owner of ${spec.path}` } : null;
     },
   };

@@ -34,11 +34,23 @@ export function file(spec: FileSpec): Resource {
       const data = typeof spec.content === "string" ? Buffer.from(spec.content) : (spec.content ?? Buffer.alloc(0));
       const hash = createHash("sha256").update(data).digest("hex");
       if (now.exists && now.type !== "file") {
-        throw new UserError(`${spec.path} is a ${now.type} on the host, not a file: refusing to replace it`, "move it away by hand, then run again");
+        throw new UserError(
+          `${spec.path} is a ${now.type} on the host, not a file: refusing to replace it`,
+          "move it away by hand, then run again",
+        );
       }
       if (!now.exists || now.sha256 !== hash) {
         return {
-          commands: [writeFileCommand({ path: spec.path, content: data, mode, owner: spec.owner, group: spec.group, secret: spec.secret })],
+          commands: [
+            writeFileCommand({
+              path: spec.path,
+              content: data,
+              mode,
+              owner: spec.owner,
+              group: spec.group,
+              secret: spec.secret,
+            }),
+          ],
           summary: now.exists ? "update content" : "create",
           diff: { path: spec.path, after: data.toString("utf8"), secret: !!spec.secret, exists: now.exists },
         };

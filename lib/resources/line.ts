@@ -23,7 +23,10 @@ export function editLines(current: string | null, spec: Pick<LineSpec, "line" | 
     next = lines.filter((l) => !matches(l));
   } else {
     const first = lines.findIndex(matches);
-    next = first === -1 ? [...lines, spec.line] : lines.flatMap((l, i) => (i === first ? [spec.line] : matches(l) ? [] : [l]));
+    next =
+      first === -1
+        ? [...lines, spec.line]
+        : lines.flatMap((l, i) => (i === first ? [spec.line] : matches(l) ? [] : [l]));
   }
   const out = next.length ? `${next.join("\n")}\n` : "";
   return out === text || (current === null && spec.absent) ? null : out;

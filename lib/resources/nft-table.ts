@@ -21,7 +21,8 @@ const nftTableCommentFact = (family: string, name: string): Fact<string | null> 
     code === 0 ? (/^\s*comment "([^"]*)"/m.exec(stdout)?.[1] ?? "") : null,
   );
 
-export const nftTableStamp = (body: string): string => `meshisp sha256:${createHash("sha256").update(body).digest("hex").slice(0, 16)}`;
+export const nftTableStamp = (body: string): string =>
+  `meshisp sha256:${createHash("sha256").update(body).digest("hex").slice(0, 16)}`;
 
 export function nftTable(spec: NftTableSpec): Resource {
   const live = nftTableCommentFact(spec.family, spec.name);
@@ -34,7 +35,10 @@ export function nftTable(spec: NftTableSpec): Resource {
     facts: [live],
     plan(read) {
       const now = read(live);
-      if (spec.absent) return now === null ? null : { commands: [sh`nft delete table ${spec.family} ${spec.name}`], summary: "remove" };
+      if (spec.absent)
+        return now === null
+          ? null
+          : { commands: [sh`nft delete table ${spec.family} ${spec.name}`], summary: "remove" };
       if (now === stamp) return null;
       // One transaction: create (so the delete cannot fail), delete, define. Packets never meet half a table.
       const script = `table ${id}\ndelete table ${id}\ntable ${id} {\n\tcomment "${stamp}"\n${spec.body}\n}\n`;

@@ -31,7 +31,11 @@ export function packages(spec: PackageSpec): Resource {
             : have.manager === "opkg"
               ? sh`opkg update && opkg install ${missing}`
               : undefined;
-      if (!command) throw new UserError(`cannot install ${missing.join(", ")}: the host has no package manager (neither opkg nor apk)`, "use an OpenWrt build with opkg (22.03-24.10) or apk (25.12 and later)");
+      if (!command)
+        throw new UserError(
+          `cannot install ${missing.join(", ")}: the host has no package manager (neither opkg nor apk)`,
+          "use an OpenWrt build with opkg (22.03-24.10) or apk (25.12 and later)",
+        );
       return { commands: [command], summary: `install ${missing.join(", ")}` };
     },
   };

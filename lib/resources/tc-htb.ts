@@ -29,9 +29,14 @@ export interface HtbCapSpec extends ResourceOptions {
 const HTB = { root: "1:", defaultClass: "10", classid: "1:10", leaf: "10:" } as const;
 
 const leafArgs = (leaf: LeafQdisc): string[] =>
-  leaf.kind === "pfifo" ? ["pfifo", "limit", String(leaf.limit)] : leaf.kind === "cake" ? ["cake", "besteffort"] : ["fq_codel"];
+  leaf.kind === "pfifo"
+    ? ["pfifo", "limit", String(leaf.limit)]
+    : leaf.kind === "cake"
+      ? ["cake", "besteffort"]
+      : ["fq_codel"];
 
-const formatRate = (bit: number): string => (bit % 1e6 === 0 ? `${bit / 1e6}Mbit` : bit % 1e3 === 0 ? `${bit / 1e3}Kbit` : `${bit}bit`);
+const formatRate = (bit: number): string =>
+  bit % 1e6 === 0 ? `${bit / 1e6}Mbit` : bit % 1e3 === 0 ? `${bit / 1e3}Kbit` : `${bit}bit`;
 
 /** Waits (in the apply script) for a device to appear; fails with a message saying which and how long. */
 export const waitForDevice = (device: string, seconds: number): Command =>
@@ -47,25 +52,40 @@ export const htbCommands = {
   cls: (device: string, rateBit: number) =>
     sh`tc class replace dev ${device} parent ${HTB.root} classid ${HTB.classid} htb rate ${`${rateBit}bit`} ceil ${`${rateBit}bit`}`,
   /** `replace` only changes a leaf of the same kind ("must match existing qdisc"): another kind is deleted first. */
-  leaf: (device: string, leaf: LeafQdisc) => sh`tc qdisc replace dev ${device} parent ${HTB.classid} handle ${HTB.leaf} ${leafArgs(leaf)}`,
+  leaf: (device: string, leaf: LeafQdisc) =>
+    sh`tc qdisc replace dev ${device} parent ${HTB.classid} handle ${HTB.leaf} ${leafArgs(leaf)}`,
   deleteLeaf: (device: string) => sh`tc qdisc del dev ${device} parent ${HTB.classid}`,
   ensureLeaf: (device: string, leaf: LeafQdisc) =>
     sh`{ tc qdisc replace dev ${device} parent ${HTB.classid} handle ${HTB.leaf} ${leafArgs(leaf)} 2>/dev/null || { tc qdisc del dev ${device} parent ${HTB.classid} 2>/dev/null; tc qdisc replace dev ${device} parent ${HTB.classid} handle ${HTB.leaf} ${leafArgs(leaf)}; }; }`,
 };
 
 /** What differs between the live state and the cap asked for, part by part (root, class, leaf). */
-function htbDifferences(state: TcDeviceState, spec: { rateBit: number; leaf: LeafQdisc }): { root: boolean; cls: string | null; leaf: string | null } {
+function htbDifferences(
+  state: TcDeviceState,
+  spec: { rateBit: number; leaf: LeafQdisc },
+): { root: boolean; cls: string | null; leaf: string | null } {
   const root = state.qdiscs.find((q) => q.parent === "root");
   const rootOk = root?.kind === "htb" && root.handle === HTB.root && root.defaultClass === HTB.defaultClass;
   const cls = state.classes.find((c) => c.classid === HTB.classid && c.kind === "htb");
   const leaf = state.qdiscs.find((q) => q.parent === HTB.classid);
   const want = spec.leaf;
-  const leafOk = leaf?.kind === want.kind && leaf.handle === HTB.leaf && (want.kind !== "pfifo" || leaf.limit === want.limit);
+  const leafOk =
+    leaf?.kind === want.kind && leaf.handle === HTB.leaf && (want.kind !== "pfifo" || leaf.limit === want.limit);
   const clsOk = cls !== undefined && cls.rateBit === spec.rateBit && cls.ceilBit === spec.rateBit;
   return {
     root: !rootOk,
-    cls: rootOk && clsOk ? null : cls ? `rate ${formatRate(cls.rateBit)} -> ${formatRate(spec.rateBit)}` : `rate ${formatRate(spec.rateBit)}`,
-    leaf: rootOk && leafOk ? null : leaf ? `queue ${leaf.kind}${leaf.limit ? ` ${leaf.limit}p` : ""} -> ${leafArgs(want).join(" ")}` : `queue ${leafArgs(want).join(" ")}`,
+    cls:
+      rootOk && clsOk
+        ? null
+        : cls
+          ? `rate ${formatRate(cls.rateBit)} -> ${formatRate(spec.rateBit)}`
+          : `rate ${formatRate(spec.rateBit)}`,
+    leaf:
+      rootOk && leafOk
+        ? null
+        : leaf
+          ? `queue ${leaf.kind}${leaf.limit ? ` ${leaf.limit}p` : ""} -> ${leafArgs(want).join(" ")}`
+          : `queue ${leafArgs(want).join(" ")}`,
   };
 }
 
@@ -88,10 +108,13 @@ export function htbCap(spec: HtbCapSpec): Resource {
       if (diff.root) commands.push(htbCommands.root(spec.device));
       if (diff.cls) commands.push(htbCommands.cls(spec.device, spec.rateBit));
       const current = state.qdiscs.find((q) => q.parent === HTB.classid);
-      if (diff.leaf && !diff.root && current && current.kind !== leaf.kind) commands.push(htbCommands.deleteLeaf(spec.device));
+      if (diff.leaf && !diff.root && current && current.kind !== leaf.kind)
+        commands.push(htbCommands.deleteLeaf(spec.device));
       if (diff.leaf) commands.push(htbCommands.leaf(spec.device, leaf));
       const changes = [diff.root ? "htb root" : "", diff.cls ?? "", diff.leaf ?? ""].filter(Boolean);
-      return changes.length ? { commands, summary: `${state.exists ? "" : "new device: "}${changes.join(", ")}` } : null;
+      return changes.length
+        ? { commands, summary: `${state.exists ? "" : "new device: "}${changes.join(", ")}` }
+        : null;
     },
   };
 }

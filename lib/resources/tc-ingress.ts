@@ -36,7 +36,8 @@ export function ingressRedirect(spec: IngressRedirectSpec): Resource {
         commands.push(ingressCommands.qdisc(spec.device));
         changes.push("ingress qdisc");
       }
-      const exact = state.ingressRedirects.length === 1 && state.ingressRedirects[0] === spec.to && state.otherIngressFilters === 0;
+      const exact =
+        state.ingressRedirects.length === 1 && state.ingressRedirects[0] === spec.to && state.otherIngressFilters === 0;
       if (hasIngress(state) && !exact && state.ingressRedirects.length + state.otherIngressFilters > 0) {
         commands.push(ingressCommands.clear(spec.device));
         changes.push(`replace ${state.ingressRedirects.length + state.otherIngressFilters} other filter(s)`);

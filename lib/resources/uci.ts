@@ -72,7 +72,9 @@ export function parseUciShow(stdout: string, config: string, section: string): U
 }
 
 export const uciSectionFact = (config: string, section: string): Fact<UciSection | null> =>
-  defineFact(`uci:${config}.${section}`, sh`uci -q show ${`${config}.${section}`}`, ({ stdout, code }) => (code === 0 ? parseUciShow(stdout, config, section) : null));
+  defineFact(`uci:${config}.${section}`, sh`uci -q show ${`${config}.${section}`}`, ({ stdout, code }) =>
+    code === 0 ? parseUciShow(stdout, config, section) : null,
+  );
 
 const describe = (o: Record<string, string | string[]>) =>
   Object.entries(o)
@@ -96,8 +98,15 @@ function uciChanges(now: UciSection | null, want: UciSectionSpec["want"], where:
 
 export function uciSection(spec: UciSectionSpec): Resource {
   const { config, section, want } = spec;
-  for (const [what, value] of [["config", config], ["section", section], ...("absent" in want ? [] : Object.keys(want.options).map((k) => ["option", k]))])
-    if (!NAME.test(value)) throw new Error(`uci section ${config}.${section}: ${what} name ${JSON.stringify(value)} is not a UCI name (letters, digits, _)`);
+  for (const [what, value] of [
+    ["config", config],
+    ["section", section],
+    ...("absent" in want ? [] : Object.keys(want.options).map((k) => ["option", k])),
+  ])
+    if (!NAME.test(value))
+      throw new Error(
+        `uci section ${config}.${section}: ${what} name ${JSON.stringify(value)} is not a UCI name (letters, digits, _)`,
+      );
   const where = `${config}.${section}`;
   const fact = uciSectionFact(config, section);
   return {

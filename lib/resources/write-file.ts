@@ -39,7 +39,8 @@ export function writeFileCommand(options: WriteFileOptions): Command {
     writes.push(sh`printf ${options.secret ? secret(format) : format} >> ${tmp}`);
   }
   // chown takes "user", "user:group" or ":group" (group only).
-  const owner = options.owner || options.group ? `${options.owner ?? ""}${options.group ? `:${options.group}` : ""}` : undefined;
+  const owner =
+    options.owner || options.group ? `${options.owner ?? ""}${options.group ? `:${options.group}` : ""}` : undefined;
   // A subshell keeps the umask from reaching the commands that follow.
   const body = join(
     [

@@ -18,9 +18,18 @@ interface Entry {
  * notifications: they run after phase 2, or on the next run if this one fails). False when a step failed; throws
  * TransportError when the script stopped without saying why (a cut connection).
  */
-export async function applySteps(run: HostRun, changes: readonly ChangeStep[], handlers: readonly HandlerStep[], record: readonly string[], diffs: Map<Resource, string>): Promise<boolean> {
+export async function applySteps(
+  run: HostRun,
+  changes: readonly ChangeStep[],
+  handlers: readonly HandlerStep[],
+  record: readonly string[],
+  diffs: Map<Resource, string>,
+): Promise<boolean> {
   const steps: ApplyStep[] = changes.map((c) => ({ label: c.resource.name, commands: c.plan.commands }));
-  const handlerSteps = handlers.map(({ name, handler }) => ({ name, step: { label: `handler: ${name}`, commands: [handler.command] } }));
+  const handlerSteps = handlers.map(({ name, handler }) => ({
+    name,
+    step: { label: `handler: ${name}`, commands: [handler.command] },
+  }));
   const { script, parse } = applyScript(steps, handlerSteps, record);
   const result = await run.transport.run(SCRIPT_SHELL, { stdin: script.render() });
   const outcome = parse(result.stdout);
@@ -37,14 +46,23 @@ export async function applySteps(run: HostRun, changes: readonly ChangeStep[], h
   });
   if (outcome.failed) {
     const entry = entries[outcome.failed.step];
-    const error = new CommandError(run.host.name, entry.label, entry.commands.map((c) => c.display()).join(" && "), outcome.failed.code, outcome.failed.output);
+    const error = new CommandError(
+      run.host.name,
+      entry.label,
+      entry.commands.map((c) => c.display()).join(" && "),
+      outcome.failed.code,
+      outcome.failed.output,
+    );
     run.recap.failed++;
     run.recap.error = error.message;
     run.reporter.task({ host: run.host.name, task: entry.label, status: "failed", error: error.message });
     return false;
   }
   if (outcome.done !== entries.length) {
-    throw new TransportError(run.transport.target, `the run was cut short after ${outcome.done} of ${entries.length} steps (exit ${result.code}): ${result.stderr.trim()}`);
+    throw new TransportError(
+      run.transport.target,
+      `the run was cut short after ${outcome.done} of ${entries.length} steps (exit ${result.code}): ${result.stderr.trim()}`,
+    );
   }
   return true;
 }

@@ -18,7 +18,14 @@ export function buildTasks(play: Play, host: Host, inventory: Inventory, facts: 
   const playDefaults = mergeVars(...play.roles.map((r) => r.defaults));
   const varsOf = (other: Host) => effectiveVars(other, playDefaults, options.extraVars);
   for (const role of play.roles) {
-    const ctx: HostContext = { host, facts, os: facts.os, vars: effectiveVars(host, role.defaults, options.extraVars), inventory, varsOf };
+    const ctx: HostContext = {
+      host,
+      facts,
+      os: facts.os,
+      vars: effectiveVars(host, role.defaults, options.extraVars),
+      inventory,
+      varsOf,
+    };
     for (const resource of role.tasks(ctx)) {
       if (selected(resource, role.name, options)) built.tasks.push(resource);
       else built.skipped++;

@@ -13,13 +13,17 @@ export async function gather(transport: Transport, facts: readonly Fact<unknown>
   const result = await transport.run(SCRIPT_SHELL, { stdin: script.render() });
   const outputs: Map<string, ProbeOutput> = parse(result.stdout);
   if (outputs.size !== unique.length) {
-    throw new TransportError(transport.target, `fact gathering was cut short (exit ${result.code}): ${result.stderr.trim() || "no output"}`);
+    throw new TransportError(
+      transport.target,
+      `fact gathering was cut short (exit ${result.code}): ${result.stderr.trim() || "no output"}`,
+    );
   }
   const parsed = new Map<string, unknown>();
   return <T>(fact: Fact<T>): T => {
     if (!parsed.has(fact.key)) {
       const output = outputs.get(fact.key);
-      if (!output) throw new Error(`internal: fact ${fact.key} was read but never gathered (list it in the resource's facts)`);
+      if (!output)
+        throw new Error(`internal: fact ${fact.key} was read but never gathered (list it in the resource's facts)`);
       parsed.set(fact.key, fact.parse(output));
     }
     return parsed.get(fact.key) as T;
@@ -30,9 +34,13 @@ export async function gather(transport: Transport, facts: readonly Fact<unknown>
 export async function identify(transport: Transport, host: Host): Promise<HostFacts> {
   const read = await gather(transport, [hostFacts]);
   const facts = read(hostFacts);
-  if ("unsupported" in facts) throw new UserError(`${host.name} runs "${facts.unsupported}": only Debian and OpenWrt hosts are supported`);
+  if ("unsupported" in facts)
+    throw new UserError(`${host.name} runs "${facts.unsupported}": only Debian and OpenWrt hosts are supported`);
   if (host.os && host.os !== facts.os) {
-    throw new UserError(`${host.name}: the inventory (${host.source}) says os: ${host.os}, but the host runs ${facts.os}`, "correct the inventory");
+    throw new UserError(
+      `${host.name}: the inventory (${host.source}) says os: ${host.os}, but the host runs ${facts.os}`,
+      "correct the inventory",
+    );
   }
   return facts;
 }

@@ -18,8 +18,23 @@ export type { RunOptions };
  * `connect` gives the host's transport (the session's SSH connection; a local shell in tests): nothing here knows
  * which. Every failure ends in the recap: unreachable, a user's mistake or a failed command (the host's error).
  */
-export async function runHost(play: Play, host: Host, inventory: Inventory, connect: () => Promise<Transport>, options: RunOptions, reporter: Reporter): Promise<HostRecap> {
-  const recap: HostRecap = { host: host.name, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, roundTrips: 0 };
+export async function runHost(
+  play: Play,
+  host: Host,
+  inventory: Inventory,
+  connect: () => Promise<Transport>,
+  options: RunOptions,
+  reporter: Reporter,
+): Promise<HostRecap> {
+  const recap: HostRecap = {
+    host: host.name,
+    ok: 0,
+    changed: 0,
+    failed: 0,
+    skipped: 0,
+    unreachable: false,
+    roundTrips: 0,
+  };
   let transport: Transport | undefined;
   let roundTripsBefore = 0;
   try {
@@ -76,7 +91,10 @@ function reportFailure(recap: HostRecap, reporter: Reporter, err: unknown): void
     reporter.task({ host: recap.host, task: "connect", status: "failed", error: err.message });
     return;
   }
-  const [task, message] = err instanceof UserError || err instanceof TransportError ? ["plan", err.message] : ["internal error", (err as Error).stack ?? String(err)];
+  const [task, message] =
+    err instanceof UserError || err instanceof TransportError
+      ? ["plan", err.message]
+      : ["internal error", (err as Error).stack ?? String(err)];
   recap.failed++;
   recap.error = message;
   reporter.task({ host: recap.host, task, status: "failed", error: message });

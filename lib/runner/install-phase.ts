@@ -9,7 +9,11 @@ import type { Built, HostRun } from "./steps.ts";
  * The other tasks' facts may need what these install (ip-full's `ip -j`, tc, nebula's version). Handlers they notify
  * are recorded on the host as pending and run after phase 2. Returns the handler names recorded, or null if it failed.
  */
-export async function installPhase(run: HostRun, built: Built, read: FactReader): Promise<{ applied: boolean; recorded: string[] } | null> {
+export async function installPhase(
+  run: HostRun,
+  built: Built,
+  read: FactReader,
+): Promise<{ applied: boolean; recorded: string[] } | null> {
   const installs = built.tasks.filter((t) => t.installs);
   if (run.options.check || installs.length === 0) return { applied: false, recorded: [] };
   // Plan without reporting: if nothing is to install, phase 2 plans (and reports) every task from the same facts.

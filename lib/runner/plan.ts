@@ -24,10 +24,16 @@ export function planTasks(tasks: readonly Resource[], read: FactReader): Planned
 }
 
 /** The handler names the changes notify (deduplicated). */
-export const notifiedBy = (changes: readonly ChangeStep[]) => new Set<string>(changes.flatMap((c) => c.resource.notify ?? []));
+export const notifiedBy = (changes: readonly ChangeStep[]) =>
+  new Set<string>(changes.flatMap((c) => c.resource.notify ?? []));
 
 /** Handlers pending on the host from an earlier run that failed, which this run picks up unasked (the runner says so). */
-export function pickedUpPending(built: Built, notified: Set<string>, pending: readonly string[], quiet: Set<string>): string[] {
+export function pickedUpPending(
+  built: Built,
+  notified: Set<string>,
+  pending: readonly string[],
+  quiet: Set<string>,
+): string[] {
   return [...new Set(pending)].filter((name) => built.handlers.has(name) && !notified.has(name) && !quiet.has(name));
 }
 
@@ -41,6 +47,7 @@ export function handlerSteps(built: Built, notified: Set<string>, pending: reado
 
 export function checkDefined(built: Built, names: Iterable<string>): void {
   for (const name of names) {
-    if (!built.handlers.has(name)) throw new UserError(`a task notifies handler "${name}", which no role of this play defines`);
+    if (!built.handlers.has(name))
+      throw new UserError(`a task notifies handler "${name}", which no role of this play defines`);
   }
 }

@@ -22,7 +22,16 @@ export interface GatherScript {
 export function gatherScript(facts: readonly Fact<unknown>[]): GatherScript {
   const mark = `@@meshisp-${randomBytes(6).toString("hex")}`;
   const body = facts.map((fact, i) =>
-    join([sh`printf '%s\n' ${`${mark} ${i}`}`, raw("("), fact.command, raw(") 2>/dev/null </dev/null"), sh`printf '\n%s %s\n' ${`${mark}-rc`} "$?"`], "\n"),
+    join(
+      [
+        sh`printf '%s\n' ${`${mark} ${i}`}`,
+        raw("("),
+        fact.command,
+        raw(") 2>/dev/null </dev/null"),
+        sh`printf '\n%s %s\n' ${`${mark}-rc`} "$?"`,
+      ],
+      "\n",
+    ),
   );
   return {
     script: wrap(body.length ? body : [raw(":")]),
@@ -58,10 +67,14 @@ export interface ApplyOutcome {
  * `record` names handlers that are only written as pending, not run here: the runner's install phase notifies them,
  * and they run at the end of the same run's second phase (or of the next run, if this one stops).
  */
-export function applyScript(steps: ApplyStep[], handlerSteps: { name: string; step: ApplyStep }[], record: readonly string[] = []) {
+export function applyScript(
+  steps: ApplyStep[],
+  handlerSteps: { name: string; step: ApplyStep }[],
+  record: readonly string[] = [],
+) {
   const mark = `@@meshisp-${randomBytes(6).toString("hex")}`;
   const all = [...steps, ...handlerSteps.map((h) => h.step)];
-  const body: Command[] = [raw('T=$(mktemp -d /tmp/meshisp.XXXXXX) || exit 70'), raw(`trap 'rm -rf "$T"' EXIT`)];
+  const body: Command[] = [raw("T=$(mktemp -d /tmp/meshisp.XXXXXX) || exit 70"), raw(`trap 'rm -rf "$T"' EXIT`)];
   const pending = [...new Set([...record, ...handlerSteps.map((h) => h.name)])];
   if (pending.length) {
     body.push(sh`mkdir -p ${STATE_DIR} && printf '%s\n' ${pending} >> ${PENDING_HANDLERS}`);
@@ -84,7 +97,9 @@ export function applyScript(steps: ApplyStep[], handlerSteps: { name: string; st
     );
     const handler = i >= steps.length ? handlerSteps[i - steps.length] : undefined;
     if (handler) {
-      body.push(sh`grep -vxF -e ${handler.name} ${PENDING_HANDLERS} > ${`${PENDING_HANDLERS}.new`}; mv -f ${`${PENDING_HANDLERS}.new`} ${PENDING_HANDLERS}`);
+      body.push(
+        sh`grep -vxF -e ${handler.name} ${PENDING_HANDLERS} > ${`${PENDING_HANDLERS}.new`}; mv -f ${`${PENDING_HANDLERS}.new`} ${PENDING_HANDLERS}`,
+      );
     }
   });
   if (handlerSteps.length) body.push(sh`[ -s ${PENDING_HANDLERS} ] || rm -f ${PENDING_HANDLERS}`);

@@ -74,7 +74,10 @@ export class Session {
   /** One bound on connection attempts for the whole run, jump hosts included. */
   readonly #gate: HandshakeGate;
 
-  constructor(readonly inventory: Inventory, readonly options: SessionOptions = {}) {
+  constructor(
+    readonly inventory: Inventory,
+    readonly options: SessionOptions = {},
+  ) {
     this.#key = inventoryLoginKey(inventory);
     this.#gate = new HandshakeGate(options.maxHandshakes ?? DEFAULT_HANDSHAKES);
   }
@@ -86,7 +89,10 @@ export class Session {
 
   #connect(host: Host, chain: string[]): Promise<SshTransport> {
     if (chain.includes(host.name)) {
-      throw new UserError(`the path to ${chain[0]} loops: ${[...chain, host.name].join(" via ")}`, "check ssh_via in the inventory and the session's reach overrides");
+      throw new UserError(
+        `the path to ${chain[0]} loops: ${[...chain, host.name].join(" via ")}`,
+        "check ssh_via in the inventory and the session's reach overrides",
+      );
     }
     let entry = this.#connections.get(host.name);
     if (!entry) {
@@ -107,7 +113,10 @@ export class Session {
     let dial: (() => Promise<Duplex>) | undefined;
     if (route.via) {
       const jumpHost = this.inventory.hosts.find((h) => h.name === route.via);
-      if (!jumpHost) throw new UserError(`${host.name} is to be reached via ${route.via}, which is not a host of ${this.inventory.file}`);
+      if (!jumpHost)
+        throw new UserError(
+          `${host.name} is to be reached via ${route.via}, which is not a host of ${this.inventory.file}`,
+        );
       // The jump host's connection first, outside the gate: an attempt holding a place while it waits for its jump
       // host's turn could hold every place.
       let jump: SshTransport;
@@ -115,21 +124,38 @@ export class Session {
         jump = await this.#connect(jumpHost, [...chain, host.name]);
       } catch (err) {
         if (err instanceof UserError) throw err;
-        throw new TransportError(`${host.name} via ${route.via}`, `cannot reach ${route.via}: ${(err as Error).message}`, (err as TransportError).unreachable ?? true);
+        throw new TransportError(
+          `${host.name} via ${route.via}`,
+          `cannot reach ${route.via}: ${(err as Error).message}`,
+          (err as TransportError).unreachable ?? true,
+        );
       }
       // Bounded like a direct connect: a jump host's TCP connect to a silent address (a router whose radio link is
       // down, an unused mesh IP: Nebula drops the SYNs) would otherwise wait for its kernel's SYN retries, minutes.
       const what = `could not open a TCP connection from ${route.via} to ${route.address}:${route.port}`;
       dial = () =>
-        withDeadline(jump.forward(route.address, route.port), timeoutMs, `${what}: no answer within ${timeoutMs} ms`, destroy).catch((err: Error & { timedOut?: boolean }) => {
-          throw Object.assign(new TransportError(`${host.name} via ${route.via}`, err.message), { timedOut: err.timedOut, cause: err });
+        withDeadline(
+          jump.forward(route.address, route.port),
+          timeoutMs,
+          `${what}: no answer within ${timeoutMs} ms`,
+          destroy,
+        ).catch((err: Error & { timedOut?: boolean }) => {
+          throw Object.assign(new TransportError(`${host.name} via ${route.via}`, err.message), {
+            timedOut: err.timedOut,
+            cause: err,
+          });
         });
     } else if (this.options.dial) {
       const first = this.options.dial;
       dial = () =>
-        withDeadline(first(route.address, route.port), timeoutMs, `no answer within ${timeoutMs} ms`, destroy).catch((err: Error & { timedOut?: boolean; code?: string }) => {
-          throw Object.assign(new TransportError(user, `could not connect: ${err.message}`), { timedOut: err.timedOut, code: err.code });
-        });
+        withDeadline(first(route.address, route.port), timeoutMs, `no answer within ${timeoutMs} ms`, destroy).catch(
+          (err: Error & { timedOut?: boolean; code?: string }) => {
+            throw Object.assign(new TransportError(user, `could not connect: ${err.message}`), {
+              timedOut: err.timedOut,
+              code: err.code,
+            });
+          },
+        );
     }
     return SshTransport.connect({
       host: route.address,
@@ -160,7 +186,8 @@ export class Session {
   async run(play: Play): Promise<HostRecap[]> {
     const hosts = selectHosts(this.inventory, play.hosts, this.options.limit);
     const forks = Math.max(1, this.options.forks ?? 20);
-    const runOne = (host: Host, reporter: Reporter) => runHost(play, host, this.inventory, () => this.connect(host), this.options, reporter);
+    const runOne = (host: Host, reporter: Reporter) =>
+      runHost(play, host, this.inventory, () => this.connect(host), this.options, reporter);
 
     if (this.options.output !== "listr") {
       const recaps: HostRecap[] = [];
@@ -228,9 +255,10 @@ export class Session {
 /** A stream that arrives after the timeout is destroyed: nobody will read it, and it would hold a channel or socket open. */
 const destroy = (stream: Duplex) => stream.destroy();
 
-const order = (recaps: HostRecap[], hosts: Host[]) => hosts.map((h) => recaps.find((r) => r.host === h.name)!).filter(Boolean);
+const order = (recaps: HostRecap[], hosts: Host[]) =>
+  hosts.map((h) => recaps.find((r) => r.host === h.name)!).filter(Boolean);
 
-export function lineFor(e: TaskEvent): string {
+function lineFor(e: TaskEvent): string {
   const head = `${e.status.toUpperCase()} ${e.task}${e.summary ? ` (${e.summary})` : ""}`;
   return [head, e.error, e.diff, ...(e.commands ?? []).map((c) => `  $ ${c}`)].filter(Boolean).join("\n");
 }

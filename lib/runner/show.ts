@@ -12,7 +12,13 @@ export function reportOk(run: HostRun, resources: readonly Resource[]): void {
   }
 }
 
-export function reportChange(run: HostRun, resource: Resource, plan: Plan, status: "changed" | "failed", diff?: string): void {
+export function reportChange(
+  run: HostRun,
+  resource: Resource,
+  plan: Plan,
+  status: "changed" | "failed",
+  diff?: string,
+): void {
   run.reporter.task({
     host: run.host.name,
     task: resource.name,
@@ -24,13 +30,20 @@ export function reportChange(run: HostRun, resource: Resource, plan: Plan, statu
 }
 
 export function reportPickedUp(run: HostRun, names: readonly string[]): void {
-  for (const name of names) run.reporter.notice(run.host.name, `handler "${name}" is pending from an earlier run that failed: it runs now`);
+  for (const name of names)
+    run.reporter.notice(run.host.name, `handler "${name}" is pending from an earlier run that failed: it runs now`);
 }
 
 /** --check: every change and handler as one that would be made, counted as changed. */
-export function reportWouldChange(run: HostRun, changes: readonly ChangeStep[], handlers: readonly HandlerStep[], diffs: Map<Resource, string>): void {
+export function reportWouldChange(
+  run: HostRun,
+  changes: readonly ChangeStep[],
+  handlers: readonly HandlerStep[],
+  diffs: Map<Resource, string>,
+): void {
   for (const { resource, plan } of changes) reportChange(run, resource, plan, "changed", diffs.get(resource));
-  for (const { name } of handlers) run.reporter.task({ host: run.host.name, task: `handler: ${name}`, status: "changed", summary: "would run" });
+  for (const { name } of handlers)
+    run.reporter.task({ host: run.host.name, task: `handler: ${name}`, status: "changed", summary: "would run" });
   run.recap.changed += changes.length;
 }
 
@@ -39,9 +52,18 @@ export async function fetchDiffs(run: HostRun, changes: readonly ChangeStep[]): 
   const diffs = new Map<Resource, string>();
   if (!run.options.diff) return diffs;
   const wanted = changes.filter((c) => c.plan.diff && c.plan.diff.exists && !c.plan.diff.secret);
-  const readBefore = wanted.length ? await gather(run.transport, wanted.map((c) => contentFact(c.plan.diff!.path))) : undefined;
+  const readBefore = wanted.length
+    ? await gather(
+        run.transport,
+        wanted.map((c) => contentFact(c.plan.diff!.path)),
+      )
+    : undefined;
   for (const { resource, plan } of changes) {
-    if (plan.diff) diffs.set(resource, renderDiff(plan.diff, plan.diff.exists && !plan.diff.secret ? readBefore!(contentFact(plan.diff.path)) : null));
+    if (plan.diff)
+      diffs.set(
+        resource,
+        renderDiff(plan.diff, plan.diff.exists && !plan.diff.secret ? readBefore!(contentFact(plan.diff.path)) : null),
+      );
   }
   return diffs;
 }

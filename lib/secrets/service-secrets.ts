@@ -21,7 +21,8 @@ export interface ServiceSecrets {
   readonly file: string;
 }
 
-export const serviceSecretsFile = (inventory: Inventory): string => join(dirname(inventory.file), "secrets", "services.key");
+export const serviceSecretsFile = (inventory: Inventory): string =>
+  join(dirname(inventory.file), "secrets", "services.key");
 
 const SEED_BYTES = 64;
 
@@ -37,7 +38,11 @@ function fromSeed(seed: Buffer, file: string): ServiceSecrets {
 }
 
 /** Opens the sealed seed in `file`, creating it first (once) when it does not exist. */
-export async function openSecretsFile(file: string, passphrase: Passphrase, argon2?: Argon2Params): Promise<ServiceSecrets> {
+export async function openSecretsFile(
+  file: string,
+  passphrase: Passphrase,
+  argon2?: Argon2Params,
+): Promise<ServiceSecrets> {
   if (!existsSync(file)) {
     const seed = randomBytes(SEED_BYTES);
     const sealed = await encryptPrivateKey(seed, passphrase, argon2);
@@ -53,15 +58,24 @@ export async function openSecretsFile(file: string, passphrase: Passphrase, argo
  * The inventory's service secrets, unlocked with the CA's passphrase: the run's (`passphrase`, asked when the CA was
  * opened), else MESH_CA_PASSPHRASE or a prompt.
  */
-export async function openServiceSecrets(inventory: Inventory, options: { check?: boolean; passphrase?: RunPassphrase } = {}): Promise<ServiceSecrets> {
+export async function openServiceSecrets(
+  inventory: Inventory,
+  options: { check?: boolean; passphrase?: RunPassphrase } = {},
+): Promise<ServiceSecrets> {
   const file = serviceSecretsFile(inventory);
   // --check plans with throwaway secrets when none exist yet: it writes nothing, and the compose file's diff masks them.
   if (options.check && !existsSync(file)) return fromSeed(randomBytes(SEED_BYTES), file);
   try {
-    return await openSecretsFile(file, await (options.passphrase ?? new RunPassphrase()).get(`Passphrase of the mesh CA (unlocks ${file}): `));
+    return await openSecretsFile(
+      file,
+      await (options.passphrase ?? new RunPassphrase()).get(`Passphrase of the mesh CA (unlocks ${file}): `),
+    );
   } catch (err) {
     if (err instanceof UserError && /wrong passphrase/.test(err.message)) {
-      throw new UserError(`wrong passphrase for the hub's service secrets ${file}`, "it is sealed with the mesh CA's passphrase: check MESH_CA_PASSPHRASE");
+      throw new UserError(
+        `wrong passphrase for the hub's service secrets ${file}`,
+        "it is sealed with the mesh CA's passphrase: check MESH_CA_PASSPHRASE",
+      );
     }
     throw err;
   }

@@ -97,7 +97,12 @@ export function downReason(outcome: Outcome): string {
 
 /** The message for a host that accepted TCP every time but never finished the handshake: slow, not down. */
 export function slowMessage(policy: ConnectPolicy, attempts: number, last: Outcome): string {
-  const allowed = Array.from({ length: attempts }, (_, i) => `${handshakeTimeoutMs(policy, i + 1) / 1000} s`).join(", ");
-  const what = last === "ssh-closed" ? "closed the connection during the SSH handshake" : "did not finish the SSH handshake in time";
+  const allowed = Array.from({ length: attempts }, (_, i) => `${handshakeTimeoutMs(policy, i + 1) / 1000} s`).join(
+    ", ",
+  );
+  const what =
+    last === "ssh-closed"
+      ? "closed the connection during the SSH handshake"
+      : "did not finish the SSH handshake in time";
   return `slow, not down: it accepted TCP but ${what} (${attempts} attempt${attempts === 1 ? "" : "s"}, allowed ${allowed}); a slow line or a busy SSH server`;
 }

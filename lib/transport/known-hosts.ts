@@ -43,30 +43,57 @@ export function readPins(file: string): Pin[] {
     .split("\n")
     .flatMap((text, i) => {
       const fields = text.trim().split(/\s+/);
-      if (fields.length < 3 || fields[0].startsWith("#") || fields[0].startsWith("@") || fields[0].startsWith("|")) return [];
+      if (fields.length < 3 || fields[0].startsWith("#") || fields[0].startsWith("@") || fields[0].startsWith("|"))
+        return [];
       return [{ names: fields[0].split(","), keyType: fields[1], blob: Buffer.from(fields[2], "base64"), line: i + 1 }];
     });
 }
 
 /** Node names whose pin holds this key (a router enrolled before is recognised by its key, wherever it is now). */
-export const namesHolding = (pins: Pin[], keyBlob: Buffer): string[] => [...new Set(pins.filter((p) => p.blob.equals(keyBlob)).flatMap((p) => p.names.filter(isNodeName)))];
+export const namesHolding = (pins: Pin[], keyBlob: Buffer): string[] => [
+  ...new Set(pins.filter((p) => p.blob.equals(keyBlob)).flatMap((p) => p.names.filter(isNodeName))),
+];
 
 /**
  * Compares a presented key with the pin for a node name. Keys of another type than the pinned ones count as changed.
  * `legacyAddress` (knownHostsName form) is where the old code would have pinned this host: used only when the name has no pin.
  */
-export function checkHostKey(file: string, pin: { name: string; legacyAddress?: string }, keyBlob: Buffer, pins = readPins(file)): HostKeyVerdict {
+export function checkHostKey(
+  file: string,
+  pin: { name: string; legacyAddress?: string },
+  keyBlob: Buffer,
+  pins = readPins(file),
+): HostKeyVerdict {
   const keyType = keyTypeOf(keyBlob);
   const fingerprint = fingerprintOf(keyBlob);
   const judge = (lines: Pin[], as: string): HostKeyVerdict | undefined => {
     if (lines.length === 0) return undefined;
     const same = lines.find((e) => e.blob.equals(keyBlob));
-    if (same) return as === pin.name ? { kind: "known" } : { kind: "migrated", fingerprint, keyType, line: same.line, address: as };
-    return { kind: "changed", fingerprint, keyType, pinned: fingerprintOf(lines[0].blob), line: lines[0].line, pinnedAs: as };
+    if (same)
+      return as === pin.name
+        ? { kind: "known" }
+        : { kind: "migrated", fingerprint, keyType, line: same.line, address: as };
+    return {
+      kind: "changed",
+      fingerprint,
+      keyType,
+      pinned: fingerprintOf(lines[0].blob),
+      line: lines[0].line,
+      pinnedAs: as,
+    };
   };
-  const byName = judge(pins.filter((e) => e.names.includes(pin.name)), pin.name);
+  const byName = judge(
+    pins.filter((e) => e.names.includes(pin.name)),
+    pin.name,
+  );
   if (byName) return byName;
-  const legacy = pin.legacyAddress && pin.legacyAddress !== pin.name ? judge(pins.filter((e) => e.names.includes(pin.legacyAddress!)), pin.legacyAddress) : undefined;
+  const legacy =
+    pin.legacyAddress && pin.legacyAddress !== pin.name
+      ? judge(
+          pins.filter((e) => e.names.includes(pin.legacyAddress!)),
+          pin.legacyAddress,
+        )
+      : undefined;
   return legacy ?? { kind: "new", fingerprint, keyType };
 }
 

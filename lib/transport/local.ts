@@ -34,7 +34,11 @@ export class LocalTransport implements Transport {
       child.stdout.on("data", (d: Buffer) => out.push(d));
       child.stderr.on("data", (d: Buffer) => err.push(d));
       child.on("close", (code) =>
-        resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+        resolve({
+          code: code ?? 255,
+          stdout: Buffer.concat(out).toString("utf8"),
+          stderr: Buffer.concat(err).toString("utf8"),
+        }),
       );
       // A command that exits without reading all its stdin closes the pipe: that is its answer, not an error here.
       child.stdin.on("error", () => undefined);

@@ -28,8 +28,18 @@ export function readLoginKey(path: string, where: string): LoginKey {
     key = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory, not a key file" : code === "EACCES" ? "it cannot be read (permission denied)" : (err as Error).message;
-    throw new UserError(`${where}: no SSH private key at ${path}: ${why}`, `point ssh_key at the private key the hosts authorize, or make one: ${NEW_KEY} ${path}`);
+    const why =
+      code === "ENOENT"
+        ? "there is no such file"
+        : code === "EISDIR"
+          ? "it is a directory, not a key file"
+          : code === "EACCES"
+            ? "it cannot be read (permission denied)"
+            : (err as Error).message;
+    throw new UserError(
+      `${where}: no SSH private key at ${path}: ${why}`,
+      `point ssh_key at the private key the hosts authorize, or make one: ${NEW_KEY} ${path}`,
+    );
   }
   const parsed = ssh2.utils.parseKey(key);
   if (parsed instanceof Error) {
@@ -39,14 +49,19 @@ export function readLoginKey(path: string, where: string): LoginKey {
         `use a key without a passphrase for the mesh (${NEW_KEY} FILE, then authorize FILE.pub on the hosts), or remove this one's: ssh-keygen -p -f ${path}`,
       );
     }
-    throw new UserError(`${where}: ${path} is not an SSH private key (${parsed.message}); expected an OpenSSH or PEM private key such as ~/.ssh/id_ed25519`, `point ssh_key at the private key, not at another file`);
+    throw new UserError(
+      `${where}: ${path} is not an SSH private key (${parsed.message}); expected an OpenSSH or PEM private key such as ~/.ssh/id_ed25519`,
+      `point ssh_key at the private key, not at another file`,
+    );
   }
   const one = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!one.isPrivateKey()) {
     const sibling = path.endsWith(".pub") ? path.slice(0, -4) : undefined;
     throw new UserError(
       `${where}: ${path} is a public key; ssh_key names the private key the runner logs in with`,
-      sibling && existsSync(sibling) ? `use ${sibling} (the same path without .pub)` : "give the private key's path (usually the .pub file's path without .pub)",
+      sibling && existsSync(sibling)
+        ? `use ${sibling} (the same path without .pub)`
+        : "give the private key's path (usually the .pub file's path without .pub)",
     );
   }
   const comment = one.comment ? ` ${one.comment}` : "";

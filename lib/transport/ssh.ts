@@ -6,7 +6,16 @@ import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { sh, type Command } from "../command.ts";
 import { TransportError, UserError } from "../errors.ts";
-import { DEFAULT_POLICY, decide, downReason, handshakeTimeoutMs, slowMessage, tcpOutcome, type ConnectPolicy, type Outcome } from "./connect-policy.ts";
+import {
+  DEFAULT_POLICY,
+  decide,
+  downReason,
+  handshakeTimeoutMs,
+  slowMessage,
+  tcpOutcome,
+  type ConnectPolicy,
+  type Outcome,
+} from "./connect-policy.ts";
 import { deadline } from "./deadline.ts";
 import { HandshakeGate } from "./handshake-gate.ts";
 import { changedKeyMessage, checkHostKey, pinHostKey } from "./known-hosts.ts";
@@ -75,7 +84,10 @@ const UNBOUNDED = new HandshakeGate(Number.MAX_SAFE_INTEGER);
 
 /** One attempt's handshake that did not succeed: retryable (slow, busy), or `final` (an error to give up with). */
 class HandshakeFailure extends Error {
-  constructor(readonly outcome: Outcome, readonly final?: Error) {
+  constructor(
+    readonly outcome: Outcome,
+    readonly final?: Error,
+  ) {
     super(outcome);
   }
 }
@@ -100,13 +112,15 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<Dupl
   });
 }
 
-const dialOutcome = (err: Error & { outcome?: Outcome; timedOut?: boolean }): Outcome => err.outcome ?? tcpOutcome(err, err.timedOut === true);
+const dialOutcome = (err: Error & { outcome?: Outcome; timedOut?: boolean }): Outcome =>
+  err.outcome ?? tcpOutcome(err, err.timedOut === true);
 
 /** The error for a host whose TCP connect failed; a dial's own TransportError keeps its target ("uplink-2 via hub"). */
 function downError(target: string, err: Error, outcome: Outcome): Error {
   if (err instanceof UserError) return err;
   const reason = downReason(outcome);
-  if (err instanceof TransportError) return new TransportError(err.target, `${err.message.slice(err.target.length + 2)} (${reason})`, err.unreachable);
+  if (err instanceof TransportError)
+    return new TransportError(err.target, `${err.message.slice(err.target.length + 2)} (${reason})`, err.unreachable);
   return new TransportError(target, `could not connect: ${err.message} (${reason})`, true);
 }
 
@@ -137,10 +151,14 @@ export class SshTransport implements Transport {
     const user = options.user ?? "root";
     const target = options.label ?? `${user}@${options.host}${port === 22 ? "" : `:${port}`}`;
     // A caller's longer connect timeout (a path of several jumps over the mesh) is the first handshake's time too.
-    const policy = options.policy ?? { ...DEFAULT_POLICY, handshakeTimeoutMs: Math.max(DEFAULT_POLICY.handshakeTimeoutMs, options.connectTimeoutMs ?? 0) };
+    const policy = options.policy ?? {
+      ...DEFAULT_POLICY,
+      handshakeTimeoutMs: Math.max(DEFAULT_POLICY.handshakeTimeoutMs, options.connectTimeoutMs ?? 0),
+    };
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     // Parsed once for every attempt (and checked: a bad key file is a UserError, not a failure per attempt).
-    const privateKey = options.privateKey ?? (options.keyFile ? readLoginKey(options.keyFile, `${target}: key file`).key : undefined);
+    const privateKey =
+      options.privateKey ?? (options.keyFile ? readLoginKey(options.keyFile, `${target}: key file`).key : undefined);
     // A stream handed over (enrollment's first hop) serves one attempt only: there is no way to open another.
     let given = options.sock;
     const dial = options.dial ?? (given ? undefined : () => tcpConnect(options.host, port, connectTimeoutMs));
@@ -148,7 +166,13 @@ export class SshTransport implements Transport {
     for (let attempt = 1, timeoutMs = handshakeTimeoutMs(policy, 1); ; attempt++) {
       const queuedAt = performance.now();
       const result = await (options.gate ?? UNBOUNDED).run(async (): Promise<SshTransport | Outcome> => {
-        const timing: AttemptTiming = { target, attempt, queuedMs: performance.now() - queuedAt, tcpMs: 0, outcome: "ready" };
+        const timing: AttemptTiming = {
+          target,
+          attempt,
+          queuedMs: performance.now() - queuedAt,
+          tcpMs: 0,
+          outcome: "ready",
+        };
         const dialStart = performance.now();
         let sock: Duplex;
         if (given) [sock, given] = [given, undefined];
@@ -196,7 +220,14 @@ export class SshTransport implements Transport {
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(new TransportError(this.target, "connection already closed"));
       this.#client.forwardOut("127.0.0.1", 0, host, port, (err, channel) =>
-        err ? reject(new TransportError(this.target, `could not open a TCP connection from there to ${host}:${port}: ${err.message}`)) : resolve(channel),
+        err
+          ? reject(
+              new TransportError(
+                this.target,
+                `could not open a TCP connection from there to ${host}:${port}: ${err.message}`,
+              ),
+            )
+          : resolve(channel),
       );
     });
   }
@@ -226,7 +257,13 @@ export class SshTransport implements Transport {
             const timer = options.timeoutMs
               ? setTimeout(() => {
                   stream.close();
-                  reject(new TransportError(this.target, `command timed out after ${options.timeoutMs} ms: ${command.display()}`, false));
+                  reject(
+                    new TransportError(
+                      this.target,
+                      `command timed out after ${options.timeoutMs} ms: ${command.display()}`,
+                      false,
+                    ),
+                  );
                 }, options.timeoutMs)
               : undefined;
             stream.on("data", (d: Buffer) => out.push(d));
@@ -234,8 +271,13 @@ export class SshTransport implements Transport {
             stream.on("exit", (c: number | null) => (code = c));
             stream.on("close", () => {
               clearTimeout(timer);
-              if (code === null && this.#closed) return reject(new TransportError(this.target, "connection lost while a command ran"));
-              resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(errOut).toString("utf8") });
+              if (code === null && this.#closed)
+                return reject(new TransportError(this.target, "connection lost while a command ran"));
+              resolve({
+                code: code ?? 255,
+                stdout: Buffer.concat(out).toString("utf8"),
+                stderr: Buffer.concat(errOut).toString("utf8"),
+              });
             });
             if (options.stdin !== undefined) stream.end(options.stdin);
             else stream.end();
@@ -252,12 +294,18 @@ export class SshTransport implements Transport {
     const owner = options.owner ? `${options.owner}${options.group ? `:${options.group}` : ""}` : "";
     const script = sh`umask 077; cat > ${tmp} && [ "$(sha256sum < ${tmp} | cut -d' ' -f1)" = ${hash} ] && chmod ${(options.mode ?? 0o644).toString(8)} ${tmp}${owner ? sh` && chown ${owner} ${tmp}` : sh``} && mv -f ${tmp} ${path} || { rc=$?; rm -f ${tmp}; exit $rc; }`;
     const result = await this.run(script, { stdin: data });
-    if (result.code !== 0) throw new TransportError(this.target, `could not write ${path} (exit ${result.code}): ${result.stderr.trim()}`, false);
+    if (result.code !== 0)
+      throw new TransportError(
+        this.target,
+        `could not write ${path} (exit ${result.code}): ${result.stderr.trim()}`,
+        false,
+      );
   }
 
   async get(path: string): Promise<Buffer> {
     const result = await this.run(sh`cat ${path}`);
-    if (result.code !== 0) throw new TransportError(this.target, `could not read ${path}: ${result.stderr.trim()}`, false);
+    if (result.code !== 0)
+      throw new TransportError(this.target, `could not read ${path}: ${result.stderr.trim()}`, false);
     return Buffer.from(result.stdout, "utf8");
   }
 
@@ -336,7 +384,10 @@ function handshake(options: SshOptions, a: Attempt): Promise<SshTransport> {
           return false;
         })().then(verify, (err: Error) => {
           // The caller's refusal (enrollment's UserError) reaches the installer as it is.
-          refusal = err instanceof TransportError || err instanceof UserError ? err : new TransportError(a.target, err.message, false);
+          refusal =
+            err instanceof TransportError || err instanceof UserError
+              ? err
+              : new TransportError(a.target, err.message, false);
           verify(false);
         });
       },
@@ -346,7 +397,9 @@ function handshake(options: SshOptions, a: Attempt): Promise<SshTransport> {
       config.password = options.password;
       config.tryKeyboard = true;
     }
-    client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => options.password ?? "")));
+    client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>
+      finish(prompts.map(() => options.password ?? "")),
+    );
     client.once("handshake", (negotiated) => {
       a.timing.kexMs = performance.now() - start;
       a.timing.kex = negotiated.kex;
@@ -363,12 +416,26 @@ function handshake(options: SshOptions, a: Attempt): Promise<SshTransport> {
     client.on("error", (err: Error & { level?: string }) => {
       if (refusal) return fail(new HandshakeFailure("host-key-refused", refusal));
       if (err.level === "client-authentication") {
-        return fail(new HandshakeFailure("auth-refused", new TransportError(a.target, "login refused (wrong key or password; for a router's first contact, pass its password)", false)));
+        return fail(
+          new HandshakeFailure(
+            "auth-refused",
+            new TransportError(
+              a.target,
+              "login refused (wrong key or password; for a router's first contact, pass its password)",
+              false,
+            ),
+          ),
+        );
       }
       // A handshake-level error is a disagreement (no common algorithm, not an SSH server): another try changes nothing.
       // ssh2 files a stream closed under it at that level too ("Connection lost before handshake"): that one is busy.
       if ((err.level === "handshake" || err.level === "protocol") && !/connection lost/i.test(err.message)) {
-        return fail(new HandshakeFailure("ssh-protocol", new TransportError(a.target, `SSH handshake failed: ${err.message}`, true)));
+        return fail(
+          new HandshakeFailure(
+            "ssh-protocol",
+            new TransportError(a.target, `SSH handshake failed: ${err.message}`, true),
+          ),
+        );
       }
       fail(new HandshakeFailure("ssh-closed"));
     });

@@ -30,7 +30,10 @@ export const baseRole: Role = {
         content: renderTemplate("base/node.conf.hbs", vars),
         notify: ["reload node identity"],
       }),
-      file({ path: ctx.os === "openwrt" ? "/etc/banner" : "/etc/motd", content: renderTemplate("base/banner.hbs", vars) }),
+      file({
+        path: ctx.os === "openwrt" ? "/etc/banner" : "/etc/motd",
+        content: renderTemplate("base/banner.hbs", vars),
+      }),
     ];
   },
   handlers: () => [

@@ -30,4 +30,8 @@ export const dnsDefaults = {
 };
 
 /** Per-OS values: the hub is Debian. dig comes along: scripts/test-local-services.ts asks with it on the hub. */
-export const dnsOsVars = { dns_package: "dnsmasq-base", dns_bin: "/usr/sbin/dnsmasq", dns_tools_package: "bind9-dnsutils" };
+export const dnsOsVars = {
+  dns_package: "dnsmasq-base",
+  dns_bin: "/usr/sbin/dnsmasq",
+  dns_tools_package: "bind9-dnsutils",
+};

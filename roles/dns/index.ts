@@ -22,7 +22,11 @@ export const dnsRole: Role = {
   tasks(ctx) {
     const v = dnsVarsOf(ctx);
     if (!v.dns_enabled) return [];
-    if (ctx.os !== "debian") throw new UserError(`${ctx.host.name}: the DNS cache runs on a Debian hub, not on ${ctx.os}`, "set dns_enabled: false for this host");
+    if (ctx.os !== "debian")
+      throw new UserError(
+        `${ctx.host.name}: the DNS cache runs on a Debian hub, not on ${ctx.os}`,
+        "set dns_enabled: false for this host",
+      );
     const { dir, conf, hosts } = renderDnsFiles(ctx);
     const native = !composeRunsDns(ctx.vars);
     const notify = native ? [`restart ${v.dns_service}`] : [RELOAD_IN_STACK];
@@ -33,14 +37,24 @@ export const dnsRole: Role = {
       file({ path: `${dir}/mesh.hosts`, content: hosts, notify }),
     ];
     // The compose stack runs it: the native service must not hold the same addresses.
-    if (!native) return [...files, service({ name: v.dns_service, init: ctx.facts.init, enabled: false, state: "stopped" })];
+    if (!native)
+      return [...files, service({ name: v.dns_service, init: ctx.facts.init, enabled: false, state: "stopped" })];
     const systemd = ctx.facts.init === "systemd";
     return [
       packages({ names: [v.dns_package], os: ctx.os }),
       ...files,
       systemd
-        ? file({ path: `/etc/systemd/system/${v.dns_service}.service`, content: renderTemplate("dns/mesh-dns.service.hbs", v), notify })
-        : file({ path: `/etc/init.d/${v.dns_service}`, content: renderTemplate("dns/mesh-dns.init.hbs", v), mode: "0755", notify }),
+        ? file({
+            path: `/etc/systemd/system/${v.dns_service}.service`,
+            content: renderTemplate("dns/mesh-dns.service.hbs", v),
+            notify,
+          })
+        : file({
+            path: `/etc/init.d/${v.dns_service}`,
+            content: renderTemplate("dns/mesh-dns.init.hbs", v),
+            mode: "0755",
+            notify,
+          }),
       service({ name: v.dns_service, init: ctx.facts.init }),
     ];
   },

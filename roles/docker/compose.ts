@@ -9,7 +9,17 @@ import type { PublishOn, StackService } from "./stack-types.ts";
 
 export type DockerVars = typeof dockerDefaults;
 
-export const STACK_SERVICES = ["barter-cache", "mutual-credit", "brainjoos-sync", "emergency-broadcast", "dns", "postgres", "redis", "node-exporter", "cadvisor"] as const;
+export const STACK_SERVICES = [
+  "barter-cache",
+  "mutual-credit",
+  "brainjoos-sync",
+  "emergency-broadcast",
+  "dns",
+  "postgres",
+  "redis",
+  "node-exporter",
+  "cadvisor",
+] as const;
 export const CONFIG_HASH_LABEL = "org.meshisp.config-hash";
 
 export interface StackInput {
@@ -61,11 +71,18 @@ export function buildStack(input: StackInput): Stack {
   const v = input.vars;
   const declared = Object.keys(v.docker_services);
   const missing = STACK_SERVICES.filter((n) => !declared.includes(n));
-  if (missing.length) throw new UserError(`${input.hostName}: docker_services lacks ${missing.join(", ")}: the hub's stack has nine services`, "override a service's fields, do not remove it");
+  if (missing.length)
+    throw new UserError(
+      `${input.hostName}: docker_services lacks ${missing.join(", ")}: the hub's stack has nine services`,
+      "override a service's fields, do not remove it",
+    );
   const secretsDir = v.docker_secrets_dir;
   const pgPassword = input.secrets.get("postgres_password").reveal();
   const envFiles: EnvFile[] = [
-    { path: `${secretsDir}/postgres.env`, content: `POSTGRES_USER=${v.docker_postgres_user}\nPOSTGRES_DB=${v.docker_postgres_db}\nPOSTGRES_PASSWORD=${pgPassword}\n` },
+    {
+      path: `${secretsDir}/postgres.env`,
+      content: `POSTGRES_USER=${v.docker_postgres_user}\nPOSTGRES_DB=${v.docker_postgres_db}\nPOSTGRES_PASSWORD=${pgPassword}\n`,
+    },
   ];
   const services: Record<string, Record<string, unknown>> = {};
   const volumes: Record<string, Record<string, never>> = {};
@@ -76,7 +93,12 @@ export function buildStack(input: StackInput): Stack {
       image: s.image,
       restart: v.docker_restart,
       healthcheck: {
-        test: healthcheckTest(s, { host: probeHost, port: s.port, domain: input.domain, postgresUser: v.docker_postgres_user }),
+        test: healthcheckTest(s, {
+          host: probeHost,
+          port: s.port,
+          domain: input.domain,
+          postgresUser: v.docker_postgres_user,
+        }),
         interval: v.docker_health_interval,
         timeout: v.docker_health_timeout,
         retries: v.docker_health_retries,
@@ -85,7 +107,10 @@ export function buildStack(input: StackInput): Stack {
       mem_limit: s.memory,
       cpus: s.cpus,
       pids_limit: 512,
-      logging: { driver: "json-file", options: { "max-size": v.docker_log_max_size, "max-file": String(v.docker_log_max_files) } },
+      logging: {
+        driver: "json-file",
+        options: { "max-size": v.docker_log_max_size, "max-file": String(v.docker_log_max_files) },
+      },
     };
     if (s.hostNetwork) svc.network_mode = "host";
     else svc.ports = publishAddresses(name, s, input).map((ip) => `${ip}:${s.port}:${s.port}`);
@@ -101,13 +126,19 @@ export function buildStack(input: StackInput): Stack {
   // that service only (an enrollment rewrites mesh.hosts, which the dns role reloads with SIGHUP instead).
   const hashes: Record<string, string> = {};
   for (const [name, svc] of Object.entries(services)) {
-    const envs = ((svc.env_file as string[] | undefined) ?? []).map((p) => envFiles.find((f) => f.path === p)?.content ?? "");
-    hashes[name] = createHash("sha256").update(JSON.stringify(svc)).update(envs.join("\n")).update(name === "dns" ? input.dns.conf : "").digest("hex");
+    const envs = ((svc.env_file as string[] | undefined) ?? []).map(
+      (p) => envFiles.find((f) => f.path === p)?.content ?? "",
+    );
+    hashes[name] = createHash("sha256")
+      .update(JSON.stringify(svc))
+      .update(envs.join("\n"))
+      .update(name === "dns" ? input.dns.conf : "")
+      .digest("hex");
     svc.labels = { [CONFIG_HASH_LABEL]: hashes[name] };
   }
   const doc = { services, volumes };
   const header = `# The hub's service stack, written by community-mesh-isp (role docker) for ${input.hostName}. Passwords are in ${secretsDir}, not here.\n`;
-    // YAML 1.1 quoting: docker-compose 1.29 reads with PyYAML, where a bare yes/no/on/off is a boolean.
+  // YAML 1.1 quoting: docker-compose 1.29 reads with PyYAML, where a bare yes/no/on/off is a boolean.
   return { yaml: header + YAML.stringify(doc, { version: "1.1" }), envFiles, hashes };
 }
 
@@ -117,13 +148,23 @@ function specifics(name: string, s: StackService, input: StackInput, envFiles: E
   const secretsDir = v.docker_secrets_dir;
   switch (name) {
     case "dns":
-      return { volumes: [`${input.dns.dir}:${input.dns.dir}:ro`], entrypoint: ["dnsmasq"], command: ["--keep-in-foreground", `--conf-file=${input.dns.dir}/dnsmasq.conf`] };
+      return {
+        volumes: [`${input.dns.dir}:${input.dns.dir}:ro`],
+        entrypoint: ["dnsmasq"],
+        command: ["--keep-in-foreground", `--conf-file=${input.dns.dir}/dnsmasq.conf`],
+      };
     case "postgres":
       return { env_file: [`${secretsDir}/postgres.env`] };
     case "redis":
-      return { command: ["redis-server", "--appendonly", "yes", "--maxmemory", "96mb", "--maxmemory-policy", "allkeys-lru"] };
+      return {
+        command: ["redis-server", "--appendonly", "yes", "--maxmemory", "96mb", "--maxmemory-policy", "allkeys-lru"],
+      };
     case "node-exporter":
-      return { pid: "host", volumes: ["/:/host:ro,rslave"], command: ["--path.rootfs=/host", `--web.listen-address=${input.mesh}:${s.port}`] };
+      return {
+        pid: "host",
+        volumes: ["/:/host:ro,rslave"],
+        command: ["--path.rootfs=/host", `--web.listen-address=${input.mesh}:${s.port}`],
+      };
     case "cadvisor":
       return {
         command: [`--port=${s.port}`, "--docker_only=true"],
@@ -134,7 +175,8 @@ function specifics(name: string, s: StackService, input: StackInput, envFiles: E
   // A community app: its own secret key, and where its database and cache are.
   const lines = [`APP_SECRET_KEY=${input.secrets.get(`${name}_secret_key`).reveal()}`];
   const pg = input.secrets.get("postgres_password").reveal();
-  if (s.uses?.includes("postgres")) lines.push(`DATABASE_URL=postgres://${v.docker_postgres_user}:${pg}@postgres:5432/${v.docker_postgres_db}`);
+  if (s.uses?.includes("postgres"))
+    lines.push(`DATABASE_URL=postgres://${v.docker_postgres_user}:${pg}@postgres:5432/${v.docker_postgres_db}`);
   if (s.uses?.includes("redis")) lines.push("REDIS_URL=redis://redis:6379/0");
   envFiles.push({ path: `${secretsDir}/${name}.env`, content: `${lines.join("\n")}\n` });
   return { env_file: [`${secretsDir}/${name}.env`], environment: { PORT: String(s.port), MESH_DOMAIN: input.domain } };

@@ -58,7 +58,8 @@ function stackDrift(state: EngineState, hashes: Record<string, string>): string[
     const c = state.containers.filter((x) => x.service === name);
     if (c.length === 0) reasons.push(`${name} missing`);
     else if (c.some((x) => x.hash !== hash)) reasons.push(`${name} configuration changed`);
-    else if (c.some((x) => x.state !== "running")) reasons.push(`${name} ${c.find((x) => x.state !== "running")!.state}`);
+    else if (c.some((x) => x.state !== "running"))
+      reasons.push(`${name} ${c.find((x) => x.state !== "running")!.state}`);
   }
   return reasons;
 }
@@ -79,7 +80,8 @@ export function stackDeployed(spec: StackDeploySpec): Resource {
       const now = read(engine);
       // Installed, said to be running, and still not answering: starting it again will not help.
       if (now.cli && now.engine === null && read(daemon).running) throw unavailable(now.error ?? "no answer");
-      const drift = now.engine === null ? ["Docker is being installed or started by this run"] : stackDrift(now, spec.hashes);
+      const drift =
+        now.engine === null ? ["Docker is being installed or started by this run"] : stackDrift(now, spec.hashes);
       if (drift.length === 0) return null;
       const check: Command = sh`docker version >/dev/null 2>&1 || { echo ${`${spec.hostName}: Docker's engine does not answer after installing and starting it; see systemctl status docker and journalctl -u docker, or set docker_enabled: false`} >&2; exit 1; }`;
       const up = sh`${[...spec.compose]} -p ${spec.project} -f ${spec.composeFile} up -d --remove-orphans`;

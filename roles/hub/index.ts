@@ -15,6 +15,9 @@ export const hubRole: Role = {
         return { name: h.name, mesh_ip: h.meshIp, up_mbit: bw.up_mbit ?? 0, down_mbit: bw.down_mbit ?? 0 };
       });
     const dir = ctx.vars.hub_state_dir as string;
-    return [directory({ path: dir }), file({ path: `${dir}/uplinks.conf`, content: renderTemplate("hub/uplinks.conf.hbs", { uplinks }) })];
+    return [
+      directory({ path: dir }),
+      file({ path: `${dir}/uplinks.conf`, content: renderTemplate("hub/uplinks.conf.hbs", { uplinks }) }),
+    ];
   },
 };

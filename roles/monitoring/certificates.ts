@@ -25,7 +25,10 @@ export const certificateMonitoringRole: Role = {
   name: "monitoring",
   defaults: monitoringDefaults,
   tasks(ctx) {
-    if (ctx.os !== "debian") throw new UserError(`${ctx.host.name} (${ctx.host.source}) is the hub but not Debian: Prometheus runs from Debian's packages`);
+    if (ctx.os !== "debian")
+      throw new UserError(
+        `${ctx.host.name} (${ctx.host.source}) is the hub but not Debian: Prometheus runs from Debian's packages`,
+      );
     const dir = debianMonitoring(ctx.facts.init).configDir;
     return [
       file({

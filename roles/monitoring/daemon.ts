@@ -19,11 +19,26 @@ export interface DaemonSpec {
 }
 
 export function daemonRunner(ctx: HostContext, d: DaemonSpec): Resource[] {
-  for (const a of d.args) if (/[\s"'$`\\]/.test(a)) throw new Error(`argument ${JSON.stringify(a)} of ${d.unit} may not hold spaces or quotes`);
+  for (const a of d.args)
+    if (/[\s"'$`\\]/.test(a))
+      throw new Error(`argument ${JSON.stringify(a)} of ${d.unit} may not hold spaces or quotes`);
   const vars = { description: d.description, args: d.args.join(" "), command: [d.bin, ...d.args].join(" ") };
   return ctx.facts.init === "systemd"
-    ? [file({ path: `/etc/default/${d.unit}`, content: renderTemplate("monitoring/default.hbs", vars), notify: d.notify })]
-    : [file({ path: `/etc/init.d/${d.service}`, content: renderTemplate("monitoring/service.init.hbs", vars), mode: "0755", notify: d.notify })];
+    ? [
+        file({
+          path: `/etc/default/${d.unit}`,
+          content: renderTemplate("monitoring/default.hbs", vars),
+          notify: d.notify,
+        }),
+      ]
+    : [
+        file({
+          path: `/etc/init.d/${d.service}`,
+          content: renderTemplate("monitoring/service.init.hbs", vars),
+          mode: "0755",
+          notify: d.notify,
+        }),
+      ];
 }
 
 /** Prometheus and Alertmanager re-read their configuration on SIGHUP: systemd's reload sends it; procd-style scripts restart. */

@@ -25,7 +25,10 @@ export function exporterPresent(bin: string, pkg: string): Resource {
     facts: [stat],
     plan(read) {
       if (read(stat).exists) return null;
-      return { commands: [sh`if [ ! -x ${bin} ]; then echo ${message} >&2; exit 1; fi`], summary: "verify the installed exporter" };
+      return {
+        commands: [sh`if [ ! -x ${bin} ]; then echo ${message} >&2; exit 1; fi`],
+        summary: "verify the installed exporter",
+      };
     },
   };
 }
@@ -34,7 +37,10 @@ export function exporterTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
   const listen = `${ctx.host.meshIp}:${v.monitoring_node_exporter_port}`;
   if (ctx.os === "openwrt") {
     const o = openwrtExporter;
-    const uci = renderTemplate("monitoring/prometheus-node-exporter-lua.uci.hbs", { listen_interface: v.monitoring_openwrt_listen_interface, port: v.monitoring_node_exporter_port });
+    const uci = renderTemplate("monitoring/prometheus-node-exporter-lua.uci.hbs", {
+      listen_interface: v.monitoring_openwrt_listen_interface,
+      port: v.monitoring_node_exporter_port,
+    });
     return [
       packages({ names: [o.package], os: ctx.os }),
       exporterPresent(o.bin, o.package),
@@ -46,7 +52,14 @@ export function exporterTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
   const args = [`--web.listen-address=${listen}`, `--collector.textfile.directory=${d.textfileDir}`];
   return [
     packages({ names: [d.packages.nodeExporter], os: ctx.os }),
-    ...daemonRunner(ctx, { unit: d.packages.nodeExporter, service: d.service.nodeExporter, bin: d.bin.nodeExporter, args, description: "the node exporter", notify: [RESTART_EXPORTER] }),
+    ...daemonRunner(ctx, {
+      unit: d.packages.nodeExporter,
+      service: d.service.nodeExporter,
+      bin: d.bin.nodeExporter,
+      args,
+      description: "the node exporter",
+      notify: [RESTART_EXPORTER],
+    }),
     service({ name: d.service.nodeExporter, init: ctx.facts.init }),
   ];
 }

@@ -17,10 +17,15 @@ const GRAFANA_CONTAINER = "meshisp-grafana";
 const PROJECT = "meshisp-monitoring";
 
 /** Grafana runs where asked and where the docker role runs the engine. */
-export const grafanaRuns = (ctx: HostContext, v: MonitoringVars) => v.monitoring_grafana && ctx.vars.docker_enabled === true;
+export const grafanaRuns = (ctx: HostContext, v: MonitoringVars) =>
+  v.monitoring_grafana && ctx.vars.docker_enabled === true;
 
 /** The docker role's compose command for its source (docker-compose 1.29 from Debian, or `docker compose`). */
-const composeCommand = (ctx: HostContext): string[] => [...dockerSourceVars[(ctx.vars.docker_source as "debian" | "docker" | undefined) ?? "debian"].compose, "-p", PROJECT];
+const composeCommand = (ctx: HostContext): string[] => [
+  ...dockerSourceVars[(ctx.vars.docker_source as "debian" | "docker" | undefined) ?? "debian"].compose,
+  "-p",
+  PROJECT,
+];
 export const DASHBOARD_FILE = join(TEMPLATES_DIR, "monitoring/grafana/mesh-overview.json");
 
 /** Prometheus as Grafana (on the host's network) reaches it. */
@@ -28,8 +33,15 @@ const datasourceUrl = (v: MonitoringVars) => `http://${scrapeAddress(v.monitorin
 
 export function renderGrafana(v: MonitoringVars) {
   return {
-    compose: renderTemplate("monitoring/grafana/compose.yml.hbs", { image: v.monitoring_grafana_image, port: v.monitoring_grafana_port, dir: v.monitoring_grafana_dir }),
-    datasource: renderTemplate("monitoring/grafana/datasource.yml.hbs", { url: datasourceUrl(v), scrape_interval: v.monitoring_scrape_interval }),
+    compose: renderTemplate("monitoring/grafana/compose.yml.hbs", {
+      image: v.monitoring_grafana_image,
+      port: v.monitoring_grafana_port,
+      dir: v.monitoring_grafana_dir,
+    }),
+    datasource: renderTemplate("monitoring/grafana/datasource.yml.hbs", {
+      url: datasourceUrl(v),
+      scrape_interval: v.monitoring_scrape_interval,
+    }),
     provider: readFileSync(join(TEMPLATES_DIR, "monitoring/grafana/dashboards.yml"), "utf8"),
     dashboard: readFileSync(DASHBOARD_FILE, "utf8"),
   };

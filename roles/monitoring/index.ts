@@ -21,10 +21,16 @@ export const monitoringRole: Role = {
   defaults: monitoringDefaults,
   tasks(ctx) {
     const v = ctx.vars as MonitoringVars;
-    return [...(wantsExporter(ctx, v) ? exporterTasks(ctx, v) : []), ...(isHub(ctx.host.group) ? serverTasks(ctx, v) : [])];
+    return [
+      ...(wantsExporter(ctx, v) ? exporterTasks(ctx, v) : []),
+      ...(isHub(ctx.host.group) ? serverTasks(ctx, v) : []),
+    ];
   },
   handlers(ctx) {
     const v = ctx.vars as MonitoringVars;
-    return [...(wantsExporter(ctx, v) ? exporterHandlers(ctx) : []), ...(isHub(ctx.host.group) ? serverHandlers(ctx, v) : [])];
+    return [
+      ...(wantsExporter(ctx, v) ? exporterHandlers(ctx) : []),
+      ...(isHub(ctx.host.group) ? serverHandlers(ctx, v) : []),
+    ];
   },
 };

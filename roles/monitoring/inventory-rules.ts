@@ -32,14 +32,33 @@ function rulesOfUplink(h: Host, hub: Host | undefined, vars: (h: Host) => Record
   const bw = (vars(h).bandwidth ?? {}) as { up_mbit?: number; down_mbit?: number };
   const rules: RecordingRule[] = [];
   // A cap of 0 means "not given": no constant series, so the dashboard shows no line rather than a false one.
-  if (bw.up_mbit) rules.push({ record: "meshisp_uplink_cap_bits_per_second", expr: `vector(${bw.up_mbit * MBIT})`, labels: { uplink: h.name, direction: "up" } });
-  if (bw.down_mbit) rules.push({ record: "meshisp_uplink_cap_bits_per_second", expr: `vector(${bw.down_mbit * MBIT})`, labels: { uplink: h.name, direction: "down" } });
+  if (bw.up_mbit)
+    rules.push({
+      record: "meshisp_uplink_cap_bits_per_second",
+      expr: `vector(${bw.up_mbit * MBIT})`,
+      labels: { uplink: h.name, direction: "up" },
+    });
+  if (bw.down_mbit)
+    rules.push({
+      record: "meshisp_uplink_cap_bits_per_second",
+      expr: `vector(${bw.down_mbit * MBIT})`,
+      labels: { uplink: h.name, direction: "down" },
+    });
   if (!hub?.meshIp || !h.meshIp) return rules;
-  const device = tunnelPair(hub.meshIp, h.meshIp, mergeVars(routingDefaults, vars(hub)) as typeof routingDefaults).hub.dev;
+  const device = tunnelPair(hub.meshIp, h.meshIp, mergeVars(routingDefaults, vars(hub)) as typeof routingDefaults).hub
+    .dev;
   const sel = `{job="node",node=${quote(hub.name)},device=${quote(device)}}`;
   rules.push(
-    { record: "meshisp_uplink_traffic_bits_per_second", expr: `sum(rate(node_network_transmit_bytes_total${sel}[1m])) * 8`, labels: { uplink: h.name, direction: "up" } },
-    { record: "meshisp_uplink_traffic_bits_per_second", expr: `sum(rate(node_network_receive_bytes_total${sel}[1m])) * 8`, labels: { uplink: h.name, direction: "down" } },
+    {
+      record: "meshisp_uplink_traffic_bits_per_second",
+      expr: `sum(rate(node_network_transmit_bytes_total${sel}[1m])) * 8`,
+      labels: { uplink: h.name, direction: "up" },
+    },
+    {
+      record: "meshisp_uplink_traffic_bits_per_second",
+      expr: `sum(rate(node_network_receive_bytes_total${sel}[1m])) * 8`,
+      labels: { uplink: h.name, direction: "down" },
+    },
   );
   return rules;
 }
@@ -51,7 +70,9 @@ const ruleFile = (source: string, groups: { name: string; rules: RecordingRule[]
 export function uplinkRules(inventory: Inventory, vars: (h: Host) => Record<string, unknown> = (h) => h.vars): string {
   const uplinks = inventory.hosts.filter((h) => h.group === "uplinks").sort((a, b) => a.name.localeCompare(b.name));
   const hub = inventory.hosts.find((h) => h.group === "hub");
-  return ruleFile("the inventory", [{ name: "meshisp-uplink-caps-and-traffic", rules: uplinks.flatMap((h) => rulesOfUplink(h, hub, vars)) }]);
+  return ruleFile("the inventory", [
+    { name: "meshisp-uplink-caps-and-traffic", rules: uplinks.flatMap((h) => rulesOfUplink(h, hub, vars)) },
+  ]);
 }
 
 /** When each node's certificate (and the CA) ends, from the CA's register; nodes no longer in the inventory left out. */
@@ -60,9 +81,17 @@ export function certificateRules(inventory: Inventory, register: CertRegister): 
   const certs: RecordingRule[] = register.issued
     .filter((e) => known.has(e.name))
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((e) => ({ record: "meshisp_nebula_cert_expiry_timestamp_seconds", expr: `vector(${seconds(e.notAfter)})`, labels: { node: e.name, fingerprint: e.fingerprint.slice(0, 16) } }));
+    .map((e) => ({
+      record: "meshisp_nebula_cert_expiry_timestamp_seconds",
+      expr: `vector(${seconds(e.notAfter)})`,
+      labels: { node: e.name, fingerprint: e.fingerprint.slice(0, 16) },
+    }));
   if (register.caNotAfter) {
-    certs.push({ record: "meshisp_nebula_cert_expiry_timestamp_seconds", expr: `vector(${seconds(register.caNotAfter)})`, labels: { node: "CA", ca: register.caName ?? "mesh CA" } });
+    certs.push({
+      record: "meshisp_nebula_cert_expiry_timestamp_seconds",
+      expr: `vector(${seconds(register.caNotAfter)})`,
+      labels: { node: "CA", ca: register.caName ?? "mesh CA" },
+    });
   }
   return ruleFile("the CA's register of issued certificates", [{ name: "meshisp-certificates", rules: certs }]);
 }

@@ -9,8 +9,16 @@ import type { InitSystem } from "../../lib/facts/host.ts";
  * init scripts under other names, so the packages' LSB scripts in /etc/init.d stay as dpkg installed them.
  */
 export const debianMonitoring = (init: InitSystem) => ({
-  packages: { prometheus: "prometheus", alertmanager: "prometheus-alertmanager", nodeExporter: "prometheus-node-exporter" },
-  bin: { prometheus: "/usr/bin/prometheus", alertmanager: "/usr/bin/prometheus-alertmanager", nodeExporter: "/usr/bin/prometheus-node-exporter" },
+  packages: {
+    prometheus: "prometheus",
+    alertmanager: "prometheus-alertmanager",
+    nodeExporter: "prometheus-node-exporter",
+  },
+  bin: {
+    prometheus: "/usr/bin/prometheus",
+    alertmanager: "/usr/bin/prometheus-alertmanager",
+    nodeExporter: "/usr/bin/prometheus-node-exporter",
+  },
   service:
     init === "systemd"
       ? { prometheus: "prometheus", alertmanager: "prometheus-alertmanager", nodeExporter: "prometheus-node-exporter" }

@@ -25,7 +25,10 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, register: CertRegister = { issued: [] }) {
   const d = debianMonitoring(ctx.facts.init);
   const targets = scrapeTargets(ctx.inventory, v, (h) => varsOf(ctx, h));
-  const uplinks = ctx.inventory.hosts.filter((h) => h.group === "uplinks").map((h) => escapeRegex(h.name)).sort();
+  const uplinks = ctx.inventory.hosts
+    .filter((h) => h.group === "uplinks")
+    .map((h) => escapeRegex(h.name))
+    .sort();
   const alerts = renderTemplate("monitoring/alerts.yml.hbs", {
     ...v,
     terrestrial_regex: uplinks.length ? uplinks.join("|") : "^$",
@@ -59,7 +62,10 @@ export function renderHubMonitoring(ctx: HostContext, v: MonitoringVars, registe
 }
 
 export function serverTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
-  if (ctx.os !== "debian") throw new UserError(`${ctx.host.name} (${ctx.host.source}) is the hub but not Debian: the monitoring role runs Prometheus from Debian's packages`);
+  if (ctx.os !== "debian")
+    throw new UserError(
+      `${ctx.host.name} (${ctx.host.source}) is the hub but not Debian: the monitoring role runs Prometheus from Debian's packages`,
+    );
   const d = debianMonitoring(ctx.facts.init);
   const r = renderHubMonitoring(ctx, v);
   const prometheusArgs = [
@@ -85,18 +91,41 @@ export function serverTasks(ctx: HostContext, v: MonitoringVars): Resource[] {
     file({ path: `${d.configDir}/rules/inventory.yml`, content: r.inventoryRules, notify: [RELOAD_PROMETHEUS] }),
     // rules/certificates.yml comes from certificateMonitoringRole, which playbooks run once every certificate is recorded.
     file({ path: `${d.configDir}/prometheus.yml`, content: r.prometheus, notify: [RELOAD_PROMETHEUS] }),
-    ...daemonRunner(ctx, { unit: d.packages.prometheus, service: d.service.prometheus, bin: d.bin.prometheus, args: prometheusArgs, description: "Prometheus", notify: [RESTART_PROMETHEUS] }),
+    ...daemonRunner(ctx, {
+      unit: d.packages.prometheus,
+      service: d.service.prometheus,
+      bin: d.bin.prometheus,
+      args: prometheusArgs,
+      description: "Prometheus",
+      notify: [RESTART_PROMETHEUS],
+    }),
     service({ name: d.service.prometheus, init: ctx.facts.init }),
     // A webhook URL often carries a token: readable by Alertmanager's group only, masked in --diff.
-    file({ path: `${d.configDir}/alertmanager.yml`, content: r.alertmanager, mode: "0640", owner: "root", group: "prometheus", secret: true, notify: [RELOAD_ALERTMANAGER] }),
-    ...daemonRunner(ctx, { unit: d.packages.alertmanager, service: d.service.alertmanager, bin: d.bin.alertmanager, args: alertmanagerArgs, description: "Alertmanager", notify: [RESTART_ALERTMANAGER] }),
+    file({
+      path: `${d.configDir}/alertmanager.yml`,
+      content: r.alertmanager,
+      mode: "0640",
+      owner: "root",
+      group: "prometheus",
+      secret: true,
+      notify: [RELOAD_ALERTMANAGER],
+    }),
+    ...daemonRunner(ctx, {
+      unit: d.packages.alertmanager,
+      service: d.service.alertmanager,
+      bin: d.bin.alertmanager,
+      args: alertmanagerArgs,
+      description: "Alertmanager",
+      notify: [RESTART_ALERTMANAGER],
+    }),
     service({ name: d.service.alertmanager, init: ctx.facts.init }),
     ...grafanaFiles(ctx, v),
     ...(grafanaRuns(ctx, v) ? [grafanaUp(ctx, v)] : []),
   ];
 }
 
-export const prometheusReload = (ctx: HostContext): Handler => reloadHandlerFor(debianMonitoring(ctx.facts.init).service.prometheus, ctx.facts.init, RELOAD_PROMETHEUS);
+export const prometheusReload = (ctx: HostContext): Handler =>
+  reloadHandlerFor(debianMonitoring(ctx.facts.init).service.prometheus, ctx.facts.init, RELOAD_PROMETHEUS);
 
 export function serverHandlers(ctx: HostContext, v: MonitoringVars): Handler[] {
   const d = debianMonitoring(ctx.facts.init);

@@ -9,7 +9,11 @@ export const INTERNET_HALVES = ["0.0.0.0/1", "128.0.0.0/1"];
 const optsIn = (vars: Record<string, unknown>) => vars.client_internet_via_mesh === true;
 
 /** Clients send their internet-bound traffic to the hub (the lighthouse's mesh IP) when they opt in. */
-export function clientInternetRoutes(type: NodeType, vars: Record<string, unknown>, hubMeshIp: string): { route: string; via: string }[] {
+export function clientInternetRoutes(
+  type: NodeType,
+  vars: Record<string, unknown>,
+  hubMeshIp: string,
+): { route: string; via: string }[] {
   return type === "client" && optsIn(vars) ? INTERNET_HALVES.map((route) => ({ route, via: hubMeshIp })) : [];
 }
 
@@ -27,5 +31,7 @@ export function hubInternetSubnets(type: NodeType, inventory: Inventory): string
  */
 export function nodeListenPort(type: NodeType, vars: Record<string, unknown>): number {
   const nodePort = (vars.nebula_node_port as number | undefined) ?? 0;
-  return type === "client" && optsIn(vars) && nodePort === 0 ? ((vars.nebula_port as number | undefined) ?? 4242) : nodePort;
+  return type === "client" && optsIn(vars) && nodePort === 0
+    ? ((vars.nebula_port as number | undefined) ?? 4242)
+    : nodePort;
 }

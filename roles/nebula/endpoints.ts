@@ -64,7 +64,8 @@ export interface MeshTopology {
 
 export function meshTopology(inventory: Inventory): MeshTopology {
   const hub = inventory.hosts.find((h) => nodeTypeOf(h) === "lighthouse" && h.meshIp);
-  if (!hub) throw new UserError(`the inventory ${inventory.file} has no hub: every mesh needs one (a host in group "hub")`);
+  if (!hub)
+    throw new UserError(`the inventory ${inventory.file} has no hub: every mesh needs one (a host in group "hub")`);
   const relayLighthouses = inventory.hosts.filter(isRelayLighthouse);
   return { hub, relayLighthouses, hubIsLighthouse: inboundAddressOf(hub) !== null || relayLighthouses.length === 0 };
 }
@@ -81,17 +82,41 @@ export function meshPeers(inventory: Inventory, self: Host, port: number, forwar
   const peers: MeshPeer[] = [];
   if (self !== t.hub) {
     const hubPublic = inboundAddressOf(t.hub);
-    const forwarders = forwardPort && hubPublic ? inventory.hosts.filter((h) => nodeTypeOf(h) === "relay").flatMap((h) => inboundAddressOf(h) ?? []).map((a) => `${a}:${forwardPort}`) : [];
+    const forwarders =
+      forwardPort && hubPublic
+        ? inventory.hosts
+            .filter((h) => nodeTypeOf(h) === "relay")
+            .flatMap((h) => inboundAddressOf(h) ?? [])
+            .map((a) => `${a}:${forwardPort}`)
+        : [];
     const endpoints = [
       ...(sameRadio(self, t.hub) ? [`${str(t.hub.vars.radio_address)}:${portOf(t.hub, port)}`] : []),
       ...(hubPublic ? [`${hubPublic}:${portOf(t.hub, port)}`] : []),
       ...forwarders,
     ];
     // A lighthouse needs an endpoint; a hub that is none is found through the relays' lighthouses when it has no entry.
-    if (endpoints.length > 0 || !t.hubIsLighthouse) peers.push({ name: t.hub.name, mesh_ip: t.hub.meshIp!, endpoints, lighthouse: t.hubIsLighthouse && endpoints.length > 0, ...(forwarders.length && hubPublic ? { direct: hubPublic } : {}) });
+    if (endpoints.length > 0 || !t.hubIsLighthouse)
+      peers.push({
+        name: t.hub.name,
+        mesh_ip: t.hub.meshIp!,
+        endpoints,
+        lighthouse: t.hubIsLighthouse && endpoints.length > 0,
+        ...(forwarders.length && hubPublic ? { direct: hubPublic } : {}),
+      });
   }
-  for (const r of t.relayLighthouses.filter((r) => r !== self)) peers.push({ name: r.name, mesh_ip: r.meshIp!, endpoints: [`${inboundAddressOf(r)}:${portOf(r, port)}`], lighthouse: true });
-  if (self !== t.hub && !peers.some((p) => p.lighthouse) && !isRelayLighthouse(self) && !(t.hubIsLighthouse && self === t.hub)) {
+  for (const r of t.relayLighthouses.filter((r) => r !== self))
+    peers.push({
+      name: r.name,
+      mesh_ip: r.meshIp!,
+      endpoints: [`${inboundAddressOf(r)}:${portOf(r, port)}`],
+      lighthouse: true,
+    });
+  if (
+    self !== t.hub &&
+    !peers.some((p) => p.lighthouse) &&
+    !isRelayLighthouse(self) &&
+    !(t.hubIsLighthouse && self === t.hub)
+  ) {
     throw new UserError(
       `${self.name} (${self.source}) cannot find the hub: the hub has no public_address, ${self.name} is not on its radio_subnet, and no relay has a public_address to be a lighthouse`,
       "give a relay on a public address a public_address (it becomes a lighthouse), or put this node on the hub's radio",

@@ -52,7 +52,9 @@ export function nebulaIdentity(spec: IdentitySpec): Resource {
           ? ["no certificate or key yet"]
           : spec.ca.problems(certPem, spec.request, pubPem, spec.renewDays);
       if (problems.length === 0) {
-        return keyState.mode === "0600" ? null : { commands: [sh`chmod 0600 ${`${spec.dir}/host.key`}`], summary: "key mode -> 0600" };
+        return keyState.mode === "0600"
+          ? null
+          : { commands: [sh`chmod 0600 ${`${spec.dir}/host.key`}`], summary: "key mode -> 0600" };
       }
       // A new key every time a certificate is issued: a key that may have leaked is never re-certified.
       const pair = spec.ca.generateKeyPair();
@@ -61,7 +63,12 @@ export function nebulaIdentity(spec: IdentitySpec): Resource {
         summary: problems.join("; "),
         onApplied: () => spec.ca.record(issued),
         commands: [
-          writeFileCommand({ path: `${spec.dir}/host.key`, content: pair.privateKeyPem.reveal(), mode: "0600", secret: true }),
+          writeFileCommand({
+            path: `${spec.dir}/host.key`,
+            content: pair.privateKeyPem.reveal(),
+            mode: "0600",
+            secret: true,
+          }),
           writeFileCommand({ path: `${spec.dir}/host.pub`, content: pair.publicKeyPem, mode: "0644" }),
           writeFileCommand({ path: `${spec.dir}/host.crt`, content: issued, mode: "0644" }),
         ],

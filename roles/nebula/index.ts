@@ -16,9 +16,14 @@ import { relayForward } from "./relay-forward.ts";
 
 /** Everything the templates and tasks need, computed once per host. */
 export function nebulaSettings(ctx: HostContext) {
-  const v = { ...ctx.vars, ...nebulaOsVars(ctx.facts) } as typeof nebulaDefaults & Record<string, unknown> & ReturnType<typeof nebulaOsVars>;
+  const v = { ...ctx.vars, ...nebulaOsVars(ctx.facts) } as typeof nebulaDefaults &
+    Record<string, unknown> &
+    ReturnType<typeof nebulaOsVars>;
   const host = ctx.host;
-  if (!host.meshIp) throw new UserError(`${host.name} (${host.source}) has no mesh IP: only hosts in the hub, relays, uplinks, clients or admins groups join the mesh`);
+  if (!host.meshIp)
+    throw new UserError(
+      `${host.name} (${host.source}) has no mesh IP: only hosts in the hub, relays, uplinks, clients or admins groups join the mesh`,
+    );
   const type = nodeTypeOf(host);
   const topology = meshTopology(ctx.inventory);
   const hubRelays = topology.hubIsLighthouse;
@@ -27,7 +32,12 @@ export function nebulaSettings(ctx: HostContext) {
   // on a relay), so that nodes which cannot punch through to it are relayed.
   const amRelay = type === "relay" || (type === "lighthouse" && hubRelays);
   // Lighthouses and relays dial the hub directly; other nodes also get the relays' forwarders as fallback endpoints.
-  const peers = meshPeers(ctx.inventory, host, v.nebula_port, amLighthouse || amRelay || type === "lighthouse" ? 0 : v.nebula_relay_forward_port);
+  const peers = meshPeers(
+    ctx.inventory,
+    host,
+    v.nebula_port,
+    amLighthouse || amRelay || type === "lighthouse" ? 0 : v.nebula_relay_forward_port,
+  );
   const request: CertRequest = {
     name: host.name,
     ip: `${host.meshIp}/16`,
@@ -75,14 +85,30 @@ export function nebulaRole(ca: CertAuthority): Role {
         directory({ path: dir, mode: "0700" }),
         file({ path: `${dir}/ca.crt`, content: ca.caCertPem, notify: restart }),
         nebulaIdentity({ dir, ca, request, renewDays: vars.nebula_renew_days, notify: restart }),
-        file({ path: `${dir}/config.yml`, content: renderTemplate("nebula/config.yml.hbs", config), mode: "0600", notify: restart }),
+        file({
+          path: `${dir}/config.yml`,
+          content: renderTemplate("nebula/config.yml.hbs", config),
+          mode: "0600",
+          notify: restart,
+        }),
         systemd
-          ? file({ path: `/etc/systemd/system/${name}.service`, content: renderTemplate("nebula/nebula.service.hbs", config), notify: restart })
-          : file({ path: `/etc/init.d/${name}`, content: renderTemplate("nebula/nebula.init.hbs", config), mode: "0755", notify: restart }),
+          ? file({
+              path: `/etc/systemd/system/${name}.service`,
+              content: renderTemplate("nebula/nebula.service.hbs", config),
+              notify: restart,
+            })
+          : file({
+              path: `/etc/init.d/${name}`,
+              content: renderTemplate("nebula/nebula.init.hbs", config),
+              mode: "0755",
+              notify: restart,
+            }),
         service({ name, init: ctx.facts.init }),
         ...(type === "relay" ? relayForward(ctx, vars) : []),
       ];
     },
-    handlers: (ctx) => [restartHandler((ctx.vars.nebula_service as string) ?? nebulaDefaults.nebula_service, ctx.facts.init)],
+    handlers: (ctx) => [
+      restartHandler((ctx.vars.nebula_service as string) ?? nebulaDefaults.nebula_service, ctx.facts.init),
+    ],
   };
 }

@@ -5,11 +5,20 @@ import type { Host, Inventory } from "../../lib/inventory/types.ts";
 export type NodeType = "lighthouse" | "relay" | "uplink" | "client" | "admin" | "node";
 
 export const nodeTypeOf = (host: Host): NodeType =>
-  ({ hub: "lighthouse", relays: "relay", uplinks: "uplink", clients: "client", admins: "admin" })[host.group] as NodeType ?? "node";
+  (({ hub: "lighthouse", relays: "relay", uplinks: "uplink", clients: "client", admins: "admin" })[
+    host.group
+  ] as NodeType) ?? "node";
 
 /** Certificate groups: the firewall of every other node decides by these. */
 export const groupsOf = (type: NodeType): string[] =>
-  ({ lighthouse: ["hub", "lighthouse", "relay"], relay: ["relay"], uplink: ["uplink"], client: ["client"], admin: ["admins"], node: ["node"] })[type];
+  ({
+    lighthouse: ["hub", "lighthouse", "relay"],
+    relay: ["relay"],
+    uplink: ["uplink"],
+    client: ["client"],
+    admin: ["admins"],
+    node: ["node"],
+  })[type];
 
 export interface InboundRule {
   port: string | number;
@@ -45,7 +54,13 @@ export function inboundRules(type: NodeType, statsPort: number): InboundRule[] {
   switch (type) {
     case "lighthouse":
       // Every mesh member reaches the hub's services (DNS, local apps, the internet through it); SSH only admins and uplinks.
-      return [ping, { port: "any", proto: "any", groups: ["uplink"] }, { port: "any", proto: "any", groups: ["admins"] }, ...allButSshFrom("client"), ...allButSshFrom("relay")];
+      return [
+        ping,
+        { port: "any", proto: "any", groups: ["uplink"] },
+        { port: "any", proto: "any", groups: ["admins"] },
+        ...allButSshFrom("client"),
+        ...allButSshFrom("relay"),
+      ];
     case "uplink":
       // Only the hub may reach an uplink (and send traffic through it); other mesh nodes cannot reach it or its home.
       return [{ port: "any", proto: "any", groups: ["hub"] }, ...sshFrom(["admins"])];
@@ -64,5 +79,7 @@ export function inboundRules(type: NodeType, statsPort: number): InboundRule[] {
  */
 export const relaysOf = (inventory: Inventory, self: Host, hubRelays: boolean): string[] =>
   inventory.hosts
-    .filter((h) => h !== self && h.meshIp && (nodeTypeOf(h) === "relay" || (hubRelays && nodeTypeOf(h) === "lighthouse")))
+    .filter(
+      (h) => h !== self && h.meshIp && (nodeTypeOf(h) === "relay" || (hubRelays && nodeTypeOf(h) === "lighthouse")),
+    )
     .map((h) => h.meshIp!);

@@ -12,7 +12,10 @@ import { renderTemplate } from "../../lib/template.ts";
 import { inboundAddressOf } from "./endpoints.ts";
 import { nodeTypeOf } from "./node-types.ts";
 
-export function relayForward(ctx: HostContext, v: { nebula_port: number; nebula_relay_forward_port: number; nebula_nft_package: string }): Resource[] {
+export function relayForward(
+  ctx: HostContext,
+  v: { nebula_port: number; nebula_relay_forward_port: number; nebula_nft_package: string },
+): Resource[] {
   const hub = ctx.inventory.hosts.find((h) => nodeTypeOf(h) === "lighthouse");
   const hubAddress = hub ? inboundAddressOf(hub) : null;
   const on = !!hub && !!hubAddress && v.nebula_relay_forward_port > 0;

@@ -16,7 +16,15 @@ export const radioPortRole: Role = {
     if (ctx.os !== "openwrt") return [];
     const port = radioPortOf(ctx.host, ctx.vars);
     const name = String(ctx.vars.radio_interface);
-    if (!port) return [uciSection({ config: "network", section: name, want: { absent: true }, then: [sh`/etc/init.d/network reload`] })];
+    if (!port)
+      return [
+        uciSection({
+          config: "network",
+          section: name,
+          want: { absent: true },
+          then: [sh`/etc/init.d/network reload`],
+        }),
+      ];
     const seconds = Math.max(1, Math.round(Number(ctx.vars.radio_wait_seconds) || radioDefaults.radio_wait_seconds));
     // netifd applies a reload after the call returns: wait (whole seconds: BusyBox sleep) until the address is there.
     const message = `${port.device} has no address ${port.cidr} ${seconds} s after /etc/init.d/network reload: is the cable to the NanoStation in ${port.device}? (ifstatus ${port.interface}; logread -e netifd)`;
@@ -25,7 +33,10 @@ export const radioPortRole: Role = {
       uciSection({
         config: "network",
         section: port.interface,
-        want: { type: "interface", options: { device: port.device, proto: "static", ipaddr: port.address, netmask: port.netmask } },
+        want: {
+          type: "interface",
+          options: { device: port.device, proto: "static", ipaddr: port.address, netmask: port.netmask },
+        },
         then: [sh`/etc/init.d/network reload`, wait],
       }),
     ];

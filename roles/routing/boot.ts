@@ -42,10 +42,27 @@ export function bootResources(resources: Resource[], init: InitSystem, nebulaSer
   return [
     file({ path: BOOT_SCRIPT, content: renderTemplate("routing/routing-boot.sh.hbs", vars), mode: "0755" }),
     init === "systemd"
-      ? file({ path: `/etc/systemd/system/${BOOT_SERVICE}.service`, content: renderTemplate("routing/routing-boot.service.hbs", vars) })
-      : file({ path: `/etc/init.d/${BOOT_SERVICE}`, content: renderTemplate("routing/routing-boot.init.hbs", vars), mode: "0755" }),
+      ? file({
+          path: `/etc/systemd/system/${BOOT_SERVICE}.service`,
+          content: renderTemplate("routing/routing-boot.service.hbs", vars),
+        })
+      : file({
+          path: `/etc/init.d/${BOOT_SERVICE}`,
+          content: renderTemplate("routing/routing-boot.init.hbs", vars),
+          mode: "0755",
+        }),
     init === "systemd"
-      ? guardedCommand({ name: `Enable ${BOOT_SERVICE} at boot`, command: sh`systemctl daemon-reload && systemctl enable ${BOOT_SERVICE}`, unless: sh`systemctl is-enabled --quiet ${BOOT_SERVICE}`, provides: { bootService: BOOT_SERVICE } })
-      : guardedCommand({ name: `Enable ${BOOT_SERVICE} at boot`, command: sh`${`/etc/init.d/${BOOT_SERVICE}`} enable`, unless: sh`${`/etc/init.d/${BOOT_SERVICE}`} enabled`, provides: { bootService: BOOT_SERVICE } }),
+      ? guardedCommand({
+          name: `Enable ${BOOT_SERVICE} at boot`,
+          command: sh`systemctl daemon-reload && systemctl enable ${BOOT_SERVICE}`,
+          unless: sh`systemctl is-enabled --quiet ${BOOT_SERVICE}`,
+          provides: { bootService: BOOT_SERVICE },
+        })
+      : guardedCommand({
+          name: `Enable ${BOOT_SERVICE} at boot`,
+          command: sh`${`/etc/init.d/${BOOT_SERVICE}`} enable`,
+          unless: sh`${`/etc/init.d/${BOOT_SERVICE}`} enabled`,
+          provides: { bootService: BOOT_SERVICE },
+        }),
   ];
 }

@@ -20,15 +20,28 @@ export const routingClientRole: Role = {
     const on = v.client_internet_via_mesh === true;
     const port = (v.nebula_port as number | undefined) ?? nebulaDefaults.nebula_port;
     const forward = (v.nebula_relay_forward_port as number | undefined) ?? nebulaDefaults.nebula_relay_forward_port;
-    const endpoints = on ? meshPeers(ctx.inventory, ctx.host, port, forward).flatMap((l) => l.endpoints.map(endpointAddress)) : [];
+    const endpoints = on
+      ? meshPeers(ctx.inventory, ctx.host, port, forward).flatMap((l) => l.endpoints.map(endpointAddress))
+      : [];
     const named = endpoints.find((e) => !isIpv4(e));
-    if (named) throw new UserError(`${ctx.host.name}: the mesh endpoint ${named} is a name, and a client whose internet goes through the mesh needs a host route to it`, "set nebula_public_address of the hub (and relays) to an IPv4 address");
+    if (named)
+      throw new UserError(
+        `${ctx.host.name}: the mesh endpoint ${named} is a name, and a client whose internet goes through the mesh needs a host route to it`,
+        "set nebula_public_address of the hub (and relays) to an IPv4 address",
+      );
     // Always planned: a client that opts out loses the routes it no longer needs. A reboot forgets them: the boot
     // service puts them back (after Nebula, which retries its handshakes until the underlay works again).
-    const routes = underlayRoutes({ name: "Keep Nebula's underlay on the real default gateway", endpoints, host: ctx.host.name });
+    const routes = underlayRoutes({
+      name: "Keep Nebula's underlay on the real default gateway",
+      endpoints,
+      host: ctx.host.name,
+    });
     const nebulaService = (v.nebula_service as string | undefined) ?? nebulaDefaults.nebula_service;
     // And whatever the inventory cannot know (a hub behind CGNAT, at its carrier's address): by Nebula's own source port.
-    const rule = underlayRule({ name: "Keep Nebula's own UDP on the real default gateway", port: on ? nodeListenPort("client", { ...nebulaDefaults, ...v }) : null });
+    const rule = underlayRule({
+      name: "Keep Nebula's own UDP on the real default gateway",
+      port: on ? nodeListenPort("client", { ...nebulaDefaults, ...v }) : null,
+    });
     return on ? [routes, rule, ...bootResources([routes, rule], ctx.facts.init, nebulaService)] : [routes, rule];
   },
 };

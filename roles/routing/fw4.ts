@@ -44,12 +44,22 @@ export interface MeshAdmission {
 }
 
 /** The mesh's admission on an uplink, from its context (ports from the nebula and monitoring roles' vars or defaults). */
-export function meshAdmission(ctx: HostContext, hubIp: string, tunnel: TunnelSpec, sources: string[], hub?: Host): MeshAdmission {
+export function meshAdmission(
+  ctx: HostContext,
+  hubIp: string,
+  tunnel: TunnelSpec,
+  sources: string[],
+  hub?: Host,
+): MeshAdmission {
   const v = ctx.vars;
   const radioDev = v.radio_device as string | undefined;
   const radio =
     hub && radioDev && sameRadio(ctx.host, hub)
-      ? { dev: radioDev, hubAddress: hub.vars.radio_address as string, hubPort: (varsOf(ctx, hub).nebula_port as number | undefined) ?? nebulaDefaults.nebula_port }
+      ? {
+          dev: radioDev,
+          hubAddress: hub.vars.radio_address as string,
+          hubPort: (varsOf(ctx, hub).nebula_port as number | undefined) ?? nebulaDefaults.nebula_port,
+        }
       : undefined;
   return {
     ...(radio ? { radio } : {}),
@@ -60,7 +70,8 @@ export function meshAdmission(ctx: HostContext, hubIp: string, tunnel: TunnelSpe
     // dropbear's own port on the router (the inventory's port may be a forward on the volunteer's NAT).
     sshPort: 22,
     statsPort: (v.nebula_stats_port as number | undefined) ?? nebulaDefaults.nebula_stats_port,
-    exporterPort: (v.monitoring_node_exporter_port as number | undefined) ?? monitoringDefaults.monitoring_node_exporter_port,
+    exporterPort:
+      (v.monitoring_node_exporter_port as number | undefined) ?? monitoringDefaults.monitoring_node_exporter_port,
   };
 }
 
@@ -70,12 +81,23 @@ export function fw4Includes(a: MeshAdmission): Fw4Include[] {
   return [
     {
       path: `chain-pre/input/${FW4_INCLUDE_NAME}`,
-      content: renderTemplate("routing/fw4-input.nft.hbs", { radio: a.radio, mesh_dev: a.meshDev, hub_ip: a.hubIp, vxlan_port: a.tunnel.port, tunnel_dev: a.tunnel.dev, tcp_ports: tcp, exporter_port: a.exporterPort }),
+      content: renderTemplate("routing/fw4-input.nft.hbs", {
+        radio: a.radio,
+        mesh_dev: a.meshDev,
+        hub_ip: a.hubIp,
+        vxlan_port: a.tunnel.port,
+        tunnel_dev: a.tunnel.dev,
+        tcp_ports: tcp,
+        exporter_port: a.exporterPort,
+      }),
     },
     {
       path: `chain-pre/forward/${FW4_INCLUDE_NAME}`,
       // The hub's end of the tunnel is the source of its health probes through this uplink.
-      content: renderTemplate("routing/fw4-forward.nft.hbs", { dev: a.tunnel.dev, sources: [...a.sources, `${a.tunnel.peer}/32`] }),
+      content: renderTemplate("routing/fw4-forward.nft.hbs", {
+        dev: a.tunnel.dev,
+        sources: [...a.sources, `${a.tunnel.peer}/32`],
+      }),
     },
   ];
 }

@@ -22,9 +22,17 @@ const METRICS_SERVICE = "meshisp-metrics";
 const METRICS_DIR = "/run/meshisp/metrics";
 
 function qosClasses(v: Vars) {
-  const by = { emergency: [v.routing_qos_emergency_dscp, v.routing_qos_emergency_ports], interactive: [v.routing_qos_interactive_dscp, v.routing_qos_interactive_ports], bulk: [v.routing_qos_bulk_dscp, v.routing_qos_bulk_ports] } as const;
+  const by = {
+    emergency: [v.routing_qos_emergency_dscp, v.routing_qos_emergency_ports],
+    interactive: [v.routing_qos_interactive_dscp, v.routing_qos_interactive_ports],
+    bulk: [v.routing_qos_bulk_dscp, v.routing_qos_bulk_ports],
+  } as const;
   // Later rules win: bulk, then interactive, then emergency.
-  return (["bulk", "interactive", "emergency"] as const).map((name) => ({ id: `1:${CLASS_SHARES.find((c) => c.name === name)!.id}`, dscp: by[name][0], ports: by[name][1] }));
+  return (["bulk", "interactive", "emergency"] as const).map((name) => ({
+    id: `1:${CLASS_SHARES.find((c) => c.name === name)!.id}`,
+    dscp: by[name][0],
+    ports: by[name][1],
+  }));
 }
 
 function hubTasks(ctx: HostContext): Resource[] {
@@ -40,7 +48,13 @@ function hubTasks(ctx: HostContext): Resource[] {
   const backup = v.routing_backup;
   const mss = v.routing_tunnel_mtu - 40;
   const listen = `${hubIp}:${v.routing_metrics_port}`;
-  const unitVars = { dir, metrics_dir: METRICS_DIR, listen, busybox: v.routing_busybox, nebula_service: (v.nebula_service as string | undefined) ?? "nebula-mesh" };
+  const unitVars = {
+    dir,
+    metrics_dir: METRICS_DIR,
+    listen,
+    busybox: v.routing_busybox,
+    nebula_service: (v.nebula_service as string | undefined) ?? "nebula-mesh",
+  };
   const conf = {
     table: v.routing_table,
     transfer_prefix: quote(v.routing_transfer_prefix),
@@ -73,7 +87,11 @@ function hubTasks(ctx: HostContext): Resource[] {
       name: "Route the community's internet traffic through the uplinks' table",
       owned: [p, p + 20],
       rules: [
-        ...uplinks.map((u) => ({ priority: p, from: `${u.tunnels.hub.address.split("/")[0]}/32`, table: String(u.probeTable) })),
+        ...uplinks.map((u) => ({
+          priority: p,
+          from: `${u.tunnels.hub.address.split("/")[0]}/32`,
+          table: String(u.probeTable),
+        })),
         ...sources.flatMap((s) => [
           { priority: p + 10, from: s, table: "main", suppressDefault: true },
           { priority: p + 11, from: s, table: String(v.routing_table) },
@@ -83,7 +101,13 @@ function hubTasks(ctx: HostContext): Resource[] {
     nftTable({
       family: "ip",
       name: "meshisp",
-      body: renderTemplate("routing/hub.nft.hbs", { sources, backup: backup && backup.masquerade !== false ? backup : null, mss, mss_above: mss + 1, classes: qosClasses(v) }),
+      body: renderTemplate("routing/hub.nft.hbs", {
+        sources,
+        backup: backup && backup.masquerade !== false ? backup : null,
+        mss,
+        mss_above: mss + 1,
+        classes: qosClasses(v),
+      }),
     }),
     ...qos,
   ];
@@ -99,14 +123,37 @@ function hubTasks(ctx: HostContext): Resource[] {
     ...bootResources(network, ctx.facts.init, unitVars.nebula_service),
     directory({ path: dir, mode: "0755" }),
     file({ path: `${dir}/routing.conf`, content: renderTemplate("routing/routing.conf.hbs", conf), notify: restart }),
-    file({ path: "/usr/sbin/meshisp-failover", content: renderTemplate("routing/failover.sh.hbs", {}), mode: "0755", notify: restart }),
+    file({
+      path: "/usr/sbin/meshisp-failover",
+      content: renderTemplate("routing/failover.sh.hbs", {}),
+      mode: "0755",
+      notify: restart,
+    }),
     directory({ path: METRICS_DIR, mode: "0755" }),
     systemd
-      ? file({ path: `/etc/systemd/system/${FAILOVER_SERVICE}.service`, content: renderTemplate("routing/failover.service.hbs", unitVars), notify: restart })
-      : file({ path: `/etc/init.d/${FAILOVER_SERVICE}`, content: renderTemplate("routing/failover.init.hbs", unitVars), mode: "0755", notify: restart }),
+      ? file({
+          path: `/etc/systemd/system/${FAILOVER_SERVICE}.service`,
+          content: renderTemplate("routing/failover.service.hbs", unitVars),
+          notify: restart,
+        })
+      : file({
+          path: `/etc/init.d/${FAILOVER_SERVICE}`,
+          content: renderTemplate("routing/failover.init.hbs", unitVars),
+          mode: "0755",
+          notify: restart,
+        }),
     systemd
-      ? file({ path: `/etc/systemd/system/${METRICS_SERVICE}.service`, content: renderTemplate("routing/metrics.service.hbs", unitVars), notify: [`restart ${METRICS_SERVICE}`] })
-      : file({ path: `/etc/init.d/${METRICS_SERVICE}`, content: renderTemplate("routing/metrics.init.hbs", unitVars), mode: "0755", notify: [`restart ${METRICS_SERVICE}`] }),
+      ? file({
+          path: `/etc/systemd/system/${METRICS_SERVICE}.service`,
+          content: renderTemplate("routing/metrics.service.hbs", unitVars),
+          notify: [`restart ${METRICS_SERVICE}`],
+        })
+      : file({
+          path: `/etc/init.d/${METRICS_SERVICE}`,
+          content: renderTemplate("routing/metrics.init.hbs", unitVars),
+          mode: "0755",
+          notify: [`restart ${METRICS_SERVICE}`],
+        }),
     service({ name: FAILOVER_SERVICE, init: ctx.facts.init }),
     service({ name: METRICS_SERVICE, init: ctx.facts.init }),
   ];
@@ -116,5 +163,8 @@ export const routingHubRole: Role = {
   name: "routing",
   defaults: routingDefaults,
   tasks: hubTasks,
-  handlers: (ctx) => [restartHandler(FAILOVER_SERVICE, ctx.facts.init), restartHandler(METRICS_SERVICE, ctx.facts.init)],
+  handlers: (ctx) => [
+    restartHandler(FAILOVER_SERVICE, ctx.facts.init),
+    restartHandler(METRICS_SERVICE, ctx.facts.init),
+  ],
 };

@@ -26,7 +26,8 @@ export interface RouteState {
 export const NO_JSON_IP = "@no-ip-json";
 
 /** Runs an `ip -j` probe only where ip speaks JSON; elsewhere the state reads as absent (nothing of ours there yet). */
-const ipJson = (args: string) => raw(`if ip -j link show dev lo >/dev/null 2>&1; then ip -j ${args}; else echo ${NO_JSON_IP}; fi`);
+const ipJson = (args: string) =>
+  raw(`if ip -j link show dev lo >/dev/null 2>&1; then ip -j ${args}; else echo ${NO_JSON_IP}; fi`);
 
 export const json = <T>({ stdout, code }: ProbeOutput, what: string): T[] => {
   const text = stdout.trim();
@@ -52,7 +53,9 @@ export function parseLinks(out: ProbeOutput): Map<string, LinkState> {
       kind,
       mtu: l.mtu,
       up: (l.flags ?? []).includes("UP"),
-      ...(kind === "vxlan" && d ? { vxlan: { id: d.id ?? 0, local: d.local ?? "", remote: d.remote ?? "", port: d.port ?? 0 } } : {}),
+      ...(kind === "vxlan" && d
+        ? { vxlan: { id: d.id ?? 0, local: d.local ?? "", remote: d.remote ?? "", port: d.port ?? 0 } }
+        : {}),
     });
   }
   return links;
@@ -66,7 +69,10 @@ interface IpAddr {
 export function parseAddresses(out: ProbeOutput): Map<string, string[]> {
   const addrs = new Map<string, string[]>();
   for (const a of json<IpAddr>(out, "addresses")) {
-    addrs.set(a.ifname, (a.addr_info ?? []).filter((i) => i.family === "inet").map((i) => `${i.local}/${i.prefixlen}`));
+    addrs.set(
+      a.ifname,
+      (a.addr_info ?? []).filter((i) => i.family === "inet").map((i) => `${i.local}/${i.prefixlen}`),
+    );
   }
   return addrs;
 }
@@ -79,7 +85,12 @@ interface IpRule {
   suppress_prefixlen?: number;
 }
 export const parseRules = (out: ProbeOutput): RuleState[] =>
-  json<IpRule>(out, "policy rules").map((r) => ({ priority: r.priority, from: r.src === "all" ? "all" : `${r.src}/${r.srclen ?? 32}`, table: String(r.table), ...(r.suppress_prefixlen === 0 ? { suppressDefault: true } : {}) }));
+  json<IpRule>(out, "policy rules").map((r) => ({
+    priority: r.priority,
+    from: r.src === "all" ? "all" : `${r.src}/${r.srclen ?? 32}`,
+    table: String(r.table),
+    ...(r.suppress_prefixlen === 0 ? { suppressDefault: true } : {}),
+  }));
 
 interface IpRoute {
   dst: string;
@@ -91,7 +102,12 @@ interface IpRoute {
 }
 /** Routes of every table; the main table's have no "table" field in ip's output. */
 export const parseRoutes = (out: ProbeOutput): RouteState[] =>
-  json<IpRoute>(out, "routes").map((r) => ({ table: String(r.table ?? "main"), dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.dev ? { dev: r.dev } : {}) }));
+  json<IpRoute>(out, "routes").map((r) => ({
+    table: String(r.table ?? "main"),
+    dst: r.dst,
+    ...(r.gateway ? { gateway: r.gateway } : {}),
+    ...(r.dev ? { dev: r.dev } : {}),
+  }));
 
 export const linksFact = defineFact("ip:links", ipJson("-d link show"), parseLinks);
 export const addressesFact = defineFact("ip:addresses", ipJson("-4 addr show"), parseAddresses);

@@ -5,5 +5,11 @@ import { openwrtRelease } from "../../lib/facts/release.ts";
 export const routingOsVars = (facts: Pick<HostFacts, "os" | "release">) =>
   facts.os === "openwrt"
     ? // BusyBox's ip has neither -j nor vxlan: the release's full ip (lib/facts/release.ts) replaces it.
-      { routing_packages: ["kmod-vxlan", openwrtRelease(facts.release).packages.ip, "kmod-nft-nat"], routing_busybox: "/bin/busybox" }
-    : { routing_packages: ["iproute2", "nftables", "iputils-ping", "busybox", "conntrack"], routing_busybox: "/bin/busybox" };
+      {
+        routing_packages: ["kmod-vxlan", openwrtRelease(facts.release).packages.ip, "kmod-nft-nat"],
+        routing_busybox: "/bin/busybox",
+      }
+    : {
+        routing_packages: ["iproute2", "nftables", "iputils-ping", "busybox", "conntrack"],
+        routing_busybox: "/bin/busybox",
+      };

@@ -37,6 +37,8 @@ export function planRules(wanted: WantedRule[], have: RuleState[], owned: [numbe
 /** Sets the wanted routes that differ (`ip route replace`). Routes through a tunnel that goes leave with its link. */
 export function planRoutes(wanted: WantedRoute[], have: RouteState[]): Command[] {
   return wanted
-    .filter((w) => !have.some((r) => r.table === w.table && r.dst === w.dst && r.gateway === w.gateway && r.dev === w.dev))
+    .filter(
+      (w) => !have.some((r) => r.table === w.table && r.dst === w.dst && r.gateway === w.gateway && r.dev === w.dev),
+    )
     .map((w) => sh`ip route replace ${w.dst} via ${w.gateway} dev ${w.dev} table ${w.table}`);
 }

@@ -44,7 +44,14 @@ export function htbFor(dev: string, rateKbit: number, leaf: LeafKind = "pfifo"):
     dev,
     rateKbit: rate,
     defaultClass: "30",
-    classes: CLASS_SHARES.map((c) => ({ id: `1:${c.id}`, rate: Math.max(8, Math.round(rate * c.share)), ceil: rate, prio: c.prio, leaf, limit: c.limit })),
+    classes: CLASS_SHARES.map((c) => ({
+      id: `1:${c.id}`,
+      rate: Math.max(8, Math.round(rate * c.share)),
+      ceil: rate,
+      prio: c.prio,
+      leaf,
+      limit: c.limit,
+    })),
   };
 }
 
@@ -58,7 +65,8 @@ export function parseHtb({ stdout, code }: ProbeOutput): HtbState | null {
     else state.leaves.set(q.parent, { kind: q.kind, limit: q.limit ?? NaN });
   }
   for (const c of parseClasses(classes)) {
-    if (c.kind === "htb") state.classes.set(c.classid, { rate: c.rateBit / 1000, ceil: c.ceilBit / 1000, prio: c.prio ?? 0 });
+    if (c.kind === "htb")
+      state.classes.set(c.classid, { rate: c.rateBit / 1000, ceil: c.ceilBit / 1000, prio: c.prio ?? 0 });
   }
   return state;
 }
@@ -73,17 +81,22 @@ const leafCommand = (dev: string, c: HtbClass, kind: LeafKind = c.leaf): Command
 
 /** Commands to make the device's HTB tree as asked; none when it is. `replace` keeps it one step, without a gap. */
 export function planHtb(want: HtbSpec, have: HtbState | null): Command[] {
-  const rootOk = have?.root?.kind === "htb" && have.root.handle === "1:" && have.root.defaultClass === want.defaultClass;
+  const rootOk =
+    have?.root?.kind === "htb" && have.root.handle === "1:" && have.root.defaultClass === want.defaultClass;
   const top = have?.classes.get("1:1");
   const commands: Command[] = [];
   if (!rootOk) commands.push(sh`tc qdisc replace dev ${want.dev} root handle 1: htb default ${want.defaultClass}`);
   if (!rootOk || !top || !near(top.rate, want.rateKbit) || !near(top.ceil, want.rateKbit)) {
-    commands.push(sh`tc class replace dev ${want.dev} parent 1: classid 1:1 htb rate ${`${want.rateKbit}kbit`} ceil ${`${want.rateKbit}kbit`}`);
+    commands.push(
+      sh`tc class replace dev ${want.dev} parent 1: classid 1:1 htb rate ${`${want.rateKbit}kbit`} ceil ${`${want.rateKbit}kbit`}`,
+    );
   }
   for (const c of want.classes) {
     const now = rootOk ? have?.classes.get(c.id) : undefined;
     if (!now || !near(now.rate, c.rate) || !near(now.ceil, c.ceil) || now.prio !== c.prio) {
-      commands.push(sh`tc class replace dev ${want.dev} parent 1:1 classid ${c.id} htb rate ${`${c.rate}kbit`} ceil ${`${c.ceil}kbit`} prio ${c.prio}`);
+      commands.push(
+        sh`tc class replace dev ${want.dev} parent 1:1 classid ${c.id} htb rate ${`${c.rate}kbit`} ceil ${`${c.ceil}kbit`} prio ${c.prio}`,
+      );
     }
     const leaf = rootOk && now ? have?.leaves.get(c.id) : undefined;
     if (leaf && leaf.kind === c.leaf && (c.leaf !== "pfifo" || leaf.limit === c.limit)) continue;
@@ -104,7 +117,9 @@ function bootHtb(want: HtbSpec, dev = want.dev): string[] {
 }
 
 const htbFact = (dev: string) =>
-  defineFact(`htb:${dev}`, sh`tc qdisc show dev ${dev} 2>/dev/null && echo --- && tc class show dev ${dev}`, (out) => parseHtb(out));
+  defineFact(`htb:${dev}`, sh`tc qdisc show dev ${dev} 2>/dev/null && echo --- && tc class show dev ${dev}`, (out) =>
+    parseHtb(out),
+  );
 
 /** A resource that knows its own commands for a freshly booted host (see boot.ts). */
 export type BootAware = Resource & { bootCommands(): string[] };
@@ -116,7 +131,10 @@ export function htb(dev: string, rateKbit: number): BootAware {
     name: `Set QoS classes on ${dev} (${Math.round(rateKbit)} kbit/s)`,
     facts: [fact, qdiscSupportFact],
     plan(read) {
-      const commands = planHtb(htbFor(dev, rateKbit, read(qdiscSupportFact).has("fq_codel") ? "fq_codel" : "pfifo"), read(fact));
+      const commands = planHtb(
+        htbFor(dev, rateKbit, read(qdiscSupportFact).has("fq_codel") ? "fq_codel" : "pfifo"),
+        read(fact),
+      );
       return commands.length ? { commands, summary: `${commands.length} tc change(s)` } : null;
     },
     bootCommands: () => bootHtb(htbFor(dev, rateKbit)),
@@ -143,13 +161,21 @@ export function lanHtb(subnet: string, rateKbit: number): BootAware {
     facts: [fact, qdiscSupportFact],
     plan(read) {
       const { dev, state } = read(fact);
-      if (!dev) throw new UserError(`no interface has a route to the hub's LAN ${subnet}`, "bring the LAN up, or set routing_lan_device (or routing_qos: false)");
-      const commands = planHtb(htbFor(dev, rateKbit, read(qdiscSupportFact).has("fq_codel") ? "fq_codel" : "pfifo"), state);
+      if (!dev)
+        throw new UserError(
+          `no interface has a route to the hub's LAN ${subnet}`,
+          "bring the LAN up, or set routing_lan_device (or routing_qos: false)",
+        );
+      const commands = planHtb(
+        htbFor(dev, rateKbit, read(qdiscSupportFact).has("fq_codel") ? "fq_codel" : "pfifo"),
+        state,
+      );
       return commands.length ? { commands, summary: `${dev}: ${commands.length} tc change(s)` } : null;
     },
     bootCommands() {
       const placeholder = "MESHISP_LAN_DEV";
-      const lookup = sh`dev=$(ip -o -4 route show exact ${subnet} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | head -n 1)`.render();
+      const lookup =
+        sh`dev=$(ip -o -4 route show exact ${subnet} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | head -n 1)`.render();
       return [lookup, ...bootHtb(htbFor(placeholder, rateKbit)).map((line) => line.replaceAll(placeholder, '"$dev"'))];
     },
   };

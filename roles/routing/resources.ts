@@ -35,7 +35,9 @@ export function staleTunnels(wanted: string[]): Resource {
   };
 }
 
-export function policyRules(spec: { name: string; rules: WantedRule[]; owned: [number, number] } & ResourceOptions): Resource {
+export function policyRules(
+  spec: { name: string; rules: WantedRule[]; owned: [number, number] } & ResourceOptions,
+): Resource {
   return {
     name: spec.name,
     notify: spec.notify,

@@ -9,7 +9,10 @@ export type Vars = RoutingVars & Record<string, unknown>;
 
 export const hubOf = (ctx: HostContext): Host => {
   const hub = ctx.inventory.hosts.find((h) => h.group === "hub" && h.meshIp);
-  if (!hub) throw new UserError(`the inventory ${ctx.inventory.file} has no hub with a mesh IP: uplinks route the hub's traffic`);
+  if (!hub)
+    throw new UserError(
+      `the inventory ${ctx.inventory.file} has no hub with a mesh IP: uplinks route the hub's traffic`,
+    );
   return hub;
 };
 

@@ -21,8 +21,12 @@ export interface TunnelSpec {
 /** The last octet n of an uplink's mesh IP (10.0.4.n) and its VNI. */
 export function uplinkNumber(meshIp: string): { n: number; vni: number } {
   const o = meshIp.split(".").map(Number);
-  if (o.length !== 4 || o.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new UserError(`uplink mesh IP ${JSON.stringify(meshIp)} is not an IPv4 address`);
-  if (o[3] > 127) throw new UserError(`uplink mesh IP ${meshIp}: the tunnel plan gives /31s to last octets up to 127 (uplinks are 10.0.4.64/26)`);
+  if (o.length !== 4 || o.some((x) => !Number.isInteger(x) || x < 0 || x > 255))
+    throw new UserError(`uplink mesh IP ${JSON.stringify(meshIp)} is not an IPv4 address`);
+  if (o[3] > 127)
+    throw new UserError(
+      `uplink mesh IP ${meshIp}: the tunnel plan gives /31s to last octets up to 127 (uplinks are 10.0.4.64/26)`,
+    );
   return { n: o[3], vni: o[2] * 256 + o[3] };
 }
 
@@ -41,7 +45,14 @@ export function tunnelPair(hubIp: string, uplinkIp: string, v: TunnelVars): { hu
   const common = { vni, port: v.routing_vxlan_port, mtu: v.routing_tunnel_mtu };
   return {
     hub: { ...common, dev: `mu${n}`, local: hubIp, remote: uplinkIp, address: `${hubAddr}/31`, peer: upAddr },
-    uplink: { ...common, dev: v.routing_uplink_tunnel, local: uplinkIp, remote: hubIp, address: `${upAddr}/31`, peer: hubAddr },
+    uplink: {
+      ...common,
+      dev: v.routing_uplink_tunnel,
+      local: uplinkIp,
+      remote: hubIp,
+      address: `${upAddr}/31`,
+      peer: hubAddr,
+    },
   };
 }
 
@@ -53,12 +64,26 @@ const create = (t: TunnelSpec): Command[] => [
 ];
 
 /** Commands that make the tunnel as asked: none when it already is; a changed VXLAN identity means delete and re-create. */
-export function planTunnel(t: TunnelSpec, links: Map<string, LinkState>, addresses: Map<string, string[]>): { commands: Command[]; summary: string } | null {
+export function planTunnel(
+  t: TunnelSpec,
+  links: Map<string, LinkState>,
+  addresses: Map<string, string[]>,
+): { commands: Command[]; summary: string } | null {
   const link = links.get(t.dev);
   if (!link) return { commands: create(t), summary: "create" };
   const x = link.vxlan;
-  if (link.kind !== "vxlan" || !x || x.id !== t.vni || x.local !== t.local || x.remote !== t.remote || x.port !== t.port) {
-    return { commands: [sh`ip link del ${t.dev}`, ...create(t)], summary: link.kind !== "vxlan" ? `replace a ${link.kind ?? "plain"} link` : "re-create with new endpoints" };
+  if (
+    link.kind !== "vxlan" ||
+    !x ||
+    x.id !== t.vni ||
+    x.local !== t.local ||
+    x.remote !== t.remote ||
+    x.port !== t.port
+  ) {
+    return {
+      commands: [sh`ip link del ${t.dev}`, ...create(t)],
+      summary: link.kind !== "vxlan" ? `replace a ${link.kind ?? "plain"} link` : "re-create with new endpoints",
+    };
   }
   const commands: Command[] = [];
   const changes: string[] = [];
@@ -84,4 +109,6 @@ export function planTunnel(t: TunnelSpec, links: Map<string, LinkState>, address
 
 /** Hub tunnels (VXLAN links named mu<digits>) whose uplink left the inventory. */
 export const staleHubTunnels = (wanted: string[], links: Map<string, LinkState>): string[] =>
-  [...links.values()].filter((l) => l.kind === "vxlan" && /^mu\d+$/.test(l.name) && !wanted.includes(l.name)).map((l) => l.name);
+  [...links.values()]
+    .filter((l) => l.kind === "vxlan" && /^mu\d+$/.test(l.name) && !wanted.includes(l.name))
+    .map((l) => l.name);

@@ -34,18 +34,36 @@ interface IpRule {
 export const underlayRulesFact = defineFact("ip:underlay-rules", sh`ip -j -4 rule show`, (out) =>
   json<IpRule>(out, "policy rules")
     .filter((r) => (UNDERLAY_RULE_PRIORITIES as readonly number[]).includes(r.priority))
-    .map((r): UnderlayRule => ({ priority: r.priority, ...(r.ipproto ? { ipproto: r.ipproto } : {}), ...(r.sport !== undefined ? { sport: Number(r.sport) } : {}), table: String(r.table), ...(r.suppress_prefixlen !== undefined ? { suppressPrefixlen: r.suppress_prefixlen } : {}) })),
+    .map((r): UnderlayRule => ({
+      priority: r.priority,
+      ...(r.ipproto ? { ipproto: r.ipproto } : {}),
+      ...(r.sport !== undefined ? { sport: Number(r.sport) } : {}),
+      table: String(r.table),
+      ...(r.suppress_prefixlen !== undefined ? { suppressPrefixlen: r.suppress_prefixlen } : {}),
+    })),
 );
 // A table that never held a route does not exist yet: ip then fails ("FIB table does not exist"), which reads as empty.
-const underlayTableFact = defineFact("ip:underlay-table", raw(`t=$(ip -j -4 route show table ${UNDERLAY_TABLE} 2>/dev/null) || t='[]'; echo "$t"`), (out) =>
-  json<{ dst: string; gateway?: string; dev?: string }>(out, `routing table ${UNDERLAY_TABLE}`).map((r) => ({ dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.dev ? { dev: r.dev } : {}) })),
+const underlayTableFact = defineFact(
+  "ip:underlay-table",
+  raw(`t=$(ip -j -4 route show table ${UNDERLAY_TABLE} 2>/dev/null) || t='[]'; echo "$t"`),
+  (out) =>
+    json<{ dst: string; gateway?: string; dev?: string }>(out, `routing table ${UNDERLAY_TABLE}`).map((r) => ({
+      dst: r.dst,
+      ...(r.gateway ? { gateway: r.gateway } : {}),
+      ...(r.dev ? { dev: r.dev } : {}),
+    })),
 );
 
 const wantedRules = (port: number): UnderlayRule[] => [
   { priority: UNDERLAY_RULE_PRIORITIES[0], ipproto: "udp", sport: port, table: "main", suppressPrefixlen: 1 },
   { priority: UNDERLAY_RULE_PRIORITIES[1], ipproto: "udp", sport: port, table: UNDERLAY_TABLE },
 ];
-const same = (a: UnderlayRule, b: UnderlayRule) => a.priority === b.priority && a.ipproto === b.ipproto && a.sport === b.sport && a.table === b.table && a.suppressPrefixlen === b.suppressPrefixlen;
+const same = (a: UnderlayRule, b: UnderlayRule) =>
+  a.priority === b.priority &&
+  a.ipproto === b.ipproto &&
+  a.sport === b.sport &&
+  a.table === b.table &&
+  a.suppressPrefixlen === b.suppressPrefixlen;
 const addRule = (r: UnderlayRule): Command =>
   r.suppressPrefixlen !== undefined
     ? sh`ip rule add priority ${r.priority} ipproto udp sport ${r.sport!} lookup ${r.table} suppress_prefixlength ${r.suppressPrefixlen}`
@@ -55,17 +73,30 @@ const addRule = (r: UnderlayRule): Command =>
  * Commands that make the two rules (for Nebula's listen `port`) and table 77's default (the main table's default route
  * with the lowest metric) what they should be; `port` null removes them (a client that opted out).
  */
-export function planUnderlayRule(port: number | null, rules: UnderlayRule[], table: { dst: string; gateway?: string; dev?: string }[], main: MainRoute[]): Command[] {
+export function planUnderlayRule(
+  port: number | null,
+  rules: UnderlayRule[],
+  table: { dst: string; gateway?: string; dev?: string }[],
+  main: MainRoute[],
+): Command[] {
   const wanted = port === null ? [] : wantedRules(port);
   const commands: Command[] = [];
   for (const r of rules) if (!wanted.some((w) => same(w, r))) commands.push(sh`ip rule del priority ${r.priority}`);
   for (const w of wanted) if (!rules.some((r) => same(w, r))) commands.push(addRule(w));
   if (port === null) return table.length ? [...commands, sh`ip route flush table ${UNDERLAY_TABLE}`] : commands;
-  const gw = main.filter((r) => r.dst === "default" && r.dev && r.protocol !== UNDERLAY_PROTO).sort((a, b) => a.metric - b.metric)[0];
+  const gw = main
+    .filter((r) => r.dst === "default" && r.dev && r.protocol !== UNDERLAY_PROTO)
+    .sort((a, b) => a.metric - b.metric)[0];
   // No default route: nothing to keep Nebula on (the host-route plan says so to the user); the rules stay harmless.
   if (!gw) return commands;
-  const ok = table.length === 1 && table[0].dst === "default" && table[0].gateway === gw.gateway && table[0].dev === gw.dev;
-  if (!ok) commands.push(gw.gateway ? sh`ip route replace default via ${gw.gateway} dev ${gw.dev!} table ${UNDERLAY_TABLE} proto ${UNDERLAY_PROTO}` : sh`ip route replace default dev ${gw.dev!} table ${UNDERLAY_TABLE} proto ${UNDERLAY_PROTO}`);
+  const ok =
+    table.length === 1 && table[0].dst === "default" && table[0].gateway === gw.gateway && table[0].dev === gw.dev;
+  if (!ok)
+    commands.push(
+      gw.gateway
+        ? sh`ip route replace default via ${gw.gateway} dev ${gw.dev!} table ${UNDERLAY_TABLE} proto ${UNDERLAY_PROTO}`
+        : sh`ip route replace default dev ${gw.dev!} table ${UNDERLAY_TABLE} proto ${UNDERLAY_PROTO}`,
+    );
   return commands;
 }
 
@@ -87,7 +118,12 @@ export function underlayRule(spec: { name: string; port: number | null }): Resou
     name: spec.name,
     facts: [underlayRulesFact, underlayTableFact, mainRoutesFact],
     plan(read) {
-      const commands = planUnderlayRule(spec.port, read(underlayRulesFact), read(underlayTableFact), read(mainRoutesFact));
+      const commands = planUnderlayRule(
+        spec.port,
+        read(underlayRulesFact),
+        read(underlayTableFact),
+        read(mainRoutesFact),
+      );
       return commands.length ? { commands, summary: `${commands.length} rule/route change(s)` } : null;
     },
   };

@@ -23,11 +23,21 @@ export function planUnderlayRoutes(endpoints: string[], routes: MainRoute[], hos
   const del = ours.filter((r) => !wanted.includes(r.dst)).map((r) => sh`ip route del ${r.dst} proto ${UNDERLAY_PROTO}`);
   if (wanted.length === 0) return del;
   // A PPP or LTE default has a device and no gateway.
-  const gw = routes.filter((r) => r.dst === "default" && r.dev && r.protocol !== UNDERLAY_PROTO).sort((a, b) => a.metric - b.metric)[0];
-  if (!gw) throw new UserError(`${host} has no default route: its Nebula traffic to ${wanted.join(", ")} would enter the mesh itself`, "give the client a default route (its own internet line), or set client_internet_via_mesh: false");
+  const gw = routes
+    .filter((r) => r.dst === "default" && r.dev && r.protocol !== UNDERLAY_PROTO)
+    .sort((a, b) => a.metric - b.metric)[0];
+  if (!gw)
+    throw new UserError(
+      `${host} has no default route: its Nebula traffic to ${wanted.join(", ")} would enter the mesh itself`,
+      "give the client a default route (its own internet line), or set client_internet_via_mesh: false",
+    );
   const set = wanted
     .filter((ip) => !ours.some((r) => r.dst === ip && r.gateway === gw.gateway && r.dev === gw.dev))
-    .map((ip) => (gw.gateway ? sh`ip route replace ${ip} via ${gw.gateway} dev ${gw.dev!} proto ${UNDERLAY_PROTO}` : sh`ip route replace ${ip} dev ${gw.dev!} proto ${UNDERLAY_PROTO}`));
+    .map((ip) =>
+      gw.gateway
+        ? sh`ip route replace ${ip} via ${gw.gateway} dev ${gw.dev!} proto ${UNDERLAY_PROTO}`
+        : sh`ip route replace ${ip} dev ${gw.dev!} proto ${UNDERLAY_PROTO}`,
+    );
   return [...del, ...set];
 }
 
@@ -39,12 +49,18 @@ export function underlayBootCommands(endpoints: string[]): string[] {
     "via=$(echo \"$route\" | sed -n 's/.* via \\([^ ]*\\).*/\\1/p')",
     "dev=$(echo \"$route\" | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')",
     `if [ -n "$dev" ]; then`,
-    ...[...new Set(endpoints)].map((ip) => `\tip route replace ${quote(ip)} \${via:+via "$via"} dev "$dev" proto ${UNDERLAY_PROTO}`),
+    ...[...new Set(endpoints)].map(
+      (ip) => `\tip route replace ${quote(ip)} \${via:+via "$via"} dev "$dev" proto ${UNDERLAY_PROTO}`,
+    ),
     "fi",
   ];
 }
 
-export function underlayRoutes(spec: { name: string; endpoints: string[]; host: string }): Resource & { bootCommands(): string[] } {
+export function underlayRoutes(spec: {
+  name: string;
+  endpoints: string[];
+  host: string;
+}): Resource & { bootCommands(): string[] } {
   return {
     bootCommands: () => underlayBootCommands(spec.endpoints),
     name: spec.name,

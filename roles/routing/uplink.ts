@@ -21,8 +21,21 @@ function uplinkTasks(ctx: HostContext): Resource[] {
   const mss = v.routing_tunnel_mtu - 40;
   const back = communitySources(hub, { ...v, lan_subnet: varsOf(ctx, hub).lan_subnet });
   const network = [
-    tunnel({ ...t, name: `Tunnel to the hub (${t.dev}, ${t.remote})`, routes: back.map((dst) => ({ table: "main", dst, gateway: t.peer, dev: t.dev })) }),
-    nftTable({ family: "ip", name: "meshisp", body: renderTemplate("routing/uplink.nft.hbs", { dev: t.dev, forbidden: v.routing_uplink_forbidden, mss, mss_above: mss + 1 }) }),
+    tunnel({
+      ...t,
+      name: `Tunnel to the hub (${t.dev}, ${t.remote})`,
+      routes: back.map((dst) => ({ table: "main", dst, gateway: t.peer, dev: t.dev })),
+    }),
+    nftTable({
+      family: "ip",
+      name: "meshisp",
+      body: renderTemplate("routing/uplink.nft.hbs", {
+        dev: t.dev,
+        forbidden: v.routing_uplink_forbidden,
+        mss,
+        mss_above: mss + 1,
+      }),
+    }),
   ];
   return [
     packages({ names: v.routing_packages, os: ctx.os }),

@@ -22,10 +22,15 @@ const KEEP_FILE = "/lib/upgrade/keep.d/meshisp";
 const STATE_DIR = "/etc/meshisp";
 
 /** The other roles' resources, each built with its own defaults under the host's vars (as the runner builds them). */
-const resourcesOf = (roles: Role[], ctx: HostContext): Resource[] => roles.flatMap((r) => r.tasks({ ...ctx, vars: mergeVars(r.defaults, ctx.vars) }));
+const resourcesOf = (roles: Role[], ctx: HostContext): Resource[] =>
+  roles.flatMap((r) => r.tasks({ ...ctx, vars: mergeVars(r.defaults, ctx.vars) }));
 
 /** The restore script's text; `paths` moves its directories (tests run it in a scratch tree). */
-export function restoreScript(play: PlayFootprint, v: SysupgradeVars, paths = { fw4Copy: FW4_INCLUDE_COPY, fw4Root: FW4_INCLUDE_ROOT, initd: "/etc/init.d" }): string {
+export function restoreScript(
+  play: PlayFootprint,
+  v: SysupgradeVars,
+  paths = { fw4Copy: FW4_INCLUDE_COPY, fw4Root: FW4_INCLUDE_ROOT, initd: "/etc/init.d" },
+): string {
   return renderTemplate("sysupgrade/restore.sh.hbs", {
     packages: play.packages.join(" "),
     services: play.services.join(" "),
@@ -52,8 +57,16 @@ function sysupgradeResources(ctx: HostContext, others: Role[]): Resource[] {
   });
   return [
     file({ path: RESTORE_SCRIPT, content: script, mode: "0755" }),
-    file({ path: init, content: renderTemplate("sysupgrade/restore.init.hbs", { script: RESTORE_SCRIPT }), mode: "0755" }),
-    guardedCommand({ name: `Enable ${RESTORE_SERVICE} at boot`, command: sh`${init} enable`, unless: sh`${init} enabled` }),
+    file({
+      path: init,
+      content: renderTemplate("sysupgrade/restore.init.hbs", { script: RESTORE_SCRIPT }),
+      mode: "0755",
+    }),
+    guardedCommand({
+      name: `Enable ${RESTORE_SERVICE} at boot`,
+      command: sh`${init} enable`,
+      unless: sh`${init} enabled`,
+    }),
     file({ path: KEEP_FILE, content: renderTemplate("sysupgrade/keep.hbs", { paths: keep }) }),
   ];
 }

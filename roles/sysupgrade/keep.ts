@@ -43,9 +43,27 @@ export function keepList(spec: { self: string; dirs: string[]; files: string[]; 
   const dirs = spec.dirs.map((d) => (d.endsWith("/") ? d : `${d}/`));
   const covered = (f: string) => [...dirs, ...KEPT_BY_OPENWRT].some((d) => f.startsWith(d)) || f === spec.self;
   return [
-    { path: spec.self, why: "this list: /lib/upgrade/keep.d is part of the image, so without itself the second upgrade would keep nothing of ours" },
-    ...dirs.map((path) => ({ path, why: path.startsWith("/etc/meshisp") ? "the mesh's scripts, state and fw4 include copies (restore, routing boot, shaping)" : "the node's Nebula identity (key, certificate, CA, config): without it the node cannot rejoin" })),
-    ...spec.files.filter((f) => f.startsWith("/etc/") && !covered(f)).map((path) => ({ path, why: path.startsWith("/etc/init.d/") ? "our init script (not part of any package)" : "written by a role; kept so the converge after an upgrade has less to do" })),
-    { path: spec.restoreLink, why: "the restore service's boot link: it reinstalls the packages and starts the rest, which enables their links again" },
+    {
+      path: spec.self,
+      why: "this list: /lib/upgrade/keep.d is part of the image, so without itself the second upgrade would keep nothing of ours",
+    },
+    ...dirs.map((path) => ({
+      path,
+      why: path.startsWith("/etc/meshisp")
+        ? "the mesh's scripts, state and fw4 include copies (restore, routing boot, shaping)"
+        : "the node's Nebula identity (key, certificate, CA, config): without it the node cannot rejoin",
+    })),
+    ...spec.files
+      .filter((f) => f.startsWith("/etc/") && !covered(f))
+      .map((path) => ({
+        path,
+        why: path.startsWith("/etc/init.d/")
+          ? "our init script (not part of any package)"
+          : "written by a role; kept so the converge after an upgrade has less to do",
+      })),
+    {
+      path: spec.restoreLink,
+      why: "the restore service's boot link: it reinstalls the packages and starts the rest, which enables their links again",
+    },
   ];
 }

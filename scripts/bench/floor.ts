@@ -2,7 +2,12 @@
 import { spawn } from "node:child_process";
 import type { InternetLab } from "../lab/index.ts";
 
-export function exec(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number; out: string }> {
+export function exec(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, cwd });
     let out = "";
@@ -13,8 +18,17 @@ export function exec(cmd: string, args: string[], env: Record<string, string> = 
 }
 
 const sshArgs = (lab: InternetLab, address: string) => [
-  "-i", lab.sshKeyPath, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-  "-o", "LogLevel=ERROR", `root@${address}`,
+  "-i",
+  lab.sshKeyPath,
+  "-o",
+  "BatchMode=yes",
+  "-o",
+  "StrictHostKeyChecking=no",
+  "-o",
+  "UserKnownHostsFile=/dev/null",
+  "-o",
+  "LogLevel=ERROR",
+  `root@${address}`,
 ];
 
 /** Seconds for N parallel `ssh true`; throws if any host fails (the floor must be real). */

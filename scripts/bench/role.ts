@@ -15,9 +15,17 @@ export const benchRole: Role = {
     return [
       directory({ path: "/etc/bench" }),
       ...["a", "b", "c"].map((f) =>
-        file({ path: `/etc/bench/${f}.conf`, content: renderTemplate(`bench/${f}.conf.hbs`, vars), notify: ["reload bench"] }),
+        file({
+          path: `/etc/bench/${f}.conf`,
+          content: renderTemplate(`bench/${f}.conf.hbs`, vars),
+          notify: ["reload bench"],
+        }),
       ),
-      guardedCommand({ name: "Initialise the bench state", command: sh`date > /etc/bench/initialised`, creates: "/etc/bench/initialised" }),
+      guardedCommand({
+        name: "Initialise the bench state",
+        command: sh`date > /etc/bench/initialised`,
+        creates: "/etc/bench/initialised",
+      }),
       lineInFile({ path: "/etc/bench/settings", line: "mode = community", match: /^mode\s*=/ }),
     ];
   },

@@ -8,14 +8,19 @@ import { benchRole } from "./role.ts";
 
 const [inventoryPath, forks] = process.argv.slice(2);
 const attempts: AttemptTiming[] = [];
-const session = new Session(loadInventory(inventoryPath), { forks: Number(forks), output: "silent", onAttempt: (t) => attempts.push(t) });
+const session = new Session(loadInventory(inventoryPath), {
+  forks: Number(forks),
+  output: "silent",
+  onAttempt: (t) => attempts.push(t),
+});
 const start = process.hrtime.bigint();
 const recaps = await session.run({ name: "bench", hosts: ["all"], roles: [benchRole] });
 await session.close();
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 
 const ready = attempts.filter((a) => a.outcome === "ready");
-const p = (xs: number[], q: number) => (xs.length ? Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]) : null);
+const p = (xs: number[], q: number) =>
+  xs.length ? Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]) : null;
 const phase = (f: (a: AttemptTiming) => number | undefined) => {
   const xs = ready.map(f).filter((x): x is number => x !== undefined);
   return { p50: p(xs, 0.5), p95: p(xs, 0.95), max: p(xs, 1) };

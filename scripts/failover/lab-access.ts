@@ -27,7 +27,8 @@ interface SavedHost {
 const SERVICES = "198.51.100.10";
 const CUT_TABLE = "meshisp_failover_test";
 
-const netnsExec = (netns: string, cmd: string, timeoutMs?: number): Promise<Output> => runLocal(["ip", "netns", "exec", netns, "sh", "-c", cmd], timeoutMs);
+const netnsExec = (netns: string, cmd: string, timeoutMs?: number): Promise<Output> =>
+  runLocal(["ip", "netns", "exec", netns, "sh", "-c", cmd], timeoutMs);
 
 /** How each topology cuts: where the LAN device is, and the commands (namespace, shell) that cut and restore. */
 interface LabCuts {
@@ -50,8 +51,12 @@ function internetCuts(runId: string, hub: SavedHost): LabCuts {
     },
     teardown: { netns: internet, cmd: `nft delete table ip ${CUT_TABLE}` },
     command(host, kind, cut) {
-      if (kind !== "line") throw new Error(`lab ${runId} (topology internet) has no radio links: ${host.name} can only lose its line`);
-      return { netns: internet, cmd: `nft ${cut ? "add" : "delete"} element ip ${CUT_TABLE} cut '{ ${host.publicAddress} }'` };
+      if (kind !== "line")
+        throw new Error(`lab ${runId} (topology internet) has no radio links: ${host.name} can only lose its line`);
+      return {
+        netns: internet,
+        cmd: `nft ${cut ? "add" : "delete"} element ip ${CUT_TABLE} cut '{ ${host.publicAddress} }'`,
+      };
     },
   };
 }
@@ -62,8 +67,11 @@ function pilotCuts(runId: string): LabCuts {
     lanNetns: n.kitchenLaptop,
     // The same bridge filters as the lab's cutLine/cutRadio (scripts/lab/pilot/network.ts), by the same port names.
     command(host, kind, cut) {
-      if (kind === "radio" && !host.radioAddress) throw new Error(`lab ${runId}: ${host.name} (site ${host.site}) has no radio link: it can only lose its line`);
-      return kind === "line" ? { netns: n.internet, cmd: cutPortCommand(`w${indexOf(host)}`, cut) } : { netns: n.radio, cmd: cutPortCommand(`r${indexOf(host)}`, cut) };
+      if (kind === "radio" && !host.radioAddress)
+        throw new Error(`lab ${runId}: ${host.name} (site ${host.site}) has no radio link: it can only lose its line`);
+      return kind === "line"
+        ? { netns: n.internet, cmd: cutPortCommand(`w${indexOf(host)}`, cut) }
+        : { netns: n.radio, cmd: cutPortCommand(`r${indexOf(host)}`, cut) };
     },
   };
 }
@@ -96,7 +104,10 @@ export async function labAccess(inventory: Inventory, uplinks: UplinkInfo[]): Pr
   const www = join(dir, "failover-www");
   mkdirSync(www, { recursive: true });
   writeFileSync(join(www, "index.html"), "ok\n");
-  const web = await netnsExec(services, `busybox httpd -f -p ${SERVICES}:8080 -h ${quote(www)} >/dev/null 2>&1 </dev/null & echo $!`);
+  const web = await netnsExec(
+    services,
+    `busybox httpd -f -p ${SERVICES}:8080 -h ${quote(www)} >/dev/null 2>&1 </dev/null & echo $!`,
+  );
   const webPid = Number(web.stdout.trim());
   if (cuts.setup) await run("prepare the cuts", cuts.setup);
   const cutNow = new Set<string>();

@@ -26,7 +26,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the drop `seconds` later, whatever happens to the connection. `trap '' HUP`: dropbear's session ends before the timer
  * (OpenWrt 23.05's BusyBox has no setsid). A drop in a table of its own is final beside fw4 (see the line cut).
  */
-export function radioCutScript(spec: { device: string; delaySeconds: number; seconds: number; table?: string }): string {
+export function radioCutScript(spec: {
+  device: string;
+  delaySeconds: number;
+  seconds: number;
+  table?: string;
+}): string {
   const t = spec.table ?? RADIO_TABLE;
   const d = JSON.stringify(spec.device);
   const ruleset = [
@@ -39,7 +44,11 @@ export function radioCutScript(spec: { device: string; delaySeconds: number; sec
   return `( trap '' HUP; sleep ${spec.delaySeconds}; printf '%s\\n' ${quote(ruleset)} | nft -f -; sleep ${spec.seconds}; nft delete table ip ${t} ) </dev/null >/dev/null 2>&1 &`;
 }
 
-export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options: { url: string; pingTarget: string; radioCutSeconds?: number }): FailoverAccess {
+export function liveAccess(
+  inventory: Inventory,
+  uplinks: UplinkInfo[],
+  options: { url: string; pingTarget: string; radioCutSeconds?: number },
+): FailoverAccess {
   const session = new Session(inventory, { output: "silent" });
   const hub = inventory.hosts.find((h) => h.group === "hub");
   if (!hub) throw new Error(`${inventory.file} has no hub`);
@@ -52,7 +61,10 @@ export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options:
   const radioEnds = new Map<string, number>();
   const radioDevice = (name: string) => {
     const dev = hostOf(name).vars.radio_device;
-    if (typeof dev !== "string" || !/^[A-Za-z0-9._-]{1,15}$/.test(dev)) throw new UserError(`${inventory.file}: ${name}'s radio_device must be an interface name, got ${JSON.stringify(dev)}`);
+    if (typeof dev !== "string" || !/^[A-Za-z0-9._-]{1,15}$/.test(dev))
+      throw new UserError(
+        `${inventory.file}: ${name}'s radio_device must be an interface name, got ${JSON.stringify(dev)}`,
+      );
     return dev;
   };
   const access: FailoverAccess = {
@@ -73,7 +85,9 @@ export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options:
     async cut(name, kind: CutKind) {
       const conn = await session.connect(hostOf(name));
       if (kind === "radio") {
-        const out = await conn.run(raw(radioCutScript({ device: radioDevice(name), delaySeconds: RADIO_DELAY_SECONDS, seconds: radioSeconds })));
+        const out = await conn.run(
+          raw(radioCutScript({ device: radioDevice(name), delaySeconds: RADIO_DELAY_SECONDS, seconds: radioSeconds })),
+        );
         if (out.code !== 0) throw new Error(`could not cut ${name}'s radio: ${out.stderr.trim()}`);
         const start = Date.now() + RADIO_DELAY_SECONDS * 1000;
         radioEnds.set(name, start + radioSeconds * 1000);
@@ -85,8 +99,11 @@ export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options:
       // A table of our own is enough to cut beside fw4: every base chain on the hook must pass a packet, so a drop in
       // any one of them is final (an accept there would not get past fw4's chains: fw4-unzoned-interface.md). fw4's
       // reload replaces only inet fw4 and leaves this table alone; `/etc/init.d/firewall stop` would flush it.
-      const tunnel = (hostOf(name).vars.routing_uplink_tunnel as string | undefined) ?? routingDefaults.routing_uplink_tunnel;
-      const out = await conn.run(sh`nft add table ip ${CUT_TABLE} && nft add chain ip ${CUT_TABLE} forward '{ type filter hook forward priority -5; }' && nft add rule ip ${CUT_TABLE} forward iifname ${tunnel} drop`);
+      const tunnel =
+        (hostOf(name).vars.routing_uplink_tunnel as string | undefined) ?? routingDefaults.routing_uplink_tunnel;
+      const out = await conn.run(
+        sh`nft add table ip ${CUT_TABLE} && nft add chain ip ${CUT_TABLE} forward '{ type filter hook forward priority -5; }' && nft add rule ip ${CUT_TABLE} forward iifname ${tunnel} drop`,
+      );
       if (out.code !== 0) throw new Error(`could not cut ${name}'s line: ${out.stderr.trim()}`);
       cutNow.add(`${name} line`);
     },
@@ -94,12 +111,19 @@ export function liveAccess(inventory: Inventory, uplinks: UplinkInfo[], options:
       if (kind === "radio") {
         // Nothing reaches the router before its own timer lifts the cut; then check that it did.
         await sleep((radioEnds.get(name) ?? 0) - Date.now() + 500);
-        const out = await on(name, `nft delete table ip ${RADIO_TABLE} 2>/dev/null; ! nft list table ip ${RADIO_TABLE} >/dev/null 2>&1`);
-        if (out.code !== 0) throw new Error(`${name}'s radio is still cut (remove it by hand: nft delete table ip ${RADIO_TABLE})`);
+        const out = await on(
+          name,
+          `nft delete table ip ${RADIO_TABLE} 2>/dev/null; ! nft list table ip ${RADIO_TABLE} >/dev/null 2>&1`,
+        );
+        if (out.code !== 0)
+          throw new Error(`${name}'s radio is still cut (remove it by hand: nft delete table ip ${RADIO_TABLE})`);
         radioEnds.delete(name);
       } else {
         const out = await on(name, `nft delete table ip ${CUT_TABLE}`);
-        if (out.code !== 0) throw new Error(`could not restore ${name}'s line: ${out.stderr.trim()} (remove it by hand: nft delete table ip ${CUT_TABLE})`);
+        if (out.code !== 0)
+          throw new Error(
+            `could not restore ${name}'s line: ${out.stderr.trim()} (remove it by hand: nft delete table ip ${CUT_TABLE})`,
+          );
       }
       cutNow.delete(`${name} ${kind}`);
     },

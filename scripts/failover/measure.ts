@@ -35,14 +35,20 @@ const now = () => Date.now() / 1000;
 const ACTION_ALLOWANCE_SECONDS = 6;
 
 /** Runs the probes from 0.5 s before `action` until `seconds` after it. */
-export async function measureAround(access: FailoverAccess, seconds: number, action: () => Promise<void>): Promise<Measurement> {
+export async function measureAround(
+  access: FailoverAccess,
+  seconds: number,
+  action: () => Promise<void>,
+): Promise<Measurement> {
   const total = seconds + ACTION_ALLOWANCE_SECONDS;
   const dir = mkdtempSync(join(tmpdir(), "meshisp-failover-"));
   const stop = join(dir, "stop");
   const running = `[ ! -e '${stop}' ]`;
   try {
     // ping prints its summary when interrupted; -w bounds it if the stop file never comes.
-    const ping = access.lan(`ping -n -q -i 0.02 -W 1 -w ${Math.ceil(total)} ${access.pingTarget} & p=$!; while ${running} && kill -0 $p 2>/dev/null; do sleep 0.05; done; kill -INT $p 2>/dev/null; wait $p`);
+    const ping = access.lan(
+      `ping -n -q -i 0.02 -W 1 -w ${Math.ceil(total)} ${access.pingTarget} & p=$!; while ${running} && kill -0 $p 2>/dev/null; do sleep 0.05; done; kill -INT $p 2>/dev/null; wait $p`,
+    );
     const loop = access.lan(
       `end=$(($(date +%s) + ${Math.ceil(total)})); while ${running} && [ "$(date +%s)" -lt "$end" ]; do t=$(date +%s.%N); ` +
         `if curl -s -o /dev/null --connect-timeout 0.5 -m 1 '${access.url.replace(/'/g, "")}'; then echo "$t ok"; else echo "$t fail"; fi; sleep 0.05; done`,
@@ -72,7 +78,9 @@ export async function measureAround(access: FailoverAccess, seconds: number, act
 /** The hub's route of the community's traffic, sampled every 0.1 s for `seconds` (or while `running` holds there). */
 async function pollRoutes(access: FailoverAccess, seconds: number, running = "true"): Promise<RouteSample[]> {
   const n = Math.ceil(seconds / 0.1);
-  const out = await access.hub(`i=0; while [ $i -lt ${n} ] && ${running}; do echo "$(date +%s.%N) $(ip route show table ${access.table} default | tr '\\n\\t' '  ')"; sleep 0.1; i=$((i+1)); done`);
+  const out = await access.hub(
+    `i=0; while [ $i -lt ${n} ] && ${running}; do echo "$(date +%s.%N) $(ip route show table ${access.table} default | tr '\\n\\t' '  ')"; sleep 0.1; i=$((i+1)); done`,
+  );
   return out.stdout
     .trim()
     .split("\n")
@@ -96,7 +104,11 @@ export function routeChange(m: { at: number; routes: RouteSample[] }, test: (rou
 }
 
 /** Waits until the hub's route satisfies `test` (polling every 0.1 s); seconds it took, or null after `limit` s. */
-export async function waitForRoute(access: FailoverAccess, test: (route: string) => boolean, limit: number): Promise<number | null> {
+export async function waitForRoute(
+  access: FailoverAccess,
+  test: (route: string) => boolean,
+  limit: number,
+): Promise<number | null> {
   const start = now();
   while (now() - start < limit) {
     const out = await access.hub(`ip route show table ${access.table} default | tr '\\n\\t' '  '`);

@@ -68,7 +68,8 @@ const fmt = (s: number | null) => (s === null ? "never" : `${s.toFixed(2)} s`);
 const WHAT: Record<CutKind, string> = { line: "line", radio: "radio link" };
 
 /** The phases a mesh allows: "line" for every uplink, "radio" when at least one uplink is on the backhaul. */
-export const phasesOf = (uplinks: UplinkInfo[]): CutKind[] => CUT_KINDS.filter((k) => uplinks.some((u) => u.cuts.includes(k)));
+export const phasesOf = (uplinks: UplinkInfo[]): CutKind[] =>
+  CUT_KINDS.filter((k) => uplinks.some((u) => u.cuts.includes(k)));
 
 export async function runFailoverTest(access: FailoverAccess, options: FailoverOptions = {}): Promise<FailoverReport> {
   const limits = options.limits ?? DEFAULT_LIMITS;
@@ -82,9 +83,17 @@ export async function runFailoverTest(access: FailoverAccess, options: FailoverO
   const report: FailoverReport = { target: access.describe, cuts: [], backups: [], checks, ok: false };
   const curl = `'${access.url.replace(/'/g, "")}'`;
   try {
-    check("all uplinks in the hub's route", (await waitForRoute(access, all, 15)) !== null, access.uplinks.map((u) => `${u.name} (${u.dev})`).join(", "));
+    check(
+      "all uplinks in the hub's route",
+      (await waitForRoute(access, all, 15)) !== null,
+      access.uplinks.map((u) => `${u.name} (${u.dev})`).join(", "),
+    );
     const fetch = await access.lan(`curl -s -o /dev/null -w '%{http_code}' --connect-timeout 2 -m 3 ${curl}`);
-    check("the hub's LAN reaches the internet", fetch.code === 0, `GET ${access.url}: ${fetch.stdout || fetch.stderr.trim() || `exit ${fetch.code}`}`);
+    check(
+      "the hub's LAN reaches the internet",
+      fetch.code === 0,
+      `GET ${access.url}: ${fetch.stdout || fetch.stderr.trim() || `exit ${fetch.code}`}`,
+    );
 
     for (const kind of options.kinds ?? phasesOf(access.uplinks)) {
       for (const u of access.uplinks.filter((x) => x.cuts.includes(kind))) {
@@ -103,10 +112,26 @@ export async function runFailoverTest(access: FailoverAccess, options: FailoverO
         fig.recovery = await waitForRoute(access, all, 15);
         report.cuts.push(fig);
         const step = `${u.name} ${WHAT[kind]} cut`;
-        check(`${step}: route switched`, fig.routeSwitch !== null && fig.routeSwitch <= limits.failoverSeconds, fmt(fig.routeSwitch));
-        check(`${step}: new connections`, fig.newConnections !== null && fig.newConnections <= limits.failoverSeconds, `${fmt(fig.newConnections)} (${fig.failedConnections} of ${m.attempts.length} failed)`);
-        check(`${step}: pings lost`, fig.pingsLost <= limits.maxLostPings, `${fig.pingsLost} of ${m.pingSent} (${fig.pingsLost * 20} ms at 20 ms)`);
-        check(`${u.name} ${WHAT[kind]} back: in the route again`, fig.recovery !== null && fig.recovery <= limits.recoverySeconds, fmt(fig.recovery));
+        check(
+          `${step}: route switched`,
+          fig.routeSwitch !== null && fig.routeSwitch <= limits.failoverSeconds,
+          fmt(fig.routeSwitch),
+        );
+        check(
+          `${step}: new connections`,
+          fig.newConnections !== null && fig.newConnections <= limits.failoverSeconds,
+          `${fmt(fig.newConnections)} (${fig.failedConnections} of ${m.attempts.length} failed)`,
+        );
+        check(
+          `${step}: pings lost`,
+          fig.pingsLost <= limits.maxLostPings,
+          `${fig.pingsLost} of ${m.pingSent} (${fig.pingsLost * 20} ms at 20 ms)`,
+        );
+        check(
+          `${u.name} ${WHAT[kind]} back: in the route again`,
+          fig.recovery !== null && fig.recovery <= limits.recoverySeconds,
+          fmt(fig.recovery),
+        );
       }
       report.backups.push(await allCut(access, kind, limits, check, log));
     }
@@ -118,7 +143,13 @@ export async function runFailoverTest(access: FailoverAccess, options: FailoverO
 }
 
 /** Every uplink cut (by `kind` where it has it, else its line): the backup carries; then the first uplink takes over. */
-async function allCut(access: FailoverAccess, kind: CutKind, limits: Limits, check: (step: string, ok: boolean, detail: string) => void, log: (line: string) => void): Promise<BackupFigures> {
+async function allCut(
+  access: FailoverAccess,
+  kind: CutKind,
+  limits: Limits,
+  check: (step: string, ok: boolean, detail: string) => void,
+  log: (line: string) => void,
+): Promise<BackupFigures> {
   const kindOf = (u: UplinkInfo): CutKind => (u.cuts.includes(kind) ? kind : "line");
   const curl = `'${access.url.replace(/'/g, "")}'`;
   const step = `all cut (${WHAT[kind]})`;
@@ -139,20 +170,38 @@ async function allCut(access: FailoverAccess, kind: CutKind, limits: Limits, che
     leftBackup: false,
   };
   if (access.hasBackup) {
-    check(`${step}: route on the backup`, b.routeSwitch !== null && b.routeSwitch <= limits.failoverSeconds, fmt(b.routeSwitch));
-    check(`${step}: new connections through the backup`, b.viaBackup && b.newConnections !== null && b.newConnections <= limits.failoverSeconds, `${fmt(b.newConnections)}, backup NAT entries ${backupBefore} -> ${backupAfter}`);
+    check(
+      `${step}: route on the backup`,
+      b.routeSwitch !== null && b.routeSwitch <= limits.failoverSeconds,
+      fmt(b.routeSwitch),
+    );
+    check(
+      `${step}: new connections through the backup`,
+      b.viaBackup && b.newConnections !== null && b.newConnections <= limits.failoverSeconds,
+      `${fmt(b.newConnections)}, backup NAT entries ${backupBefore} -> ${backupAfter}`,
+    );
   } else {
     check(`${step}: no backup tier, traffic stops`, b.routeSwitch !== null, `route ${fmt(b.routeSwitch)}`);
   }
   const [first, ...rest] = access.uplinks;
   await access.restore(first.name, kindOf(first));
   b.backOnUplink = await waitForRoute(access, via(first.dev), 15);
-  check(`${step}, ${first.name} back: the route leaves the backup`, b.backOnUplink !== null && b.backOnUplink <= limits.recoverySeconds, fmt(b.backOnUplink));
+  check(
+    `${step}, ${first.name} back: the route leaves the backup`,
+    b.backOnUplink !== null && b.backOnUplink <= limits.recoverySeconds,
+    fmt(b.backOnUplink),
+  );
   const [backupMid, uplinkMid] = [await access.backupFlows(), await access.uplinkFlows(first.name)];
-  await access.lan(`i=0; while [ $i -lt 10 ]; do curl -s -o /dev/null --connect-timeout 1 -m 2 ${curl}; i=$((i+1)); done`);
+  await access.lan(
+    `i=0; while [ $i -lt 10 ]; do curl -s -o /dev/null --connect-timeout 1 -m 2 ${curl}; i=$((i+1)); done`,
+  );
   const [backupEnd, uplinkEnd] = [await access.backupFlows(), await access.uplinkFlows(first.name)];
   b.leftBackup = backupEnd === backupMid && uplinkEnd > uplinkMid;
-  check(`${step}, ${first.name} back: new connections through ${first.name}`, b.leftBackup, `${first.name} NAT entries ${uplinkMid} -> ${uplinkEnd}, backup ${backupMid} -> ${backupEnd}`);
+  check(
+    `${step}, ${first.name} back: new connections through ${first.name}`,
+    b.leftBackup,
+    `${first.name} NAT entries ${uplinkMid} -> ${uplinkEnd}, backup ${backupMid} -> ${backupEnd}`,
+  );
   for (const u of rest) await access.restore(u.name, kindOf(u));
   const all = (route: string) => access.uplinks.every((u) => via(u.dev)(route));
   check(`${step}, everything restored: all uplinks in the route`, (await waitForRoute(access, all, 15)) !== null, "");
@@ -163,13 +212,22 @@ async function allCut(access: FailoverAccess, kind: CutKind, limits: Limits, che
 export function formatReport(r: FailoverReport): string {
   const lines = [`Failover test against ${r.target}`, ""];
   lines.push("cut                    route switch  new connections  pings lost  back in route");
-  const row = (what: string, a: number | null, b: number | null, lost: number, c: number | null) => `${what.padEnd(22)} ${fmt(a).padEnd(13)} ${fmt(b).padEnd(16)} ${String(lost).padEnd(11)} ${fmt(c)}`;
+  const row = (what: string, a: number | null, b: number | null, lost: number, c: number | null) =>
+    `${what.padEnd(22)} ${fmt(a).padEnd(13)} ${fmt(b).padEnd(16)} ${String(lost).padEnd(11)} ${fmt(c)}`;
   for (const kind of CUT_KINDS) {
-    for (const c of r.cuts.filter((x) => x.kind === kind)) lines.push(row(`${c.uplink} ${kind}`, c.routeSwitch, c.newConnections, c.pingsLost, c.recovery));
+    for (const c of r.cuts.filter((x) => x.kind === kind))
+      lines.push(row(`${c.uplink} ${kind}`, c.routeSwitch, c.newConnections, c.pingsLost, c.recovery));
     for (const b of r.backups.filter((x) => x.kind === kind)) {
-      lines.push(`${row(`all (${kind})`, b.routeSwitch, b.newConnections, b.pingsLost, b.backOnUplink)}  (through the backup: ${b.viaBackup ? "yes" : "no"}; back on an uplink: ${b.leftBackup ? "yes" : "no"})`);
+      lines.push(
+        `${row(`all (${kind})`, b.routeSwitch, b.newConnections, b.pingsLost, b.backOnUplink)}  (through the backup: ${b.viaBackup ? "yes" : "no"}; back on an uplink: ${b.leftBackup ? "yes" : "no"})`,
+      );
     }
   }
-  lines.push("", ...r.checks.map((c) => `${c.ok ? "PASS" : "FAIL"}  ${c.step}${c.detail ? `: ${c.detail}` : ""}`), "", r.ok ? "RESULT: PASS" : "RESULT: FAIL");
+  lines.push(
+    "",
+    ...r.checks.map((c) => `${c.ok ? "PASS" : "FAIL"}  ${c.step}${c.detail ? `: ${c.detail}` : ""}`),
+    "",
+    r.ok ? "RESULT: PASS" : "RESULT: FAIL",
+  );
   return lines.join("\n");
 }

@@ -23,12 +23,21 @@ export function failoverUplinks(inventory: Inventory): { hub: Host; uplinks: Upl
 }
 
 /** --cuts "line,radio" (default: every kind the inventory's uplinks have); a radio cut needs an uplink with radio_device. */
-export function cutKinds(spec: { text: string | undefined; available: CutKind[]; file: string; usage?: string }): CutKind[] {
+export function cutKinds(spec: {
+  text: string | undefined;
+  available: CutKind[];
+  file: string;
+  usage?: string;
+}): CutKind[] {
   if (spec.text === undefined) return spec.available;
   const kinds = spec.text.split(",").map((k) => k.trim());
   for (const k of kinds) {
-    if (!CUT_KINDS.includes(k as CutKind)) throw new UserError(`--cuts: ${JSON.stringify(k)} is not a kind of cut (${CUT_KINDS.join(", ")})`, spec.usage);
-    if (!spec.available.includes(k as CutKind)) throw new UserError(`--cuts ${k}: no uplink in ${spec.file} can lose its ${k} (an uplink on the radio backhaul has radio_device in the inventory)`);
+    if (!CUT_KINDS.includes(k as CutKind))
+      throw new UserError(`--cuts: ${JSON.stringify(k)} is not a kind of cut (${CUT_KINDS.join(", ")})`, spec.usage);
+    if (!spec.available.includes(k as CutKind))
+      throw new UserError(
+        `--cuts ${k}: no uplink in ${spec.file} can lose its ${k} (an uplink on the radio backhaul has radio_device in the inventory)`,
+      );
   }
   return [...new Set(kinds)] as CutKind[];
 }

@@ -10,7 +10,10 @@ import { LAB_DIR, labRunIds, ownerAlive, readState, releaseSlot, RUN_ID } from "
  * `scripts/lab.ts up`). `all: true` also removes labs whose creator still runs.
  */
 export async function labDown(runId?: string, options: { all?: boolean } = {}): Promise<void> {
-  if (runId !== undefined && !RUN_ID.test(runId)) throw new Error(`not a lab run id: ${JSON.stringify(runId)} (expected ml followed by letters or digits, as \`scripts/lab.ts status\` lists)`);
+  if (runId !== undefined && !RUN_ID.test(runId))
+    throw new Error(
+      `not a lab run id: ${JSON.stringify(runId)} (expected ml followed by letters or digits, as \`scripts/lab.ts status\` lists)`,
+    );
   const ids = runId ? [runId] : labRunIds().filter((id) => options.all || !isLive(id));
   for (const id of ids) await teardown(id);
 }
@@ -50,7 +53,9 @@ const mountsUnder = (dir: string) =>
 async function teardown(runId: string): Promise<void> {
   const dir = join(LAB_DIR, runId);
   const state = readState(runId);
-  const named = (await bash(`ip netns list | awk '{print $1}'`, { check: false })).stdout.split("\n").filter((ns) => ns.startsWith(`${runId}-`));
+  const named = (await bash(`ip netns list | awk '{print $1}'`, { check: false })).stdout
+    .split("\n")
+    .filter((ns) => ns.startsWith(`${runId}-`));
   const netns = [...new Set([...(state?.netns ?? []), ...named])];
 
   const pids = await labProcesses(dir, netns);
@@ -59,7 +64,8 @@ async function teardown(runId: string): Promise<void> {
 
   for (const m of mountsUnder(dir).reverse()) await bash(`umount -l ${q(m)}`, { check: false });
   if (netns.length) await bash(netns.map((ns) => `ip netns del ${q(ns)} 2>/dev/null`).join("; "), { check: false });
-  for (const link of new Set([...(state?.links ?? []), `${runId}br`])) await bash(`ip link del ${q(link)} 2>/dev/null`, { check: false });
+  for (const link of new Set([...(state?.links ?? []), `${runId}br`]))
+    await bash(`ip link del ${q(link)} 2>/dev/null`, { check: false });
   releaseSlot(runId, state?.slot);
   // Never recurse into a directory that still has something mounted under it.
   if (mountsUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });

@@ -28,8 +28,12 @@ function openwrtLayer(h: HostLayer): string {
       ? ""
       : `\nawk -v h=${q(h.passwordHash)} 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' ${q(`${h.image}/etc/shadow`)} > "$U/etc/shadow"; chmod 600 "$U/etc/shadow"`;
   return `mkdir -p "$U/etc/dropbear"
-chmod 700 "$U/etc/dropbear"${h.authorizedKey === undefined ? "" : `
-printf '%s\\n' ${q(h.authorizedKey)} > "$U/etc/dropbear/authorized_keys"; chmod 600 "$U/etc/dropbear/authorized_keys"`}
+chmod 700 "$U/etc/dropbear"${
+    h.authorizedKey === undefined
+      ? ""
+      : `
+printf '%s\\n' ${q(h.authorizedKey)} > "$U/etc/dropbear/authorized_keys"; chmod 600 "$U/etc/dropbear/authorized_keys"`
+  }
 dropbearkey -t ed25519 -f "$U/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1${shadow}
 dropbearkey -y -f "$U/etc/dropbear/dropbear_ed25519_host_key" | grep '^ssh-'`;
 }

@@ -33,10 +33,17 @@ export interface HostContext {
 /** Where a host's pieces live: the merged root, and the tmpfs holding the overlay's upper ("flash") and work dirs. */
 export const hostPaths = (labDir: string, name: string) => {
   const hostDir = join(labDir, "hosts", name);
-  return { hostDir, root: join(hostDir, "root"), layer: join(hostDir, "layer"), upper: join(hostDir, "layer", "upper"), work: join(hostDir, "layer", "work") };
+  return {
+    hostDir,
+    root: join(hostDir, "root"),
+    layer: join(hostDir, "layer"),
+    upper: join(hostDir, "layer", "upper"),
+    work: join(hostDir, "layer", "work"),
+  };
 };
 
-const lowerOf = (plan: AnyHostPlan, labDir: string) => (plan.spec.kind === "openwrt" ? openwrtImageDir(plan.release ?? "24.10") : "/");
+const lowerOf = (plan: AnyHostPlan, labDir: string) =>
+  plan.spec.kind === "openwrt" ? openwrtImageDir(plan.release ?? "24.10") : "/";
 
 /** The overlay mount of a host's root (its image under its flash). */
 export const mountRootScript = (plan: AnyHostPlan, labDir: string) => {
@@ -70,13 +77,19 @@ export async function startHost(plan: AnyHostPlan, ctx: HostContext): Promise<St
   const { hostDir, root, layer, upper, work } = hostPaths(ctx.labDir, spec.name);
   mkdirSync(root, { recursive: true });
   mkdirSync(layer, { recursive: true });
-  ctx.record({ netns: [plan.netns, ...(plan.home ? [plan.home.netns] : []), ...(plan.lan ? [plan.lan.netns] : [])], mounts: [layer, root], pids: [] });
+  ctx.record({
+    netns: [plan.netns, ...(plan.home ? [plan.home.netns] : []), ...(plan.lan ? [plan.lan.netns] : [])],
+    mounts: [layer, root],
+    pids: [],
+  });
 
   // The password goes in on stdin, never on a command line or into an error message; only its hash is written.
   // A router waiting to be enrolled is as it left the factory: no key of anyone's on it, only its root password (or none).
   // So is a member's Debian machine waiting to be enrolled with a password: only root's password lets the installer in.
   const factoryFresh = spec.notInInventory === true && (spec.kind === "openwrt" || spec.password !== undefined);
-  const passwordHash = spec.password ? (await bash("openssl passwd -6 -stdin", { input: spec.password })).stdout.trim() : undefined;
+  const passwordHash = spec.password
+    ? (await bash("openssl passwd -6 -stdin", { input: spec.password })).stdout.trim()
+    : undefined;
   const script = `set -euo pipefail
 ${networkScript(plan, ctx)}
 U=${q(upper)}
@@ -98,12 +111,19 @@ export async function bootHost(plan: AnyHostPlan, ctx: HostContext): Promise<{ p
   return awaitInit(plan, out, ctx);
 }
 
-async function awaitInit(plan: AnyHostPlan, out: string, ctx: HostContext): Promise<{ pid: number; parentPid: number }> {
+async function awaitInit(
+  plan: AnyHostPlan,
+  out: string,
+  ctx: HostContext,
+): Promise<{ pid: number; parentPid: number }> {
   const parentPid = Number(out.match(/^PID (\d+)$/m)?.[1]);
   if (!parentPid) throw new Error(`lab host ${plan.spec.name}: could not start its init:\n${out}`);
   ctx.record({ netns: [], mounts: [], pids: [parentPid] });
   const pid = await childOf(parentPid);
-  if (!pid) throw new Error(`lab host ${plan.spec.name}: its init did not start (unshare exited early; is this machine allowing namespaces?)`);
+  if (!pid)
+    throw new Error(
+      `lab host ${plan.spec.name}: its init did not start (unshare exited early; is this machine allowing namespaces?)`,
+    );
   ctx.record({ netns: [], mounts: [], pids: [pid] });
   return { pid, parentPid };
 }
@@ -116,7 +136,9 @@ export async function stopHost(plan: AnyHostPlan, started: { pid: number; parent
     if (!left && (!existsSync(`/proc/${started.parentPid}`) || isZombie(started.parentPid))) return;
     await sleep(10);
   }
-  throw new Error(`lab host ${plan.spec.name}: its processes did not end within 5 s of killing its init (PID ${started.pid})`);
+  throw new Error(
+    `lab host ${plan.spec.name}: its processes did not end within 5 s of killing its init (PID ${started.pid})`,
+  );
 }
 
 /**

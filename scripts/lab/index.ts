@@ -29,20 +29,36 @@ export function labUp(spec: LabSpec & { topology: "pilot" }): Promise<PilotLab>;
 export function labUp(spec: LabSpec & { topology?: "internet" }): Promise<InternetLab>;
 export function labUp(spec: LabSpec): Promise<InternetLab | PilotLab> {
   if (spec.topology === "pilot") return pilotLabUp(spec);
-  if (spec.topology !== undefined && spec.topology !== "internet") return Promise.reject(new UserError(`lab spec: topology must be "pilot" or "internet", got ${JSON.stringify(spec.topology)}`));
-  if (spec.installers !== undefined) return Promise.reject(new UserError(`lab spec: installers is for topology "pilot" (installers' laptops on routers' LANs); the internet topology reaches every host over its management network`));
+  if (spec.topology !== undefined && spec.topology !== "internet")
+    return Promise.reject(
+      new UserError(`lab spec: topology must be "pilot" or "internet", got ${JSON.stringify(spec.topology)}`),
+    );
+  if (spec.installers !== undefined)
+    return Promise.reject(
+      new UserError(
+        `lab spec: installers is for topology "pilot" (installers' laptops on routers' LANs); the internet topology reaches every host over its management network`,
+      ),
+    );
   return internetLabUp(spec);
 }
 
 async function internetLabUp(spec: LabSpec): Promise<InternetLab> {
   planLab("mlcheck", 1, spec.hosts); // Check the spec before creating anything.
-  const { runId, dir, state, record } = startLab(spec.runId, (id) => ({ netns: [coreNames(id).internet, coreNames(id).services], links: [coreNames(id).bridge] }));
+  const { runId, dir, state, record } = startLab(spec.runId, (id) => ({
+    netns: [coreNames(id).internet, coreNames(id).services],
+    links: [coreNames(id).bridge],
+  }));
   const core = coreNames(runId);
   try {
     state.slot = claimSlot(runId, await managementSlotsInUse());
     saveState(state);
     const plans = planLab(runId, state.slot, spec.hosts);
-    const { sshKeyPath, authorizedKey } = await labKeyAndImages(dir, runId, plans.map((p) => p.release), bash(coreScript(state.slot, core)));
+    const { sshKeyPath, authorizedKey } = await labKeyAndImages(
+      dir,
+      runId,
+      plans.map((p) => p.release),
+      bash(coreScript(state.slot, core)),
+    );
     const ctx: HostContext = { core, labDir: dir, authorizedKey, record };
     const started = await pool(plans, CONCURRENCY, (plan) => startHost(plan, ctx));
     const waitForSsh = (plan: AnyHostPlan) => waitForBanner((plan as HostPlan).mgmtAddress, plan.spec.name);
@@ -52,8 +68,27 @@ async function internetLabUp(spec: LabSpec): Promise<InternetLab> {
     const inventoryPath = join(dir, "inventory.yml");
     writeFileSync(inventoryPath, inventoryYaml({ runId, sshKeyPath, knownHostsPath }, plans));
     const deps = { ctx, internet: core.internet, services: core.services, waitForSsh };
-    const hosts: InternetLabHost[] = plans.map((plan, i) => Object.assign(labHostBase(plan, started[i], deps), { mgmtAddress: plan.mgmtAddress }));
-    writeFileSync(join(dir, "hosts.json"), JSON.stringify(hosts.map(({ name, kind, group, mgmtAddress, wanAddress, publicAddress, lanAddress, pid, netns }) => ({ name, kind, group, mgmtAddress, wanAddress, publicAddress, lanAddress, pid, netns })), null, 2));
+    const hosts: InternetLabHost[] = plans.map((plan, i) =>
+      Object.assign(labHostBase(plan, started[i], deps), { mgmtAddress: plan.mgmtAddress }),
+    );
+    writeFileSync(
+      join(dir, "hosts.json"),
+      JSON.stringify(
+        hosts.map(({ name, kind, group, mgmtAddress, wanAddress, publicAddress, lanAddress, pid, netns }) => ({
+          name,
+          kind,
+          group,
+          mgmtAddress,
+          wanAddress,
+          publicAddress,
+          lanAddress,
+          pid,
+          netns,
+        })),
+        null,
+        2,
+      ),
+    );
     return {
       topology: "internet",
       runId,

@@ -25,7 +25,12 @@ export function inventoryYaml(paths: InventoryPaths, plans: HostPlan[]): string 
   // The lab's opkg feed has no Lua exporter (its image has no Lua): the monitoring role skips it on OpenWrt hosts.
   // Lab traffic never leaves the lab: the failover probe and the DNS forwarders are the simulated internet's services
   // host, not the public resolvers the roles default to.
-  const vars = { lab: true, monitoring_openwrt_exporter: false, routing_probe_target: SERVICES_ADDRESS, dns_forwarders: [SERVICES_ADDRESS] };
+  const vars = {
+    lab: true,
+    monitoring_openwrt_exporter: false,
+    routing_probe_target: SERVICES_ADDRESS,
+    dns_forwarders: [SERVICES_ADDRESS],
+  };
   const doc = { ssh_key: paths.sshKeyPath, known_hosts: paths.knownHostsPath, vars, groups };
   return `# Lab inventory written by scripts/lab (run ${paths.runId}). Hosts are reached over the lab's management network.\n${YAML.stringify(doc)}`;
 }

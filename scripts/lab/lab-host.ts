@@ -13,7 +13,10 @@ export const hostFinder =
   <H extends { name: string }>(runId: string, hosts: H[]) =>
   (name: string): H => {
     const found = hosts.find((h) => h.name === name);
-    if (!found) throw new Error(`lab ${runId} has no host ${JSON.stringify(name)} (it has ${hosts.map((h) => h.name).join(", ")})`);
+    if (!found)
+      throw new Error(
+        `lab ${runId} has no host ${JSON.stringify(name)} (it has ${hosts.map((h) => h.name).join(", ")})`,
+      );
     return found;
   };
 
@@ -32,8 +35,14 @@ export function labHostBase(plan: AnyHostPlan, started: StartedHost, deps: LabHo
   const execIn = (ns: LabNamespace, cmd: string) => {
     if (ns === "internet") return inNetns(deps.internet, cmd);
     if (ns === "services") return inNetns(deps.services, cmd);
-    if (ns === "gateway") return plan.home ? inNetns(plan.home.netns, cmd) : Promise.reject(new Error(`lab host ${name} is not behind a home gateway (give it \`home: {}\`)`));
-    if (ns === "lan") return plan.lan ? inNetns(plan.lan.netns, cmd) : Promise.reject(new Error(`lab host ${name} has no LAN device (give it \`lan: { subnet }\`)`));
+    if (ns === "gateway")
+      return plan.home
+        ? inNetns(plan.home.netns, cmd)
+        : Promise.reject(new Error(`lab host ${name} is not behind a home gateway (give it \`home: {}\`)`));
+    if (ns === "lan")
+      return plan.lan
+        ? inNetns(plan.lan.netns, cmd)
+        : Promise.reject(new Error(`lab host ${name} has no LAN device (give it \`lan: { subnet }\`)`));
     return Promise.reject(new Error(`unknown lab namespace ${JSON.stringify(ns)}: gateway, lan, internet or services`));
   };
   // The init, its PIDs and the host key change across reboots and reflashes: every use reads them here.

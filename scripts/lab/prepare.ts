@@ -18,12 +18,22 @@ export interface StartedLab {
 }
 
 /** Checks the root and the run id, makes the directory and the state, which owns `owned(runId)` from the start. */
-export function startLab(runIdAsked: string | undefined, owned: (runId: string) => { netns: string[]; links: string[] }): StartedLab {
-  if (process.getuid?.() !== 0) throw new Error("the lab needs root (it creates network namespaces and mounts): run it as root");
+export function startLab(
+  runIdAsked: string | undefined,
+  owned: (runId: string) => { netns: string[]; links: string[] },
+): StartedLab {
+  if (process.getuid?.() !== 0)
+    throw new Error("the lab needs root (it creates network namespaces and mounts): run it as root");
   const runId = runIdAsked ?? `ml${randomBytes(2).toString("hex")}`;
-  if (!RUN_ID.test(runId)) throw new Error(`lab spec: runId must be "ml" and 2 to 8 lowercase letters or digits, got ${JSON.stringify(runId)}`);
+  if (!RUN_ID.test(runId))
+    throw new Error(
+      `lab spec: runId must be "ml" and 2 to 8 lowercase letters or digits, got ${JSON.stringify(runId)}`,
+    );
   const dir = join(LAB_DIR, runId);
-  if (existsSync(dir)) throw new Error(`lab ${runId} exists already (${dir}): pick another runId or remove it with \`npx tsx scripts/lab.ts down ${runId}\``);
+  if (existsSync(dir))
+    throw new Error(
+      `lab ${runId} exists already (${dir}): pick another runId or remove it with \`npx tsx scripts/lab.ts down ${runId}\``,
+    );
   mkdirSync(dir, { recursive: true });
   const state: LabState = { runId, slot: 0, owner: currentOwner(), pids: [], mounts: [], ...owned(runId) };
   saveState(state);
@@ -37,7 +47,12 @@ export function startLab(runIdAsked: string | undefined, owned: (runId: string) 
 }
 
 /** The lab's key pair and the images, made at once (with `alsoRun`, e.g. the core network script). */
-export async function labKeyAndImages(dir: string, runId: string, releases: (OpenwrtRelease | undefined)[], alsoRun: Promise<unknown>): Promise<{ sshKeyPath: string; authorizedKey: string }> {
+export async function labKeyAndImages(
+  dir: string,
+  runId: string,
+  releases: (OpenwrtRelease | undefined)[],
+  alsoRun: Promise<unknown>,
+): Promise<{ sshKeyPath: string; authorizedKey: string }> {
   const sshKeyPath = join(dir, "id_ed25519");
   await Promise.all([
     bash(`ssh-keygen -q -t ed25519 -N '' -C ${q(`meshisp-lab-${runId}`)} -f ${q(sshKeyPath)}`),

@@ -7,7 +7,20 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { baseFiles, baseTree, bootSequence, busyboxApplets, dropbear, installedPackages, logread, packageManager, releaseIdentity, sysctlAtBoot, sysupgradeFiles, type ImageContext } from "./openwrt/image.ts";
+import {
+  baseFiles,
+  baseTree,
+  bootSequence,
+  busyboxApplets,
+  dropbear,
+  installedPackages,
+  logread,
+  packageManager,
+  releaseIdentity,
+  sysctlAtBoot,
+  sysupgradeFiles,
+  type ImageContext,
+} from "./openwrt/image.ts";
 import type { OpenwrtRelease } from "./openwrt/release.ts";
 import { procdImageScript } from "./procd/index.ts";
 import { bash, q } from "./shell.ts";
@@ -65,7 +78,9 @@ export async function buildOpenwrtImage(release: OpenwrtRelease): Promise<string
     installedPackages(ctx),
   ];
   try {
-    await bash(`set -euo pipefail\nR=${q(root)}\n${steps.join("\n")}\ntouch "$R/.built"\nmv -T "$R" ${q(final)} 2>/dev/null || [ -e ${q(join(final, ".built"))} ]\n`);
+    await bash(
+      `set -euo pipefail\nR=${q(root)}\n${steps.join("\n")}\ntouch "$R/.built"\nmv -T "$R" ${q(final)} 2>/dev/null || [ -e ${q(join(final, ".built"))} ]\n`,
+    );
   } finally {
     await bash(`rm -rf ${q(root)}`, { check: false });
   }

@@ -18,7 +18,10 @@ export function bash(script: string, options: { check?: boolean; input?: string 
     child.on("error", reject);
     child.on("close", (code) => {
       const result = { code: code ?? 255, stdout, stderr };
-      if (options.check !== false && result.code !== 0) reject(new Error(`lab command failed (exit ${result.code}):\n${script.slice(0, 1500)}\n--- stderr:\n${stderr}`));
+      if (options.check !== false && result.code !== 0)
+        reject(
+          new Error(`lab command failed (exit ${result.code}):\n${script.slice(0, 1500)}\n--- stderr:\n${stderr}`),
+        );
       else resolve(result);
     });
     // A script that never reads stdin may exit before the write: not an error.
@@ -31,16 +34,22 @@ export function bash(script: string, options: { check?: boolean; input?: string 
 export const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** A shell command in a named network namespace (root filesystem and PID namespace of this machine). */
-export const inNetns = (netns: string, cmd: string) => bash(`exec ip netns exec ${q(netns)} sh -c ${q(cmd)}`, { check: false });
+export const inNetns = (netns: string, cmd: string) =>
+  bash(`exec ip netns exec ${q(netns)} sh -c ${q(cmd)}`, { check: false });
 
 /** A shell command inside a lab host: all its namespaces, its chroot, its working directory. */
-export const inHost = (pid: number, cmd: string) => bash(`exec nsenter -t ${pid} -m -u -n -p -r -w /bin/sh -c ${q(cmd)}`, { check: false });
+export const inHost = (pid: number, cmd: string) =>
+  bash(`exec nsenter -t ${pid} -m -u -n -p -r -w /bin/sh -c ${q(cmd)}`, { check: false });
 
 /**
  * Runs jobs at most `limit` at a time. On a failure no new job starts, and the first error is thrown only once every
  * started job has finished: a caller cleaning up after it never races a job still creating things.
  */
-export async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   const errors: unknown[] = [];
   let next = 0;

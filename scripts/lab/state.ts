@@ -1,6 +1,16 @@
 // What a lab run owns, on disk (.lab/<runId>/state.json), so `down` can undo it even after the creating process died;
 // and the management slot (198.18.S.0/24) each run claims with an exclusive file so concurrent labs never share one.
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -51,7 +61,8 @@ export function ownerAlive(state: LabState): boolean {
 }
 
 /** Every run directory under .lab/. */
-export const labRunIds = (): string[] => (existsSync(LAB_DIR) ? readdirSync(LAB_DIR).filter((d) => RUN_ID.test(d)) : []);
+export const labRunIds = (): string[] =>
+  existsSync(LAB_DIR) ? readdirSync(LAB_DIR).filter((d) => RUN_ID.test(d)) : [];
 
 /** Claims a free slot 1..250: not in use on this machine and not claimed by a live lab directory. */
 export function claimSlot(runId: string, addressesInUse: Set<number>): number {
@@ -71,7 +82,9 @@ export function claimSlot(runId: string, addressesInUse: Set<number>): number {
       // Claimed by another lab: try the next one.
     }
   }
-  throw new Error("no free management slot in 198.18.0.0/16 (250 labs up?): remove old labs with `npx tsx scripts/lab.ts down`");
+  throw new Error(
+    "no free management slot in 198.18.0.0/16 (250 labs up?): remove old labs with `npx tsx scripts/lab.ts down`",
+  );
 }
 
 function readClaim(file: string): string {

@@ -13,7 +13,10 @@ const CUT_TABLE = "meshisp_cut";
 export async function cutInternet(transport: Transport, nebulaPort: number): Promise<string> {
   const route = await transport.run(sh`ip -o route show default`);
   const dev = /\bdev (\S+)/.exec(route.stdout)?.[1];
-  if (!dev) throw new UserError(`${transport.target}: no default route, so no WAN to cut (the internet is already out of reach)`);
+  if (!dev)
+    throw new UserError(
+      `${transport.target}: no default route, so no WAN to cut (the internet is already out of reach)`,
+    );
   const rules = [
     `table inet ${CUT_TABLE} {`,
     `  chain out {`,
@@ -28,13 +31,20 @@ export async function cutInternet(transport: Transport, nebulaPort: number): Pro
     `  }`,
     `}`,
   ].join("\n");
-  if (!/^[A-Za-z0-9_.@-]+$/.test(dev)) throw new UserError(`${transport.target}: unexpected WAN interface name ${JSON.stringify(dev)}`);
+  if (!/^[A-Za-z0-9_.@-]+$/.test(dev))
+    throw new UserError(`${transport.target}: unexpected WAN interface name ${JSON.stringify(dev)}`);
   const result = await transport.run(sh`nft -f -`, { stdin: `${rules}\n` });
-  if (result.code !== 0) throw new UserError(`${transport.target}: could not cut the internet with nftables: ${result.stderr.trim()}`, "is nftables installed on the hub (apt install nftables)?");
+  if (result.code !== 0)
+    throw new UserError(
+      `${transport.target}: could not cut the internet with nftables: ${result.stderr.trim()}`,
+      "is nftables installed on the hub (apt install nftables)?",
+    );
   return dev;
 }
 
 /** Removes the cut; safe to call when it is not there. */
 export async function restoreInternet(transport: Transport): Promise<void> {
-  await transport.run(sh`if nft list table inet ${CUT_TABLE} >/dev/null 2>&1; then nft delete table inet ${CUT_TABLE}; fi`);
+  await transport.run(
+    sh`if nft list table inet ${CUT_TABLE} >/dev/null 2>&1; then nft delete table inet ${CUT_TABLE}; fi`,
+  );
 }

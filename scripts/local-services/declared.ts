@@ -28,10 +28,18 @@ export interface HubDeclaration {
 }
 
 /** Reads the hub's declaration from the inventory (role defaults < inventory vars < -e), as the roles would see it. */
-export function declaredOnHub(inventory: Inventory, extraVars: Record<string, unknown>, hubName?: string): HubDeclaration {
+export function declaredOnHub(
+  inventory: Inventory,
+  extraVars: Record<string, unknown>,
+  hubName?: string,
+): HubDeclaration {
   const hubs = inventory.hosts.filter((h) => h.group === "hub");
   const hub = hubName ? inventory.hosts.find((h) => h.name === hubName) : hubs[0];
-  if (!hub) throw new UserError(hubName ? `no host ${hubName} in ${inventory.file}` : `no hub in ${inventory.file}`, "the hub is the host in group \"hub\"");
+  if (!hub)
+    throw new UserError(
+      hubName ? `no host ${hubName} in ${inventory.file}` : `no hub in ${inventory.file}`,
+      'the hub is the host in group "hub"',
+    );
   const vars = mergeVars(dnsDefaults, dockerDefaults, hub.vars, extraVars) as HubDeclaration["vars"];
   const ctx = { host: hub, os: "debian", vars, inventory } as unknown as HostContext;
   const { mesh, lan } = hubAddresses(ctx);
@@ -39,7 +47,8 @@ export function declaredOnHub(inventory: Inventory, extraVars: Record<string, un
   const names = compose ? Object.keys(vars.docker_services) : vars.docker_native_services;
   const services = names.map((name): DeclaredService => {
     const spec = vars.docker_services[name];
-    if (!spec) throw new UserError(`${hub.name} declares "${name}", which is not a service of the stack (docker_services)`);
+    if (!spec)
+      throw new UserError(`${hub.name} declares "${name}", which is not a service of the stack (docker_services)`);
     const on = spec.hostNetwork ? "mesh" : (spec.publish ?? ["mesh"])[0];
     const address = on === "mesh" ? mesh : on === "lan" ? (lan ?? mesh) : on === "loopback" ? "127.0.0.1" : on;
     return { name, runner: compose ? "compose" : "native", spec, address };
@@ -49,7 +58,11 @@ export function declaredOnHub(inventory: Inventory, extraVars: Record<string, un
   // A service name answers with the hub's address on the side the query came from; a node name, with its mesh IP.
   const local = new Set(dnsVars.dns_service_names.map((n) => `${n}.${dnsVars.dns_domain}`));
   const dnsExpectations = servers.flatMap((server) =>
-    [...new Map(dnsRecords(ctx).map((r) => [r.name, r])).values()].map((r) => ({ server, name: r.name, address: local.has(r.name) ? server : r.address })),
+    [...new Map(dnsRecords(ctx).map((r) => [r.name, r])).values()].map((r) => ({
+      server,
+      name: r.name,
+      address: local.has(r.name) ? server : r.address,
+    })),
   );
   return { hub, vars, mesh, lan, services, dnsExpectations };
 }

@@ -16,7 +16,8 @@ export function countersCommand(devices: string[]): string {
 /** countersCommand's output, in the order of `devices`. */
 export function parseCounters(devices: string[], out: string): Record<string, ByteCounters> {
   const numbers = out.trim().split(/\s+/).map(Number);
-  if (numbers.length !== devices.length * 2 || numbers.some((n) => !Number.isFinite(n))) throw new Error(`expected rx/tx bytes of ${devices.join(", ")}, got ${JSON.stringify(out)}`);
+  if (numbers.length !== devices.length * 2 || numbers.some((n) => !Number.isFinite(n)))
+    throw new Error(`expected rx/tx bytes of ${devices.join(", ")}, got ${JSON.stringify(out)}`);
   return Object.fromEntries(devices.map((d, i) => [d, { rx: numbers[2 * i], tx: numbers[2 * i + 1] }]));
 }
 
@@ -24,7 +25,11 @@ export function parseCounters(devices: string[], out: string): Record<string, By
  * What a device carried between two readings, over `payloadBytes` (the bytes the traffic itself delivered): rx and tx
  * apart (on a router's WAN: the line's download and upload) and both together (1 = each byte once, 2 = twice).
  */
-export function crossings(p: { before: ByteCounters; after: ByteCounters; payloadBytes: number }): { rx: number; tx: number; both: number } {
+export function crossings(p: { before: ByteCounters; after: ByteCounters; payloadBytes: number }): {
+  rx: number;
+  tx: number;
+  both: number;
+} {
   if (!(p.payloadBytes > 0)) throw new Error(`no payload to compare with (${p.payloadBytes} bytes)`);
   const rx = (p.after.rx - p.before.rx) / p.payloadBytes;
   const tx = (p.after.tx - p.before.tx) / p.payloadBytes;

@@ -29,27 +29,54 @@ export function iperfGoodput(json: string): number {
  * The client's arguments for one direction. The client runs on the uplink: "up" (hub -> uplink, shaped on the IFB the
  * uplink's Nebula ingress goes to) is the server sending, `-R`; "down" (uplink -> hub, Nebula's egress) the client sending.
  */
-export function iperfClientArgs(p: { hubAddress: string; port: number; direction: "up" | "down"; options: IperfOptions }): string[] {
+export function iperfClientArgs(p: {
+  hubAddress: string;
+  port: number;
+  direction: "up" | "down";
+  options: IperfOptions;
+}): string[] {
   const { hubAddress, port, direction, options } = p;
-  return ["-c", hubAddress, "-p", String(port), "-t", String(options.seconds), "-O", String(options.omit), "-J", ...(direction === "up" ? ["-R"] : [])];
+  return [
+    "-c",
+    hubAddress,
+    "-p",
+    String(port),
+    "-t",
+    String(options.seconds),
+    "-O",
+    String(options.omit),
+    "-J",
+    ...(direction === "up" ? ["-R"] : []),
+  ];
 }
 
 const MISSING = {
   hub: "apt-get install iperf3 on the hub",
-  uplink: "the shaping role installs it with shaping_iperf3: true (the default): run the uplink play, or by hand: opkg update && opkg install iperf3",
+  uplink:
+    "the shaping role installs it with shaping_iperf3: true (the default): run the uplink play, or by hand: opkg update && opkg install iperf3",
 };
 
 async function runChecked(t: Transport, command: ReturnType<typeof sh>, what: string): Promise<string> {
   const r = await t.run(command, { timeoutMs: 60_000 });
-  if (r.code !== 0) throw new Error(`${what} on ${t.target} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 400)}`);
+  if (r.code !== 0)
+    throw new Error(`${what} on ${t.target} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 400)}`);
   return r.stdout;
 }
 
 /** Starts iperf3 -s on the hub's mesh address (a random port), runs the uplink's client both ways, stops the server by its PID. */
-export async function measureDirections(p: { hub: Transport; uplink: Transport; hubAddress: string; options: IperfOptions }): Promise<UplinkMeasurement> {
+export async function measureDirections(p: {
+  hub: Transport;
+  uplink: Transport;
+  hubAddress: string;
+  options: IperfOptions;
+}): Promise<UplinkMeasurement> {
   const { hub, uplink, hubAddress, options } = p;
-  for (const [role, t] of [["hub", hub], ["uplink", uplink]] as const) {
-    if ((await t.run(sh`command -v iperf3`)).code !== 0) throw new Error(`iperf3 is not installed on ${t.target} (${MISSING[role]})`);
+  for (const [role, t] of [
+    ["hub", hub],
+    ["uplink", uplink],
+  ] as const) {
+    if ((await t.run(sh`command -v iperf3`)).code !== 0)
+      throw new Error(`iperf3 is not installed on ${t.target} (${MISSING[role]})`);
   }
   const port = randomInt(20000, 30000);
   const pidfile = `/tmp/meshisp-iperf3-${port}.pid`;
@@ -64,7 +91,8 @@ export async function measureDirections(p: { hub: Transport; uplink: Transport; 
           return iperfGoodput(r.stdout);
         } catch (err) {
           const where = `${uplink.target} -> ${hubAddress}:${port}${direction === "up" ? ", -R" : ""}`;
-          if (attempt >= 2 || !/connect|refused|busy/i.test(String(err))) throw new Error(`${String((err as Error).message)} (${where})`);
+          if (attempt >= 2 || !/connect|refused|busy/i.test(String(err)))
+            throw new Error(`${String((err as Error).message)} (${where})`);
           await new Promise((r) => setTimeout(r, 1000));
         }
       }

@@ -45,7 +45,13 @@ const routerExtras = defineFact(
       `echo "inet=$(ip -4 addr show 2>/dev/null | awk '$1 == "inet" { printf "%s;", $0 }')"`,
     ].join("\n"),
   ),
-  ({ stdout }) => Object.fromEntries(stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])) as Record<string, string>,
+  ({ stdout }) =>
+    Object.fromEntries(
+      stdout
+        .split("\n")
+        .filter((l) => l.includes("="))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    ) as Record<string, string>,
 );
 
 /** Minimum free flash for nebula and its config (the OpenWrt package is about 6 MB unpacked). */
@@ -56,7 +62,10 @@ const MAX_CLOCK_SKEW_SECONDS = 300;
 export async function inspectRouter(transport: Transport): Promise<RouterFacts> {
   const read = await gather(transport, [hostFacts, routerExtras, radioPortsFact]);
   const host = read(hostFacts);
-  if ("unsupported" in host) throw new UserError(`${transport.target} runs "${host.unsupported}": only OpenWrt routers (and Debian hosts) can be enrolled`);
+  if ("unsupported" in host)
+    throw new UserError(
+      `${transport.target} runs "${host.unsupported}": only OpenWrt routers (and Debian hosts) can be enrolled`,
+    );
   const v = read(routerExtras);
   return {
     os: host.os,
@@ -74,22 +83,35 @@ export async function inspectRouter(transport: Transport): Promise<RouterFacts> 
   };
 }
 
-const UPGRADE = "upgrade to OpenWrt 23.05 or later (GL.iNet: firmware 4.5 or later, based on 23.05), or flash stock OpenWrt";
+const UPGRADE =
+  "upgrade to OpenWrt 23.05 or later (GL.iNet: firmware 4.5 or later, based on 23.05), or flash stock OpenWrt";
 
 /** Every reason the router cannot be enrolled now, each with what to do about it. */
 export function routerProblems(f: RouterFacts): string[] {
   const problems: string[] = [];
   if (f.os === "openwrt") {
     if (!releaseSupported(f.release)) {
-      problems.push(`${f.release ? `OpenWrt ${f.release}` : "this OpenWrt (no DISTRIB_RELEASE in /etc/openwrt_release)"} is older than ${OLDEST_SUPPORTED}, the oldest release the mesh serves: ${UPGRADE}`);
+      problems.push(
+        `${f.release ? `OpenWrt ${f.release}` : "this OpenWrt (no DISTRIB_RELEASE in /etc/openwrt_release)"} is older than ${OLDEST_SUPPORTED}, the oldest release the mesh serves: ${UPGRADE}`,
+      );
     }
-    if (f.firewall === "fw3") problems.push(`the router's firewall is fw3 with iptables (OpenWrt 21.02 and older, many GL.iNet 4.x firmwares); the mesh needs nftables with fw4: ${UPGRADE}`);
-    else if (f.firewall === "none") problems.push(`the router has no nftables (nft): the mesh's routing and firewall need it: ${UPGRADE}`);
+    if (f.firewall === "fw3")
+      problems.push(
+        `the router's firewall is fw3 with iptables (OpenWrt 21.02 and older, many GL.iNet 4.x firmwares); the mesh needs nftables with fw4: ${UPGRADE}`,
+      );
+    else if (f.firewall === "none")
+      problems.push(`the router has no nftables (nft): the mesh's routing and firewall need it: ${UPGRADE}`);
   }
-  if (!f.packageManager) problems.push(`no package manager (opkg or apk) found: this firmware cannot install nebula; ${UPGRADE}`);
-  if (f.freeKiB < MIN_FREE_KIB) problems.push(`only ${Math.round(f.freeKiB / 1024)} MB free on flash, ${MIN_FREE_KIB / 1024} MB needed: remove unused packages (${f.packageManager === "apk" ? "apk del" : "opkg remove"} ...) or use a bigger router`);
+  if (!f.packageManager)
+    problems.push(`no package manager (opkg or apk) found: this firmware cannot install nebula; ${UPGRADE}`);
+  if (f.freeKiB < MIN_FREE_KIB)
+    problems.push(
+      `only ${Math.round(f.freeKiB / 1024)} MB free on flash, ${MIN_FREE_KIB / 1024} MB needed: remove unused packages (${f.packageManager === "apk" ? "apk del" : "opkg remove"} ...) or use a bigger router`,
+    );
   if (Math.abs(f.clockSkewSeconds) > MAX_CLOCK_SKEW_SECONDS)
-    problems.push(`the router's clock is ${Math.round(f.clockSkewSeconds / 60)} minutes off: certificates would not be valid; set it (date -s "YYYY-MM-DD hh:mm:ss") or enable NTP`);
+    problems.push(
+      `the router's clock is ${Math.round(f.clockSkewSeconds / 60)} minutes off: certificates would not be valid; set it (date -s "YYYY-MM-DD hh:mm:ss") or enable NTP`,
+    );
   return problems;
 }
 

@@ -10,8 +10,16 @@ const OLDEST_CLIENT_DEBIAN = 12;
  * every node needs (a package manager, free space, a sane clock).
  */
 export function clientProblems(f: RouterFacts): string[] {
-  if (f.os !== "debian") return [`it runs ${f.description}: a mesh client is a member's Debian machine (Debian ${OLDEST_CLIENT_DEBIAN} or later); a router joins with tasks/enroll-uplink.ts`];
+  if (f.os !== "debian")
+    return [
+      `it runs ${f.description}: a mesh client is a member's Debian machine (Debian ${OLDEST_CLIENT_DEBIAN} or later); a router joins with tasks/enroll-uplink.ts`,
+    ];
   const major = Number(f.release.split(".")[0]);
-  const problems = Number.isFinite(major) && /^\d/.test(f.release) && major < OLDEST_CLIENT_DEBIAN ? [`Debian ${f.release} is older than ${OLDEST_CLIENT_DEBIAN}, whose nebula (1.6.1) the mesh needs: upgrade to Debian ${OLDEST_CLIENT_DEBIAN} or later`] : [];
+  const problems =
+    Number.isFinite(major) && /^\d/.test(f.release) && major < OLDEST_CLIENT_DEBIAN
+      ? [
+          `Debian ${f.release} is older than ${OLDEST_CLIENT_DEBIAN}, whose nebula (1.6.1) the mesh needs: upgrade to Debian ${OLDEST_CLIENT_DEBIAN} or later`,
+        ]
+      : [];
   return [...problems, ...routerProblems(f)];
 }

@@ -46,21 +46,44 @@ export interface ClientEnrollResult {
  */
 export function hubCarriesInternet(inventory: Inventory): boolean {
   const hub = inventory.hosts.find((h) => h.group === "hub");
-  const entry = hub && caStoreFor(inventory).issued().find((e) => e.name === hub.name);
+  const entry =
+    hub &&
+    caStoreFor(inventory)
+      .issued()
+      .find((e) => e.name === hub.name);
   return !!entry && INTERNET_HALVES.every((s) => entry.subnets.includes(s));
 }
 
-export async function enrollClient(req: ClientEnrollRequest, ca: CertAuthority & { pending: Promise<void>[] }, log: (line: string) => void, options: SessionOptions = {}): Promise<ClientEnrollResult> {
+export async function enrollClient(
+  req: ClientEnrollRequest,
+  ca: CertAuthority & { pending: Promise<void>[] },
+  log: (line: string) => void,
+  options: SessionOptions = {},
+): Promise<ClientEnrollResult> {
   const inventory = loadInventory(req.inventoryFile);
-  if (!inventory.sshKey) throw new UserError(`${inventory.file} names no ssh_key: enrollment authorizes that key on the machine`);
+  if (!inventory.sshKey)
+    throw new UserError(`${inventory.file} names no ssh_key: enrollment authorizes that key on the machine`);
   const publicKey = readFileSync(`${inventory.sshKey}.pub`, "utf8").trim();
   const port = req.port ?? 22;
 
   // 1. Reach the machine where the installer is, learn which node it is (its host key) and check it.
-  const { identity, facts } = await firstContact({ inventoryFile: req.inventoryFile, address: req.address, port, password: req.password, name: req.name, group: "clients", noun: "machine" }, log, options);
+  const { identity, facts } = await firstContact(
+    {
+      inventoryFile: req.inventoryFile,
+      address: req.address,
+      port,
+      password: req.password,
+      name: req.name,
+      group: "clients",
+      noun: "machine",
+    },
+    log,
+    options,
+  );
   log(`Machine: ${describeRouter(facts)}`);
   const problems = clientProblems(facts);
-  if (problems.length) throw new UserError(`the machine at ${req.address} cannot be a mesh client:\n  - ${problems.join("\n  - ")}`);
+  if (problems.length)
+    throw new UserError(`the machine at ${req.address} cannot be a mesh client:\n  - ${problems.join("\n  - ")}`);
 
   // 2. The node in group clients with the next free client address written out and no address of its own: from now on
   //    the kitchen reaches it at its mesh IP through the hub (the group's ssh_via).
@@ -71,7 +94,10 @@ export async function enrollClient(req: ClientEnrollRequest, ca: CertAuthority &
   });
   log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
   const wants = host.vars.client_internet_via_mesh === true;
-  if (!added && wants !== req.internetViaMesh) log(`NOTICE: the inventory has client_internet_via_mesh: ${wants} for ${host.name} (${host.source}); that is what this run does (change it there)`);
+  if (!added && wants !== req.internetViaMesh)
+    log(
+      `NOTICE: the inventory has client_internet_via_mesh: ${wants} for ${host.name} (${host.source}); that is what this run does (change it there)`,
+    );
 
   // 3. Converge this machine only, reached at the address given (the hub is not reachable from here: the hub's Nebula
   //    firewall lets no client in over SSH). Its internet moves into the mesh only once the hub's certificate carries
@@ -86,19 +112,40 @@ export async function enrollClient(req: ClientEnrollRequest, ca: CertAuthority &
   });
   try {
     const recaps: HostRecap[][] = [];
-    recaps.push(await session.run({ name: "Authorize the installer's key", hosts: [host.name], roles: [installerKeyRole(publicKey)] }));
+    recaps.push(
+      await session.run({
+        name: "Authorize the installer's key",
+        hosts: [host.name],
+        roles: [installerKeyRole(publicKey)],
+      }),
+    );
     recaps.push(await session.run(clientPlay(ca, [host.name])));
     const failed = recaps.flat().find((r) => r.failed || r.unreachable);
-    if (failed) throw new UserError(`setting up ${host.name} failed: ${failed.error}`, "fix what it says, then run the same command again: it continues where it stopped");
+    if (failed)
+      throw new UserError(
+        `setting up ${host.name} failed: ${failed.error}`,
+        "fix what it says, then run the same command again: it continues where it stopped",
+      );
 
     // 4. The tunnel works when the machine pings the hub over the mesh; then the certificate is in the CA's register.
     log(`Waiting for ${host.name} to reach the hub over the mesh...`);
     const hubIp = fresh.hosts.find((h) => h.group === "hub")?.meshIp ?? "10.0.4.1";
-    await awaitHubPing(await session.connect(fresh.hosts.find((h) => h.name === host.name)!), host.name, hubIp, `check that the machine reaches the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`);
+    await awaitHubPing(
+      await session.connect(fresh.hosts.find((h) => h.name === host.name)!),
+      host.name,
+      hubIp,
+      `check that the machine reaches the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`,
+    );
     log(`${host.name} reaches the hub at ${hubIp} over the mesh.`);
     await Promise.all(ca.pending);
-    const cert = caStoreFor(fresh).issued().find((e) => e.name === host.name);
-    if (!cert) throw new UserError(`${host.name}'s certificate is not in the CA's register (${caStoreFor(fresh).issuedFile})`, "run the same command again");
+    const cert = caStoreFor(fresh)
+      .issued()
+      .find((e) => e.name === host.name);
+    if (!cert)
+      throw new UserError(
+        `${host.name}'s certificate is not in the CA's register (${caStoreFor(fresh).issuedFile})`,
+        "run the same command again",
+      );
 
     const summary = [
       `${host.name} (mesh IP ${host.meshIp}) is on the mesh, for ${req.member.name} (${req.member.contact}).`,

@@ -31,7 +31,11 @@ export interface ContactRequest {
  * key, decided under the inventory's lock (two enrollments at once get two names); a new host's key is pinned under
  * its new name right then, so a re-run recognises it.
  */
-export async function firstContact(req: ContactRequest, log: (line: string) => void, options: SessionOptions = {}): Promise<{ identity: Identity; facts: RouterFacts }> {
+export async function firstContact(
+  req: ContactRequest,
+  log: (line: string) => void,
+  options: SessionOptions = {},
+): Promise<{ identity: Identity; facts: RouterFacts }> {
   const inventory = loadInventory(req.inventoryFile);
   const { noun, address, port } = req;
   log(`Connecting to ${address}...`);
@@ -39,7 +43,17 @@ export async function firstContact(req: ContactRequest, log: (line: string) => v
   const decide = (key: Buffer) =>
     withLock(`${req.inventoryFile}.lock`, () => {
       const now = loadInventory(req.inventoryFile);
-      identity = decideIdentity({ key, pins: readPins(inventory.knownHosts), hosts: now.hosts, address, port, name: req.name, group: req.group, knownHostsFile: inventory.knownHosts, noun });
+      identity = decideIdentity({
+        key,
+        pins: readPins(inventory.knownHosts),
+        hosts: now.hosts,
+        address,
+        port,
+        name: req.name,
+        group: req.group,
+        knownHostsFile: inventory.knownHosts,
+        noun,
+      });
       if (identity.kind !== "re-run") {
         pinHostKey(inventory.knownHosts, identity.name, key);
         log(
@@ -50,8 +64,13 @@ export async function firstContact(req: ContactRequest, log: (line: string) => v
       }
       return identity.name;
     });
-  const unreachable = (err: Error) => new UserError(`cannot reach the ${noun} at ${address}: ${err.message}`, "check the cable/Wi-Fi and the address");
-  const firstHop = options.dial ? await options.dial(address, port).catch((err: Error) => { throw unreachable(err); }) : undefined;
+  const unreachable = (err: Error) =>
+    new UserError(`cannot reach the ${noun} at ${address}: ${err.message}`, "check the cable/Wi-Fi and the address");
+  const firstHop = options.dial
+    ? await options.dial(address, port).catch((err: Error) => {
+        throw unreachable(err);
+      })
+    : undefined;
   const probe = await SshTransport.connect({
     host: address,
     port,
@@ -62,9 +81,17 @@ export async function firstContact(req: ContactRequest, log: (line: string) => v
     sock: firstHop,
     connectTimeoutMs: options.connectTimeoutMs,
   }).catch((err: Error) => {
-    throw err instanceof UserError ? err : err instanceof TransportError && !err.unreachable ? new UserError(err.message) : new UserError(`cannot reach the ${noun}: ${err.message}`, "check the cable/Wi-Fi and the address; on first contact give its root password (--password)");
+    throw err instanceof UserError
+      ? err
+      : err instanceof TransportError && !err.unreachable
+        ? new UserError(err.message)
+        : new UserError(
+            `cannot reach the ${noun}: ${err.message}`,
+            "check the cable/Wi-Fi and the address; on first contact give its root password (--password)",
+          );
   });
-  if (identity!.kind === "re-run") log(`This ${noun} is ${identity!.name} (its host key is pinned under that name): finishing its enrollment.`);
+  if (identity!.kind === "re-run")
+    log(`This ${noun} is ${identity!.name} (its host key is pinned under that name): finishing its enrollment.`);
   try {
     return { identity: identity!, facts: await inspectRouter(probe) };
   } finally {
@@ -75,6 +102,7 @@ export async function firstContact(req: ContactRequest, log: (line: string) => v
 /** Waits until the node pings the hub over the mesh (its tunnel works); a UserError saying where to look if not. */
 export async function awaitHubPing(transport: Transport, name: string, hubIp: string, hint: string): Promise<void> {
   let ok = false;
-  for (let attempt = 0; attempt < 15 && !ok; attempt++) ok = (await transport.run(sh`ping -c 1 -W 2 ${hubIp}`)).code === 0;
+  for (let attempt = 0; attempt < 15 && !ok; attempt++)
+    ok = (await transport.run(sh`ping -c 1 -W 2 ${hubIp}`)).code === 0;
   if (!ok) throw new UserError(`${name} runs nebula but cannot reach the hub (${hubIp}) over the mesh`, hint);
 }

@@ -56,7 +56,9 @@ export interface EnrollResult {
  * file or its directory is writable by group or others; OpenSSH on Debian reads ~/.ssh.
  */
 export const authorizedKeysOf = (os: string): { dir: string; file: string } =>
-  os === "openwrt" ? { dir: "/etc/dropbear", file: "/etc/dropbear/authorized_keys" } : { dir: "/root/.ssh", file: "/root/.ssh/authorized_keys" };
+  os === "openwrt"
+    ? { dir: "/etc/dropbear", file: "/etc/dropbear/authorized_keys" }
+    : { dir: "/root/.ssh", file: "/root/.ssh/authorized_keys" };
 
 /** The installer's key authorized for root (enrollment's first change on a host: later runs get in by key). */
 export const installerKeyRole = (publicKey: string): Role => ({
@@ -64,7 +66,10 @@ export const installerKeyRole = (publicKey: string): Role => ({
   defaults: {},
   tasks: (ctx) => {
     const keys = authorizedKeysOf(ctx.os);
-    return [directory({ path: keys.dir, mode: "0700" }), lineInFile({ path: keys.file, line: publicKey, mode: "0600" })];
+    return [
+      directory({ path: keys.dir, mode: "0700" }),
+      lineInFile({ path: keys.file, line: publicKey, mode: "0600" }),
+    ];
   },
 });
 
@@ -72,7 +77,8 @@ export const installerKeyRole = (publicKey: string): Role => ({
  * Where a router's logs are: OpenWrt has no /var/log files, its syslog is in logd's ring buffer. procd tags a service's
  * output with its program's name (nebula[PID]) and its own lines name the service (nebula-mesh): `-e nebula` finds both.
  */
-export const nebulaLogHint = (os: string, service: string): string => (os === "openwrt" ? "logread -e nebula" : `journalctl -u ${service}`);
+export const nebulaLogHint = (os: string, service: string): string =>
+  os === "openwrt" ? "logread -e nebula" : `journalctl -u ${service}`;
 
 /** How long an enrollment waits for another one's hub update (the hub's whole play, through a router, on a slow link). */
 const HUB_LOCK_WAIT_MS = 10 * 60_000;
@@ -88,24 +94,51 @@ async function setRootPassword(transport: Transport, password: string): Promise<
   const out = await transport.run(sh`passwd root`, { stdin: `${password}\n${password}\n` });
   const check = await transport.run(raw(`awk -F: '$1 == "root" { print ($2 == "" ? "blank" : "set") }' /etc/shadow`));
   if (out.code !== 0 || check.stdout.trim() !== "set")
-    throw new UserError(`could not set the router's root password (passwd exited ${out.code}: ${out.stderr.trim() || out.stdout.trim()})`, "log in to the router and run passwd, then run the same command again");
+    throw new UserError(
+      `could not set the router's root password (passwd exited ${out.code}: ${out.stderr.trim() || out.stdout.trim()})`,
+      "log in to the router and run passwd, then run the same command again",
+    );
 }
 
-export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pending: Promise<void>[] }, log: (line: string) => void, options: SessionOptions = {}): Promise<EnrollResult> {
+export async function enrollUplink(
+  req: EnrollRequest,
+  ca: CertAuthority & { pending: Promise<void>[] },
+  log: (line: string) => void,
+  options: SessionOptions = {},
+): Promise<EnrollResult> {
   const inventory = loadInventory(req.inventoryFile);
-  if (!inventory.sshKey) throw new UserError(`${inventory.file} names no ssh_key: enrollment authorizes that key on the router`);
+  if (!inventory.sshKey)
+    throw new UserError(`${inventory.file} names no ssh_key: enrollment authorizes that key on the router`);
   const publicKey = readFileSync(`${inventory.sshKey}.pub`, "utf8").trim();
   const port = req.port ?? 22;
 
   // 1. Reach the router at the address the installer gave (its LAN: the laptop is plugged into it) and check it before
   //    anything changes; which node it is comes from its host key (tasks/enroll/contact.ts).
-  const { identity, facts } = await firstContact({ inventoryFile: req.inventoryFile, address: req.address, port, password: req.password, name: req.name, group: "uplinks", noun: "router" }, log, options);
+  const { identity, facts } = await firstContact(
+    {
+      inventoryFile: req.inventoryFile,
+      address: req.address,
+      port,
+      password: req.password,
+      name: req.name,
+      group: "uplinks",
+      noun: "router",
+    },
+    log,
+    options,
+  );
   const name = identity.name;
   log(`Router: ${describeRouter(facts)}`);
   const problems = routerProblems(facts);
-  if (problems.length) throw new UserError(`the router at ${req.address} is not ready:\n  - ${problems.join("\n  - ")}`);
+  if (problems.length)
+    throw new UserError(`the router at ${req.address} is not ready:\n  - ${problems.join("\n  - ")}`);
   // Which port is the radio's, decided (or refused) before anything changes.
-  const radioPort = decideRadioPort({ ports: facts.ports, choice: req.radio ?? {}, hubSubnet: inventory.hosts.find((h) => h.group === "hub")?.vars.radio_subnet, known: inventory.hosts.find((h) => h.name === name)?.vars });
+  const radioPort = decideRadioPort({
+    ports: facts.ports,
+    choice: req.radio ?? {},
+    hubSubnet: inventory.hosts.find((h) => h.group === "hub")?.vars.radio_subnet,
+    known: inventory.hosts.find((h) => h.name === name)?.vars,
+  });
   // Asked before anything changes, so the installer answers every question at the start.
   const newPassword = facts.blankRootPassword ? await req.askNewPassword?.() : undefined;
   if (facts.blankRootPassword && !newPassword) log(BLANK_PASSWORD_WARNING);
@@ -113,22 +146,48 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
   // 2. The node in the inventory, with the next free uplink address written out (under a lock: enrollments may run at
   //    once), and no address: from now on it is managed at its mesh IP (the inventory's ssh_via says through which host).
   //    The radio port's address is allocated under the same lock (the next free one of the hub's radio_subnet).
-  const { host, added } = await addUplinkWithRadio(req.inventoryFile, name, { ...(port !== 22 ? { port } : {}), os: facts.os, vars: { volunteer: req.volunteer, bandwidth: req.bandwidth } }, radioPort.device);
+  const { host, added } = await addUplinkWithRadio(
+    req.inventoryFile,
+    name,
+    { ...(port !== 22 ? { port } : {}), os: facts.os, vars: { volunteer: req.volunteer, bandwidth: req.bandwidth } },
+    radioPort.device,
+  );
   log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
-  const radio = added ? (host.vars.radio_device ? host.vars : null) : await syncRadioVars(req.inventoryFile, host.name, radioPort.device);
-  log(radio ? `Radio: ${radioPort.why} It gets ${String(radio.radio_address)} on the hub's radio (${String(radio.radio_subnet)}): the tunnel rides the radio.` : `Radio: ${radioPort.why}`);
+  const radio = added
+    ? host.vars.radio_device
+      ? host.vars
+      : null
+    : await syncRadioVars(req.inventoryFile, host.name, radioPort.device);
+  log(
+    radio
+      ? `Radio: ${radioPort.why} It gets ${String(radio.radio_address)} on the hub's radio (${String(radio.radio_subnet)}): the tunnel rides the radio.`
+      : `Radio: ${radioPort.why}`,
+  );
 
   // 3. Converge: the installer's key, then the base and nebula roles; then the hub learns of the new uplink.
   //    This session reaches the router where the installer is (its LAN address, directly), and the hub through the
   //    router over the mesh: a laptop at a volunteer's home has no path to the hub's kitchen address.
   const fresh = loadInventory(req.inventoryFile);
   const hub = fresh.hosts.find((h) => h.group === "hub");
-  const reach: Record<string, ReachOverride> = { ...options.reach, [host.name]: { address: req.address, port, via: null } };
+  const reach: Record<string, ReachOverride> = {
+    ...options.reach,
+    [host.name]: { address: req.address, port, via: null },
+  };
   if (hub?.meshIp) reach[hub.name] = { address: hub.meshIp, port: hub.port, via: host.name };
-  const session = new Session(fresh, { ...options, reach, passwords: req.password ? { [host.name]: req.password } : undefined });
+  const session = new Session(fresh, {
+    ...options,
+    reach,
+    passwords: req.password ? { [host.name]: req.password } : undefined,
+  });
   try {
     const recaps: HostRecap[][] = [];
-    recaps.push(await session.run({ name: "Authorize the installer's key", hosts: [host.name], roles: [installerKeyRole(publicKey)] }));
+    recaps.push(
+      await session.run({
+        name: "Authorize the installer's key",
+        hosts: [host.name],
+        roles: [installerKeyRole(publicKey)],
+      }),
+    );
     // After the key: a run cut short here still gets in by key, whatever the password is by then.
     if (newPassword && !recaps.flat().some((r) => r.failed || r.unreachable)) {
       await setRootPassword(await session.connect(fresh.hosts.find((h) => h.name === host.name)!), newPassword);
@@ -136,13 +195,22 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
     }
     recaps.push(await session.run(uplinkPlay(ca, [host.name])));
     const failed = recaps.flat().find((r) => r.failed || r.unreachable);
-    if (failed) throw new UserError(`setting up ${host.name} failed: ${failed.error}`, "fix what it says, then run the same command again: it continues where it stopped");
+    if (failed)
+      throw new UserError(
+        `setting up ${host.name} failed: ${failed.error}`,
+        "fix what it says, then run the same command again: it continues where it stopped",
+      );
 
     // 4. The tunnel works when the node pings the hub over the mesh.
     log(`Waiting for ${host.name} to reach the hub over the mesh...`);
     const transport = await session.connect(fresh.hosts.find((h) => h.name === host.name)!);
     const hubIp = hub?.meshIp ?? "10.0.4.1";
-    await awaitHubPing(transport, host.name, hubIp, `check that the router can reach the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`);
+    await awaitHubPing(
+      transport,
+      host.name,
+      hubIp,
+      `check that the router can reach the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`,
+    );
     log(`${host.name} reaches the hub at ${hubIp} over the mesh.`);
 
     // 5. The hub learns of the new uplink. Two installers enrolling at once would converge the hub at once (both
@@ -159,7 +227,10 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
             const hubRecaps = await now.run(hubPlay(ca));
             recaps.push(hubRecaps);
             hubUpdated = hubRecaps.every((r) => !r.failed && !r.unreachable);
-            if (!hubUpdated) log(`WARNING: the hub could not be updated through ${host.name} over the mesh (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`);
+            if (!hubUpdated)
+              log(
+                `WARNING: the hub could not be updated through ${host.name} over the mesh (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`,
+              );
             await Promise.all(ca.pending);
             // The new certificate is in the register now: the hub's Prometheus learns when it ends.
             if (hubUpdated) recaps.push(await now.run(certificatesPlay()));
@@ -180,7 +251,14 @@ export async function enrollUplink(req: EnrollRequest, ca: CertAuthority & { pen
       community: (fresh.vars.community_name as string | undefined) ?? "Stone Soup Kitchen",
       support_contact: (fresh.vars.support_contact as string | undefined) ?? "the Stone Soup Kitchen mesh team",
     });
-    return { name: host.name, meshIp: host.meshIp!, recaps: mergeRecaps(...recaps), card, hubUpdated, blankRootPassword: facts.blankRootPassword && !newPassword };
+    return {
+      name: host.name,
+      meshIp: host.meshIp!,
+      recaps: mergeRecaps(...recaps),
+      card,
+      hubUpdated,
+      blankRootPassword: facts.blankRootPassword && !newPassword,
+    };
   } finally {
     await session.close();
   }

@@ -29,7 +29,8 @@ export type Identity =
   | { kind: "new"; name: string };
 
 /** New nodes are named after their group: uplink-N in uplinks, client-N in clients. */
-const namePrefixOf = (group: string): string => ({ uplinks: "uplink", clients: "client", relays: "relay", admins: "admin" })[group] ?? group;
+const namePrefixOf = (group: string): string =>
+  ({ uplinks: "uplink", clients: "client", relays: "relay", admins: "admin" })[group] ?? group;
 
 const nextFree = (prefix: string, taken: Set<string>) => {
   for (let n = 1; ; n++) if (!taken.has(`${prefix}-${n}`)) return `${prefix}-${n}`;
@@ -42,17 +43,26 @@ export function decideIdentity(input: IdentityInput): Identity {
   const pinsOf = (name: string) => input.pins.filter((p) => p.names.includes(name));
   const inGroup = (name: string) => {
     const host = input.hosts.find((h) => h.name === name);
-    if (host && host.group !== input.group) throw new UserError(`this ${noun} is ${name}, which the inventory has in group ${host.group} (${host.source}), not ${input.group}`);
+    if (host && host.group !== input.group)
+      throw new UserError(
+        `this ${noun} is ${name}, which the inventory has in group ${host.group} (${host.source}), not ${input.group}`,
+      );
   };
 
   const holders = namesHolding(input.pins, input.key);
   if (holders.length > 1) {
-    throw new UserError(`this ${noun}'s key ${fp} is pinned for several nodes in ${input.knownHostsFile}: ${holders.join(", ")}`, "keep the line of the node it really is and delete the others");
+    throw new UserError(
+      `this ${noun}'s key ${fp} is pinned for several nodes in ${input.knownHostsFile}: ${holders.join(", ")}`,
+      "keep the line of the node it really is and delete the others",
+    );
   }
   if (holders.length === 1) {
     const [name] = holders;
     if (input.name && input.name !== name) {
-      throw new UserError(`this ${noun} is already ${name} (key ${fp}, ${input.knownHostsFile}:${pinsOf(name)[0].line}), not ${input.name}`, `run again without --name, or with --name ${name}, to finish its enrollment`);
+      throw new UserError(
+        `this ${noun} is already ${name} (key ${fp}, ${input.knownHostsFile}:${pinsOf(name)[0].line}), not ${input.name}`,
+        `run again without --name, or with --name ${name}, to finish its enrollment`,
+      );
     }
     inGroup(name);
     return { kind: "re-run", name };
@@ -61,14 +71,26 @@ export function decideIdentity(input: IdentityInput): Identity {
   // Older versions pinned by address: trust such a line only for the node the inventory has at that same address.
   const legacy = knownHostsName(input.address, input.port);
   const legacyLine = input.pins.find((p) => p.names.includes(legacy) && p.blob.equals(input.key));
-  const legacyNodes = legacyLine ? input.hosts.filter((h) => h.group === input.group && h.address === input.address && h.port === input.port && pinsOf(h.name).length === 0) : [];
+  const legacyNodes = legacyLine
+    ? input.hosts.filter(
+        (h) =>
+          h.group === input.group &&
+          h.address === input.address &&
+          h.port === input.port &&
+          pinsOf(h.name).length === 0,
+      )
+    : [];
   if (legacyLine && legacyNodes.length === 1 && (!input.name || input.name === legacyNodes[0].name)) {
     return { kind: "migrated", name: legacyNodes[0].name, line: legacyLine.line };
   }
 
   if (input.name) {
     const pinned = pinsOf(input.name)[0];
-    if (pinned) throw new UserError(`${input.name} is another ${noun} (key ${fingerprintOf(pinned.blob)}, ${input.knownHostsFile}:${pinned.line}); this one presents ${fp}: pick another --name`, "or leave --name out for the next free name");
+    if (pinned)
+      throw new UserError(
+        `${input.name} is another ${noun} (key ${fingerprintOf(pinned.blob)}, ${input.knownHostsFile}:${pinned.line}); this one presents ${fp}: pick another --name`,
+        "or leave --name out for the next free name",
+      );
     inGroup(input.name);
     return { kind: "new", name: input.name };
   }

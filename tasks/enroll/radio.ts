@@ -77,13 +77,20 @@ export function parsePorts(stdout: string): RouterPort[] {
   for (const line of stdout.split("\n")) {
     if (line.startsWith("uci ")) for (const v of parseUciValues(line.slice(4))) named.add(v);
     const m = /^dev (\S+) (port|bridge|member|tun|virtual) (\S+)$/.exec(line);
-    if (m) ports.push({ device: m[1], kind: m[2] as RouterPort["kind"], carrier: m[3] === "1" ? 1 : m[3] === "0" ? 0 : null, inUci: false });
+    if (m)
+      ports.push({
+        device: m[1],
+        kind: m[2] as RouterPort["kind"],
+        carrier: m[3] === "1" ? 1 : m[3] === "0" ? 0 : null,
+        inUci: false,
+      });
   }
   return ports.map((p) => ({ ...p, inUci: named.has(p.device) }));
 }
 
 /** Ports that could be the radio's: a plain port, in no network interface and no bridge, not the loopback or an IFB. */
-export const freePorts = (ports: readonly RouterPort[]): RouterPort[] => ports.filter((p) => p.kind === "port" && !p.inUci && !NEVER(p.device));
+export const freePorts = (ports: readonly RouterPort[]): RouterPort[] =>
+  ports.filter((p) => p.kind === "port" && !p.inUci && !NEVER(p.device));
 
 export interface RadioChoice {
   /** --radio-port DEVICE */
@@ -102,22 +109,43 @@ export interface RadioPortDecision {
  * Which device is the radio port: the flag's, else the one the inventory has for this node (a re-run), else the one free
  * port with carrier. Refuses an unknown device, two candidates, or a hub without radio_subnet when a port is asked for.
  */
-export function decideRadioPort(input: { ports: readonly RouterPort[]; choice: RadioChoice; hubSubnet: unknown; known?: Record<string, unknown> }): RadioPortDecision {
+export function decideRadioPort(input: {
+  ports: readonly RouterPort[];
+  choice: RadioChoice;
+  hubSubnet: unknown;
+  known?: Record<string, unknown>;
+}): RadioPortDecision {
   const { ports, choice, known } = input;
   const hubSubnet = typeof input.hubSubnet === "string" && input.hubSubnet.includes("/") ? input.hubSubnet : null;
-  if (choice.port !== undefined && !choice.port) throw new UserError("--radio-port needs a device name, such as lan4 or eth1");
+  if (choice.port !== undefined && !choice.port)
+    throw new UserError("--radio-port needs a device name, such as lan4 or eth1");
   if (choice.port && choice.none) throw new UserError("--radio-port and --no-radio contradict each other: give one");
   if (choice.none) return { device: null, why: "--no-radio: this router's tunnel goes over the internet." };
   if (choice.port) {
-    if (!hubSubnet) throw new UserError(`--radio-port ${choice.port}: the inventory's hub has no radio_subnet (the kitchen's radio, such as 10.44.0.0/24)`, "add radio_subnet and radio_address to the hub's vars, or enroll without --radio-port");
+    if (!hubSubnet)
+      throw new UserError(
+        `--radio-port ${choice.port}: the inventory's hub has no radio_subnet (the kitchen's radio, such as 10.44.0.0/24)`,
+        "add radio_subnet and radio_address to the hub's vars, or enroll without --radio-port",
+      );
     const found = ports.find((p) => p.device === choice.port);
-    if (!found) throw new UserError(`--radio-port ${choice.port}: the router has no such device (it has ${ports.map((p) => p.device).join(", ") || "none"})`);
-    if (found.kind !== "port") throw new UserError(`--radio-port ${choice.port}: that is a ${found.kind === "member" ? "bridge's member (e.g. of br-lan)" : found.kind}, not a free port: take the NanoStation's port out of br-lan first (LuCI: Network > Interfaces > Devices), or name another port`);
+    if (!found)
+      throw new UserError(
+        `--radio-port ${choice.port}: the router has no such device (it has ${ports.map((p) => p.device).join(", ") || "none"})`,
+      );
+    if (found.kind !== "port")
+      throw new UserError(
+        `--radio-port ${choice.port}: that is a ${found.kind === "member" ? "bridge's member (e.g. of br-lan)" : found.kind}, not a free port: take the NanoStation's port out of br-lan first (LuCI: Network > Interfaces > Devices), or name another port`,
+      );
     return { device: found.device, why: `--radio-port ${found.device}.` };
   }
-  if (!hubSubnet) return { device: null, why: "The hub has no radio (no radio_subnet): this router's tunnel goes over the internet." };
+  if (!hubSubnet)
+    return {
+      device: null,
+      why: "The hub has no radio (no radio_subnet): this router's tunnel goes over the internet.",
+    };
   const knownDevice = known?.radio_device;
-  if (typeof knownDevice === "string" && knownDevice) return { device: knownDevice, why: `${knownDevice}, as the inventory has it for this node.` };
+  if (typeof knownDevice === "string" && knownDevice)
+    return { device: knownDevice, why: `${knownDevice}, as the inventory has it for this node.` };
   const free = freePorts(ports);
   const live = free.filter((p) => p.carrier === 1);
   if (live.length > 1)
@@ -125,9 +153,16 @@ export function decideRadioPort(input: { ports: readonly RouterPort[]; choice: R
       `more than one port could be the radio's: ${live.map((p) => p.device).join(", ")} (each with carrier, in no network interface of /etc/config/network and no bridge)`,
       "say which one is cabled to the NanoStation with --radio-port <device>, or --no-radio for a router with no radio",
     );
-  if (live.length === 1) return { device: live[0].device, why: `${live[0].device} is the only free port with carrier (cabled to the NanoStation).` };
+  if (live.length === 1)
+    return {
+      device: live[0].device,
+      why: `${live[0].device} is the only free port with carrier (cabled to the NanoStation).`,
+    };
   const dark = free.filter((p) => p.carrier !== 1).map((p) => p.device);
-  return { device: null, why: `No free port with carrier${dark.length ? ` (${dark.join(", ")} free but without carrier or down: if the NanoStation is cabled there, give --radio-port)` : ""}: this router's tunnel goes over the internet.` };
+  return {
+    device: null,
+    why: `No free port with carrier${dark.length ? ` (${dark.join(", ")} free but without carrier or down: if the NanoStation is cabled there, give --radio-port)` : ""}: this router's tunnel goes over the internet.`,
+  };
 }
 
 /** The lowest host address of `subnet` no node of the inventory has as radio_address (the hub's included), or null. */
@@ -135,7 +170,12 @@ export function freeRadioAddress(inventory: Inventory, subnet: string, self?: st
   const net = parseCidr(subnet, "the hub's radio_subnet");
   const base = (net.ip & net.mask) >>> 0;
   const size = 2 ** (32 - net.bits);
-  const taken = new Set(inventory.hosts.filter((h) => h.name !== self).map((h) => h.vars.radio_address).filter((a): a is string => typeof a === "string"));
+  const taken = new Set(
+    inventory.hosts
+      .filter((h) => h.name !== self)
+      .map((h) => h.vars.radio_address)
+      .filter((a): a is string => typeof a === "string"),
+  );
   for (let i = 1; i < size - 1; i++) {
     const ip = uintToIp(base + i);
     if (!taken.has(ip)) return ip;
@@ -150,13 +190,24 @@ export function freeRadioAddress(inventory: Inventory, subnet: string, self?: st
 function radioVarsIn(inventory: Inventory, name: string, device: string): RadioVars {
   const hub = inventory.hosts.find((h) => h.group === "hub");
   const subnet = hub?.vars.radio_subnet;
-  if (typeof subnet !== "string") throw new UserError(`${inventory.file}: the hub has no radio_subnet, so ${name}'s radio port ${device} gets no address`);
+  if (typeof subnet !== "string")
+    throw new UserError(
+      `${inventory.file}: the hub has no radio_subnet, so ${name}'s radio port ${device} gets no address`,
+    );
   const own = inventory.hosts.find((h) => h.name === name)?.vars.radio_address;
   const others = new Set(inventory.hosts.filter((h) => h.name !== name).map((h) => h.vars.radio_address));
   const net = parseCidr(subnet, `${inventory.file}: the hub's radio_subnet`);
-  const keeps = typeof own === "string" && isIpv4(own) && !others.has(own) && ((ipToUint(own) & net.mask) >>> 0) === ((net.ip & net.mask) >>> 0);
+  const keeps =
+    typeof own === "string" &&
+    isIpv4(own) &&
+    !others.has(own) &&
+    (ipToUint(own) & net.mask) >>> 0 === (net.ip & net.mask) >>> 0;
   const address = keeps ? own : freeRadioAddress(inventory, subnet, name);
-  if (!address) throw new UserError(`${inventory.file}: the hub's radio_subnet ${subnet} has no free address left for ${name}`, "use a larger radio_subnet on the hub");
+  if (!address)
+    throw new UserError(
+      `${inventory.file}: the hub's radio_subnet ${subnet} has no free address left for ${name}`,
+      "use a larger radio_subnet on the hub",
+    );
   return { radio_address: address, radio_subnet: subnet, radio_device: device };
 }
 
@@ -173,7 +224,10 @@ export async function syncRadioVars(file: string, name: string, device: string |
     if (!host) throw new UserError(`no host ${name} in ${file}`);
     const want = device ? radioVarsIn(inventory, name, device) : null;
     const have = RADIO_KEYS.map((k) => host.vars[k]);
-    if (JSON.stringify(have) === JSON.stringify(want ? RADIO_KEYS.map((k) => want[k]) : [undefined, undefined, undefined])) return want;
+    if (
+      JSON.stringify(have) === JSON.stringify(want ? RADIO_KEYS.map((k) => want[k]) : [undefined, undefined, undefined])
+    )
+      return want;
     const doc = parseDocument(readFileSync(file, "utf8"));
     const path = ["groups", host.group, "hosts", name, "vars"];
     if (!isMap(doc.getIn(path))) doc.setIn(path, doc.createNode({}));
@@ -187,5 +241,13 @@ export async function syncRadioVars(file: string, name: string, device: string |
 }
 
 /** addMeshHost for a router, its radio vars allocated under the same lock as its mesh IP. */
-export const addUplinkWithRadio = (file: string, name: string, fields: { port?: number; os: string; vars: Record<string, unknown> }, device: string | null) =>
-  addMeshHost(file, "uplinks", name, (before) => ({ ...fields, vars: { ...fields.vars, ...(device ? radioVarsIn(before, name, device) : {}) } }));
+export const addUplinkWithRadio = (
+  file: string,
+  name: string,
+  fields: { port?: number; os: string; vars: Record<string, unknown> },
+  device: string | null,
+) =>
+  addMeshHost(file, "uplinks", name, (before) => ({
+    ...fields,
+    vars: { ...fields.vars, ...(device ? radioVarsIn(before, name, device) : {}) },
+  }));

@@ -55,11 +55,27 @@ export function commandsWithProbes(resource: Resource, probes: Record<string, Pr
 /** Facts identify would report for a host of this OS (OpenWrt 23.05 with fw4 and procd, or Debian 12 with systemd). */
 export function identified(os: "openwrt" | "debian", hostname: string, init?: HostFacts["init"]): HostFacts {
   const openwrt = os === "openwrt";
-  return { os, init: init ?? (openwrt ? "initd" : "systemd"), arch: "x86_64", kernel: "6.1", hostname, release: openwrt ? "23.05.5" : "12.5", packageManager: openwrt ? "opkg" : "apt", firewall: openwrt ? "fw4" : "nft", nebulaVersion: null, pendingHandlers: [] };
+  return {
+    os,
+    init: init ?? (openwrt ? "initd" : "systemd"),
+    arch: "x86_64",
+    kernel: "6.1",
+    hostname,
+    release: openwrt ? "23.05.5" : "12.5",
+    packageManager: openwrt ? "opkg" : "apt",
+    firewall: openwrt ? "fw4" : "nft",
+    nebulaVersion: null,
+    pendingHandlers: [],
+  };
 }
 
 /** A play's tasks and handlers for one host, as the runner builds them (each role with its defaults, --tags applied). */
-export function playTasks(play: Play, inventory: Inventory, hostName: string, options: RunOptions & { facts?: HostFacts } = {}): Built {
+export function playTasks(
+  play: Play,
+  inventory: Inventory,
+  hostName: string,
+  options: RunOptions & { facts?: HostFacts } = {},
+): Built {
   const host = inventory.hosts.find((h) => h.name === hostName);
   if (!host) throw new Error(`test inventory has no host ${hostName}`);
   return buildTasks(play, host, inventory, options.facts ?? identified(host.os ?? "debian", host.name), options);

@@ -6,12 +6,17 @@ const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Calls `probe` every `everyMs` until it returns something truthy (returned) or `timeoutMs` has passed (then throws,
  * saying what was awaited and the last value seen).
  */
-export async function waitFor<T>(what: string, probe: () => T | Promise<T>, { timeoutMs = 10_000, everyMs = 50 } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  { timeoutMs = 10_000, everyMs = 50 } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value as NonNullable<T>;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(value)})`);
+    if (Date.now() >= deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(value)})`);
     await pause(everyMs);
   }
 }

@@ -22,7 +22,10 @@ export interface ShellTransportOptions {
 
 /** A Transport whose commands run under `kind`; run() is the real LocalTransport's, put/get are unused by the runner. */
 export function shellTransport(kind: ShellKind, options: ShellTransportOptions): Transport {
-  const path = [...(options.extraPath ?? []), kind === "busybox" ? openwrtApplets() : "/usr/sbin:/usr/bin:/sbin:/bin"].join(":");
+  const path = [
+    ...(options.extraPath ?? []),
+    kind === "busybox" ? openwrtApplets() : "/usr/sbin:/usr/bin:/sbin:/bin",
+  ].join(":");
   const argv = kind === "busybox" ? ["/bin/busybox", "ash"] : ["/bin/dash"];
   const local = new LocalTransport({ argv, env: { PATH: path }, target: `${kind}@local` });
   const moved = (text: string) => text.replaceAll(STATE_DIR, options.stateDir);
@@ -34,7 +37,10 @@ export function shellTransport(kind: ShellKind, options: ShellTransportOptions):
       return local.roundTrips;
     },
     run(command: Command, runOptions: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
-      return local.run(raw(moved(command.render())), { ...runOptions, stdin: runOptions.stdin === undefined ? undefined : moved(runOptions.stdin.toString()) });
+      return local.run(raw(moved(command.render())), {
+        ...runOptions,
+        stdin: runOptions.stdin === undefined ? undefined : moved(runOptions.stdin.toString()),
+      });
     },
     put: (path, content, putOptions) => local.put(moved(path), content, putOptions),
     get: (path) => local.get(moved(path)),

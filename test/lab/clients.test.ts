@@ -29,7 +29,12 @@ async function until(what: string, test: () => Promise<boolean>, seconds: number
   }
   throw new Error(`${what}: not within ${seconds} s`);
 }
-const natCount = async () => Number(/counter packets (\d+)[^\n]*masquerade/.exec((await lab().host("uplink").exec("nft list chain ip meshisp postrouting")).stdout)?.[1] ?? NaN);
+const natCount = async () =>
+  Number(
+    /counter packets (\d+)[^\n]*masquerade/.exec(
+      (await lab().host("uplink").exec("nft list chain ip meshisp postrouting")).stdout,
+    )?.[1] ?? NaN,
+  );
 /** The home router in front of the client: its LAN side, where the client's default route points. */
 const homeGateway = () => client().wanAddress.replace(/\.2$/, ".1");
 const viaHome = () => new RegExp(`via ${homeGateway().replace(/\./g, "\\.")} dev wan0`);
@@ -42,7 +47,14 @@ async function enroll(extra: Partial<ClientEnrollRequest> = {}, log: string[] = 
   await lab().installer.plugInto("client");
   try {
     return await enrollClient(
-      { inventoryFile: lab().inventoryPath, address: client().wanAddress, name: "client", member: { name: "Grace Hopper", contact: "grace@example.org" }, internetViaMesh: true, ...extra },
+      {
+        inventoryFile: lab().inventoryPath,
+        address: client().wanAddress,
+        name: "client",
+        member: { name: "Grace Hopper", contact: "grace@example.org" },
+        internetViaMesh: true,
+        ...extra,
+      },
       mesh.ca,
       (line) => log.push(line),
       { dial: lab().laptop("installer").dial },
@@ -60,13 +72,24 @@ beforeAll(async () => {
       { name: "relay", kind: "debian", group: "relays" },
       { name: "uplink", kind: "openwrt", group: "uplinks", vars: { bandwidth: { up_mbit: 20, down_mbit: 50 } } },
       // A member's machine waiting to be enrolled: nobody's key on it, only root's password (first contact).
-      { name: "client", kind: "debian", group: "clients", site: "remote", password: CLIENT_PASSWORD, notInInventory: true },
+      {
+        name: "client",
+        kind: "debian",
+        group: "clients",
+        site: "remote",
+        password: CLIENT_PASSWORD,
+        notInInventory: true,
+      },
     ],
   });
   // A web page on the services host that answers with the source address it sees.
   const www = `${lab().dir}/www`;
-  await lab().services.exec(`mkdir -p ${www}/cgi-bin && printf '#!/bin/sh\\nprintf "Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n%%s\\\\n" "$REMOTE_ADDR"\\n' > ${www}/cgi-bin/source && chmod 755 ${www}/cgi-bin/source`);
-  httpdPid = (await lab().services.exec(`busybox httpd -f -p 8080 -h ${www} </dev/null >/dev/null 2>&1 & echo $!`)).stdout.trim();
+  await lab().services.exec(
+    `mkdir -p ${www}/cgi-bin && printf '#!/bin/sh\\nprintf "Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n%%s\\\\n" "$REMOTE_ADDR"\\n' > ${www}/cgi-bin/source && chmod 755 ${www}/cgi-bin/source`,
+  );
+  httpdPid = (
+    await lab().services.exec(`busybox httpd -f -p 8080 -h ${www} </dev/null >/dev/null 2>&1 & echo $!`)
+  ).stdout.trim();
 }, 900_000); // a faithful OpenWrt host, a kitchen deploy and an enrollment take minutes under a shared CPU
 afterAll(async () => {
   if (/^\d+$/.test(httpdPid)) await lab()?.services.exec(`kill ${httpdPid}`);
@@ -90,25 +113,38 @@ describe("a member's machine enrolled on its home LAN, its internet through the 
 
     const node = loadInventory(lab().inventoryPath).hosts.find((h) => h.name === "client")!;
     expect(node).toMatchObject({ group: "clients", meshIp: "10.0.4.129", address: "10.0.4.129", via: "hub" });
-    expect(node.vars).toMatchObject({ client_internet_via_mesh: true, member: { name: "Grace Hopper", contact: "grace@example.org" } });
-    const entry = caStoreFor(loadInventory(lab().inventoryPath)).issued().find((e) => e.name === "client");
+    expect(node.vars).toMatchObject({
+      client_internet_via_mesh: true,
+      member: { name: "Grace Hopper", contact: "grace@example.org" },
+    });
+    const entry = caStoreFor(loadInventory(lab().inventoryPath))
+      .issued()
+      .find((e) => e.name === "client");
     expect(entry).toMatchObject({ ip: "10.0.4.129/16", groups: ["client"] });
     // The private key went straight to the machine: nothing of it beside the inventory and the CA (the lab's directory
     // but its hosts' own disks), nor in the laptop's temporary files.
     const key = (await client().exec("cat /etc/nebula/host.key")).stdout.trim();
     expect(key).toMatch(/NEBULA X25519 PRIVATE KEY/);
     const body = key.split("\n")[1];
-    const found = await lab().laptop("kitchen").exec(`grep -rlF ${JSON.stringify(body)} ${lab().dir} ${tmpdir()} --exclude-dir=hosts 2>/dev/null || true`);
+    const found = await lab()
+      .laptop("kitchen")
+      .exec(`grep -rlF ${JSON.stringify(body)} ${lab().dir} ${tmpdir()} --exclude-dir=hosts 2>/dev/null || true`);
     expect(found.stdout.trim()).toBe("");
   }, 300_000);
 
   it("a second enrollment (by key now, no password) recognises the machine by its host key and changes nothing", async () => {
     const log: string[] = [];
     const again = await enroll({}, log);
-    expect(log.join("\n")).toContain("This machine is client (its host key is pinned under that name): finishing its enrollment.");
+    expect(log.join("\n")).toContain(
+      "This machine is client (its host key is pinned under that name): finishing its enrollment.",
+    );
     expect(again.meshIp).toBe("10.0.4.129");
     for (const r of again.recaps) expect(r.changed, `${r.host} changed on a re-run`).toBe(0);
-    expect(loadInventory(lab().inventoryPath).hosts.filter((h) => h.group === "clients").map((h) => h.name)).toEqual(["client"]);
+    expect(
+      loadInventory(lab().inventoryPath)
+        .hosts.filter((h) => h.group === "clients")
+        .map((h) => h.name),
+    ).toEqual(["client"]);
   }, 180_000);
 
   it("deployMesh from the kitchen laptop converges hub, relay, uplink and client; a second run changes nothing", async () => {
@@ -117,7 +153,8 @@ describe("a member's machine enrolled on its home LAN, its internet through the 
     expect(first.recaps.map((r) => r.host).sort()).toEqual(["client", "hub", "relay", "uplink"]);
     const second = await mesh.converge();
     const changed = second.events.filter((e) => e.status === "changed").map((e) => `${e.host}: ${e.task}`);
-    for (const r of second.recaps) expect(r.changed, `${r.host} changed on the second run: ${changed.join("; ")}`).toBe(0);
+    for (const r of second.recaps)
+      expect(r.changed, `${r.host} changed on the second run: ${changed.join("; ")}`).toBe(0);
   }, 300_000);
 
   it("the client's internet enters the tun; Nebula's own UDP (to the relay, and to the hub's CGNAT address) keeps the home gateway", async () => {
@@ -128,23 +165,41 @@ describe("a member's machine enrolled on its home LAN, its internet through the 
     expect((await c.exec(`ip -4 route show ${relayPublic()} proto 77`)).stdout).toContain(relayPublic());
     // The hub: the member's own traffic to Starlink's address goes through the mesh; Nebula's (its port) does not.
     expect((await c.exec(`ip -4 route get ${hubUnderlay()}`)).stdout).toMatch(/dev nebula1/);
-    expect((await c.exec(`ip -4 route get ${hubUnderlay()} ipproto udp sport ${NEBULA_PORT}`)).stdout).toMatch(viaHome());
+    expect((await c.exec(`ip -4 route get ${hubUnderlay()} ipproto udp sport ${NEBULA_PORT}`)).stdout).toMatch(
+      viaHome(),
+    );
     expect((await c.exec(`ss -Hlun 'sport = :${NEBULA_PORT}'`)).stdout).toContain(`:${NEBULA_PORT}`);
     // And they really go that way: with the home router's record of that flow deleted, the next pings over the mesh
     // make it anew (a tunnel to the hub that went relayed, or into the tun, would send nothing to that address).
     const flow = `-p udp --orig-src ${c.wanAddress} --sport ${NEBULA_PORT} --orig-dst ${hubUnderlay()}`;
     await c.execGateway(`conntrack -D ${flow} >/dev/null 2>&1; true`);
-    await until("Nebula's datagrams to the hub's CGNAT address leave through the home router", async () => {
-      await c.exec("ping -c 1 -W 1 10.0.4.1");
-      return /dport=/.test((await c.execGateway(`conntrack -L ${flow} 2>/dev/null`)).stdout);
-    }, 30);
+    await until(
+      "Nebula's datagrams to the hub's CGNAT address leave through the home router",
+      async () => {
+        await c.exec("ping -c 1 -W 1 10.0.4.1");
+        return /dport=/.test((await c.execGateway(`conntrack -L ${flow} 2>/dev/null`)).stdout);
+      },
+      30,
+    );
   }, 60_000);
 
   it("the client reaches the services host through the hub and the uplink: the source seen is the uplink's home, not the client's", async () => {
-    await until("the hub routes the community through the uplink", async () => /dev mu\d+/.test((await lab().host("hub").exec("ip route show table 100 default")).stdout), 30);
-    await until("the client pings the hub over the mesh", async () => (await client().exec("ping -c 1 -W 2 10.0.4.1")).code === 0, 20);
+    await until(
+      "the hub routes the community through the uplink",
+      async () => /dev mu\d+/.test((await lab().host("hub").exec("ip route show table 100 default")).stdout),
+      30,
+    );
+    await until(
+      "the client pings the hub over the mesh",
+      async () => (await client().exec("ping -c 1 -W 2 10.0.4.1")).code === 0,
+      20,
+    );
     const before = await natCount();
-    await until("a ping from the client to the services host", async () => (await client().exec(`ping -c 1 -W 1 ${SERVICES}`)).code === 0, 20);
+    await until(
+      "a ping from the client to the services host",
+      async () => (await client().exec(`ping -c 1 -W 1 ${SERVICES}`)).code === 0,
+      20,
+    );
     expect((await client().exec(`ping -c 3 -W 2 ${SERVICES}`)).code).toBe(0);
     expect(await natCount()).toBeGreaterThan(before);
     const seen = await client().exec(`curl -s -m 5 http://${SERVICES}:8080/cgi-bin/source`);
@@ -157,18 +212,29 @@ describe("a member's machine enrolled on its home LAN, its internet through the 
 
   it("after a reboot-like flush of its routes and rules the boot script puts the underlay back and the mesh recovers", async () => {
     const c = client();
-    const flush = await c.exec(`ip route flush proto 77; ip route flush table ${UNDERLAY_TABLE}; ip rule del priority 7700; ip rule del priority 7701`);
+    const flush = await c.exec(
+      `ip route flush proto 77; ip route flush table ${UNDERLAY_TABLE}; ip rule del priority 7700; ip rule del priority 7701`,
+    );
     expect(flush.code, flush.stderr).toBe(0);
     // The loop the routes and rules prevent: Nebula's own UDP would enter its tun.
     expect((await c.exec(`ip -4 route get ${relayPublic()}`)).stdout).toMatch(/dev nebula1/);
-    expect((await c.exec(`ip -4 route get ${hubUnderlay()} ipproto udp sport ${NEBULA_PORT}`)).stdout).toMatch(/dev nebula1/);
+    expect((await c.exec(`ip -4 route get ${hubUnderlay()} ipproto udp sport ${NEBULA_PORT}`)).stdout).toMatch(
+      /dev nebula1/,
+    );
     const boot = await c.exec("/etc/meshisp/routing-boot.sh");
     expect(boot.code, boot.stderr).toBe(0);
     expect((await c.exec(`ip -4 route get ${relayPublic()}`)).stdout).toMatch(viaHome());
-    expect((await c.exec(`ip -4 route get ${hubUnderlay()} ipproto udp sport ${NEBULA_PORT}`)).stdout).toMatch(viaHome());
-    await until("the client reaches the services host again", async () => (await c.exec(`ping -c 1 -W 1 ${SERVICES}`)).code === 0, 30);
+    expect((await c.exec(`ip -4 route get ${hubUnderlay()} ipproto udp sport ${NEBULA_PORT}`)).stdout).toMatch(
+      viaHome(),
+    );
+    await until(
+      "the client reaches the services host again",
+      async () => (await c.exec(`ping -c 1 -W 1 ${SERVICES}`)).code === 0,
+      30,
+    );
     const again = await mesh.converge();
     const changed = again.events.filter((e) => e.status === "changed").map((e) => `${e.host}: ${e.task}`);
-    for (const r of again.recaps) expect(r.changed, `${r.host} changed after the boot script: ${changed.join("; ")}`).toBe(0);
+    for (const r of again.recaps)
+      expect(r.changed, `${r.host} changed after the boot script: ${changed.join("; ")}`).toBe(0);
   }, 180_000);
 });

@@ -69,7 +69,12 @@ describe("a factory-fresh router, from the installer's laptop on its LAN", () =>
       notify: ["note links"],
       plan(read) {
         const missing = links.filter((l) => !read(linksFact).has(l));
-        return missing.length ? { commands: missing.map((l) => sh`ip link add name ${l} type ifb`), summary: `create ${missing.join(", ")}` } : null;
+        return missing.length
+          ? {
+              commands: missing.map((l) => sh`ip link add name ${l} type ifb`),
+              summary: `create ${missing.join(", ")}`,
+            }
+          : null;
       },
     };
     const phased: Play = {
@@ -79,7 +84,14 @@ describe("a factory-fresh router, from the installer's laptop on its LAN", () =>
         {
           name: "phases",
           defaults: {},
-          tasks: (ctx) => [packages({ names: routingOsVars(ctx.facts).routing_packages.filter((p) => p.startsWith("ip-")), os: ctx.os, notify: ["note links"] }), ensureLinks],
+          tasks: (ctx) => [
+            packages({
+              names: routingOsVars(ctx.facts).routing_packages.filter((p) => p.startsWith("ip-")),
+              os: ctx.os,
+              notify: ["note links"],
+            }),
+            ensureLinks,
+          ],
           handlers: () => [{ name: "note links", command: sh`echo ran >> /tmp/note-links` }],
         },
       ],
@@ -92,16 +104,30 @@ describe("a factory-fresh router, from the installer's laptop on its LAN", () =>
       await lab.installer.plugInto(name);
       try {
         // The router at 192.168.8.1 on the LAN the laptop is plugged into, whatever the inventory says (it is on no mesh yet).
-        const installer: SessionOptions = { dial: lab.laptop("installer").dial, limit: name, reach: { [name]: { address: h.routerLanAddress!, via: null } } };
+        const installer: SessionOptions = {
+          dial: lab.laptop("installer").dial,
+          limit: name,
+          reach: { [name]: { address: h.routerLanAddress!, via: null } },
+        };
         const check = await converge({ ...installer, check: true }, inventory, phased);
         expect(check.recaps.map((r) => r.host)).toEqual([name]);
         for (const r of check.recaps) expect(r, r.error).toMatchObject({ failed: 0, changed: 2 });
-        expect(check.events.filter((e) => e.task === "Ensure IFB links mx0, mx1").map((e) => e.summary)).toEqual(["create mx0, mx1"]);
+        expect(check.events.filter((e) => e.task === "Ensure IFB links mx0, mx1").map((e) => e.summary)).toEqual([
+          "create mx0, mx1",
+        ]);
 
         const first = await converge(installer, inventory, phased);
         for (const r of first.recaps) {
           expect(r.failed, r.error).toBe(0);
-          expect(first.events.filter((e) => e.host === r.host && e.status === "changed").map((e) => `${e.task}: ${e.summary}`)).toEqual(["Install ip-full: install ip-full", "Ensure IFB links mx0, mx1: create mx1", "handler: note links: ran"]);
+          expect(
+            first.events
+              .filter((e) => e.host === r.host && e.status === "changed")
+              .map((e) => `${e.task}: ${e.summary}`),
+          ).toEqual([
+            "Install ip-full: install ip-full",
+            "Ensure IFB links mx0, mx1: create mx1",
+            "handler: note links: ran",
+          ]);
           expect(r.roundTrips).toBe(6);
         }
         const second = await converge(installer, inventory, phased);
@@ -109,7 +135,9 @@ describe("a factory-fresh router, from the installer's laptop on its LAN", () =>
       } finally {
         await lab.installer.unplug();
       }
-      expect((await h.exec("cat /tmp/note-links; test -e /etc/meshisp/pending-handlers; echo $?")).stdout).toBe("ran\n1\n");
+      expect((await h.exec("cat /tmp/note-links; test -e /etc/meshisp/pending-handlers; echo $?")).stdout).toBe(
+        "ran\n1\n",
+      );
     }
   });
 });
@@ -129,8 +157,11 @@ describe("engine from the kitchen, over the mesh", () => {
       expect(r.failed, r.error).toBe(0);
       expect(r.changed).toBeGreaterThan(0);
     }
-    expect(events.some((e) => e.task === "Write /etc/meshisp/node.conf" && e.diff?.includes("+name=owrt-1"))).toBe(true);
-    for (const h of lab.hosts) expect((await h.exec("test -e /etc/meshisp/node.conf; echo $?")).stdout.trim()).toBe("1");
+    expect(events.some((e) => e.task === "Write /etc/meshisp/node.conf" && e.diff?.includes("+name=owrt-1"))).toBe(
+      true,
+    );
+    for (const h of lab.hosts)
+      expect((await h.exec("test -e /etc/meshisp/node.conf; echo $?")).stdout.trim()).toBe("1");
   });
 
   it("converges both host kinds, and the second run changes nothing", async () => {
@@ -140,10 +171,15 @@ describe("engine from the kitchen, over the mesh", () => {
       expect(r.unreachable).toBe(false);
       expect(r.changed).toBeGreaterThan(0);
     }
-    expect(first.events.filter((e) => e.task === "handler: reload node identity" && e.status === "changed")).toHaveLength(3);
+    expect(
+      first.events.filter((e) => e.task === "handler: reload node identity" && e.status === "changed"),
+    ).toHaveLength(3);
     const second = await converge();
     for (const r of second.recaps) {
-      expect(r.changed, `${r.host} changed on the second run: ${second.events.filter((e) => e.host === r.host && e.status !== "ok").map((e) => e.task)}`).toBe(0);
+      expect(
+        r.changed,
+        `${r.host} changed on the second run: ${second.events.filter((e) => e.host === r.host && e.status !== "ok").map((e) => e.task)}`,
+      ).toBe(0);
       expect(r.roundTrips).toBeLessThanOrEqual(2);
     }
     for (const h of lab.hosts) {
@@ -165,7 +201,11 @@ describe("engine from the kitchen, over the mesh", () => {
     const next = await converge({ limit: "owrt-1", extraVars: { base_contact: "changed contact" } });
     expect(next.recaps[0].failed, next.recaps[0].error).toBe(0);
     expect(next.events.some((e) => e.task === "handler: reload node identity" && e.status === "changed")).toBe(true);
-    expect((await h.exec("test -s /etc/meshisp/node.conf.applied && test ! -e /etc/meshisp/pending-handlers; echo $?")).stdout.trim()).toBe("0");
+    expect(
+      (
+        await h.exec("test -s /etc/meshisp/node.conf.applied && test ! -e /etc/meshisp/pending-handlers; echo $?")
+      ).stdout.trim(),
+    ).toBe("0");
     // Back to the inventory's value, then quiet.
     await converge({ limit: "owrt-1" });
     expect((await converge({ limit: "owrt-1" })).recaps[0].changed).toBe(0);
@@ -211,7 +251,11 @@ describe("engine from the kitchen, over the mesh", () => {
       const t = await session.connect(hostOf("owrt-1"));
       const put = t.put("/etc/meshisp/big.bin", big).catch((e: Error) => e);
       // Cut once the remote temp file has started to grow: the NanoStation loses its link mid-transfer.
-      await waitFor("the remote temp file to grow", async () => Number((await h.exec("cat /etc/meshisp/.big.bin.meshisp-* 2>/dev/null | wc -c")).stdout.trim()) > 0, { timeoutMs: 20_000, everyMs: 20 });
+      await waitFor(
+        "the remote temp file to grow",
+        async () => Number((await h.exec("cat /etc/meshisp/.big.bin.meshisp-* 2>/dev/null | wc -c")).stdout.trim()) > 0,
+        { timeoutMs: 20_000, everyMs: 20 },
+      );
       await h.cutRadio();
       const t0 = performance.now();
       const outcome = await put;
@@ -234,14 +278,21 @@ describe("engine from the kitchen, over the mesh", () => {
     }
     expect((await h.exec("wc -c < /etc/meshisp/big.bin")).stdout.trim()).toBe(String(big.length));
     const rerun = await converge({ limit: "owrt-1" });
-    expect([rerun.recaps[0].failed, rerun.recaps[0].unreachable, rerun.recaps[0].changed], rerun.recaps[0].error).toEqual([0, false, 0]);
+    expect(
+      [rerun.recaps[0].failed, rerun.recaps[0].unreachable, rerun.recaps[0].changed],
+      rerun.recaps[0].error,
+    ).toEqual([0, false, 0]);
   });
 
   it("a changed host key is refused with the fingerprint, and nothing runs", async () => {
     const pinned = readFileSync(inventory.knownHosts, "utf8");
     const forged = pinned
       .split("\n")
-      .map((l) => (l.startsWith("deb-1 ") ? "deb-1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" : l))
+      .map((l) =>
+        l.startsWith("deb-1 ")
+          ? "deb-1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+          : l,
+      )
       .join("\n");
     writeFileSync(inventory.knownHosts, forged);
     try {
@@ -257,8 +308,18 @@ describe("engine from the kitchen, over the mesh", () => {
   });
 
   it("unreachable nodes (a router whose radio link is down, a host at an unused mesh IP) give exit 4 while the others converge", async () => {
-    const ghost = { ...hostOf("owrt-2"), name: "ghost", address: UNUSED_MESH_IP, meshIp: UNUSED_MESH_IP, source: "test" };
-    const withGhost: Inventory = { ...inventory, hosts: [...inventory.hosts, ghost], groups: { ...inventory.groups, uplinks: [...inventory.groups.uplinks, "ghost"] } };
+    const ghost = {
+      ...hostOf("owrt-2"),
+      name: "ghost",
+      address: UNUSED_MESH_IP,
+      meshIp: UNUSED_MESH_IP,
+      source: "test",
+    };
+    const withGhost: Inventory = {
+      ...inventory,
+      hosts: [...inventory.hosts, ghost],
+      groups: { ...inventory.groups, uplinks: [...inventory.groups.uplinks, "ghost"] },
+    };
     await lab.host("deb-1").exec("rm -f /etc/motd");
     await lab.host("owrt-2").cutRadio();
     try {
@@ -269,9 +330,15 @@ describe("engine from the kitchen, over the mesh", () => {
         const r = recaps.find((x) => x.host === name)!;
         expect(r.unreachable, `${name}: ${r.error}`).toBe(true);
         // The hub's TCP connect to a silent mesh address is given up after the connect timeout (not the kernel's minutes).
-        expect(r.error).toMatch(new RegExp(`^${name} via deb-1: could not open a TCP connection from deb-1 to 10\\.0\\.4\\.\\d+:22: no answer within 5000 ms`));
+        expect(r.error).toMatch(
+          new RegExp(
+            `^${name} via deb-1: could not open a TCP connection from deb-1 to 10\\.0\\.4\\.\\d+:22: no answer within 5000 ms`,
+          ),
+        );
       }
-      expect(recaps.filter((r) => r.host !== "ghost" && r.host !== "owrt-2").every((r) => r.failed === 0 && !r.unreachable)).toBe(true);
+      expect(
+        recaps.filter((r) => r.host !== "ghost" && r.host !== "owrt-2").every((r) => r.failed === 0 && !r.unreachable),
+      ).toBe(true);
       expect(recaps.find((r) => r.host === "deb-1")!.changed).toBe(1);
       expect(exitCode(recaps)).toBe(4);
       expect(ms).toBeLessThan(30_000);
@@ -289,8 +356,22 @@ describe("engine from the kitchen, over the mesh", () => {
   it("the playbook's command line works end to end from the kitchen laptop's namespace, with --check and exit codes", async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number; out: string }>((resolve) =>
-        execFile("ip", ["netns", "exec", lab.laptop("kitchen").netns, "npx", "tsx", "tasks/site-base.ts", "-i", lab.inventoryPath, ...args], { encoding: "utf8" }, (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: stdout + stderr }),
+        execFile(
+          "ip",
+          [
+            "netns",
+            "exec",
+            lab.laptop("kitchen").netns,
+            "npx",
+            "tsx",
+            "tasks/site-base.ts",
+            "-i",
+            lab.inventoryPath,
+            ...args,
+          ],
+          { encoding: "utf8" },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: stdout + stderr }),
         ),
       );
     await lab.host("deb-1").exec("rm -f /etc/motd");
@@ -304,7 +385,8 @@ describe("engine from the kitchen, over the mesh", () => {
     expect(first.out).toMatch(/deb-1\s+ok=\d+\s+changed=1/);
     const second = await run([]);
     expect(second.code, second.out).toBe(0);
-    for (const name of ["deb-1", "owrt-1", "owrt-2"]) expect(second.out).toMatch(new RegExp(`${name}\\s+ok=\\d+\\s+changed=0`));
+    for (const name of ["deb-1", "owrt-1", "owrt-2"])
+      expect(second.out).toMatch(new RegExp(`${name}\\s+ok=\\d+\\s+changed=0`));
     const bad = await run(["--limit", "nosuchhost"]);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/nosuchhost/);

@@ -61,10 +61,14 @@ print(json.dumps(out))
 `;
 type Probe = ["tcp" | "udp", string, number] | ["ping", string, 0];
 
-const inNs = async (netns: string, argv: string[]) => (await run("ip", ["netns", "exec", netns, ...argv], { encoding: "utf8" })).stdout;
-const probeAll = async (netns: string, probes: Probe[]) => JSON.parse(await inNs(netns, ["python3", "-c", PROBES, JSON.stringify(probes)])) as string[];
-const probe = async (netns: string, proto: "tcp" | "udp", addr: string, port: number) => (await probeAll(netns, [[proto, addr, port]]))[0];
-const tables = async (h: LabHost<"pilot">) => (await h.exec("nft list tables")).stdout.trim().split("\n").filter(Boolean);
+const inNs = async (netns: string, argv: string[]) =>
+  (await run("ip", ["netns", "exec", netns, ...argv], { encoding: "utf8" })).stdout;
+const probeAll = async (netns: string, probes: Probe[]) =>
+  JSON.parse(await inNs(netns, ["python3", "-c", PROBES, JSON.stringify(probes)])) as string[];
+const probe = async (netns: string, proto: "tcp" | "udp", addr: string, port: number) =>
+  (await probeAll(netns, [[proto, addr, port]]))[0];
+const tables = async (h: LabHost<"pilot">) =>
+  (await h.exec("nft list tables")).stdout.trim().split("\n").filter(Boolean);
 /** Counters of a listing set to zero, so a ruleset compares whatever traffic it has seen. */
 const zeroCounters = (text: string) => text.replace(/counter packets \d+ bytes \d+/g, "counter packets 0 bytes 0");
 
@@ -83,21 +87,50 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
 let lab: Lab<"pilot">;
 let probeNs: string;
 const listeners: ChildProcess[] = [];
-const listen = (netns: string) => listeners.push(spawn("ip", ["netns", "exec", netns, "python3", "-c", LISTENER], { stdio: "ignore" }));
+const listen = (netns: string) =>
+  listeners.push(spawn("ip", ["netns", "exec", netns, "python3", "-c", LISTENER], { stdio: "ignore" }));
 
 beforeAll(async () => {
-  lab = await labUp({ topology: "pilot", hosts: [{ name: "hub", kind: "debian", group: "hub" }, ...FW4_RELEASES.map((release) => ({ name: routerName(release), kind: "openwrt" as const, group: "uplinks", release }))] });
+  lab = await labUp({
+    topology: "pilot",
+    hosts: [
+      { name: "hub", kind: "debian", group: "hub" },
+      ...FW4_RELEASES.map((release) => ({
+        name: routerName(release),
+        kind: "openwrt" as const,
+        group: "uplinks",
+        release,
+      })),
+    ],
+  });
   // A device on the radio segment (as the fixture's peer behind nebula1): its default route goes through the router
   // under test (each describe below sets it).
   probeNs = `${lab.runId}-fz`;
-  await run("bash", ["-ec", `ip netns add ${probeNs}
+  await run("bash", [
+    "-ec",
+    `ip netns add ${probeNs}
 ip -n ${probeNs} link set lo up
 ip -n ${lab.radio.netns} link add ${UNZONED.port} type veth peer name eth0 netns ${probeNs}
 ip -n ${lab.radio.netns} link set ${UNZONED.port} master br0 && ip -n ${lab.radio.netns} link set ${UNZONED.port} up
-ip -n ${probeNs} addr add ${UNZONED.peer}/${UNZONED.prefix} dev eth0 && ip -n ${probeNs} link set eth0 up`]);
-  for (const ns of [probeNs, lab.internet.netns, lab.installer.netns, ...lab.hosts.filter((h) => h.kind === "openwrt").map((h) => h.netns)]) listen(ns);
-  await until("listener in the internet", () => probe(lab.internet.netns, "tcp", INTERNET_ROUTER, 9100), (v) => v === "accepted");
-  await until("listener on the radio segment", () => probe(probeNs, "tcp", UNZONED.peer, 9100), (v) => v === "accepted");
+ip -n ${probeNs} addr add ${UNZONED.peer}/${UNZONED.prefix} dev eth0 && ip -n ${probeNs} link set eth0 up`,
+  ]);
+  for (const ns of [
+    probeNs,
+    lab.internet.netns,
+    lab.installer.netns,
+    ...lab.hosts.filter((h) => h.kind === "openwrt").map((h) => h.netns),
+  ])
+    listen(ns);
+  await until(
+    "listener in the internet",
+    () => probe(lab.internet.netns, "tcp", INTERNET_ROUTER, 9100),
+    (v) => v === "accepted",
+  );
+  await until(
+    "listener on the radio segment",
+    () => probe(probeNs, "tcp", UNZONED.peer, 9100),
+    (v) => v === "accepted",
+  );
 }, 300_000);
 afterAll(async () => {
   for (const l of listeners) if (l.pid) process.kill(l.pid);
@@ -121,16 +154,26 @@ describe.each(FW4_RELEASES.map((release) => ({ release })))("fw4 on an openwrt $
   const place = (row: UnzonedRow): { from: string; to: string } => {
     const laptop = lab.installer.netns;
     switch (row.id) {
-      case "T1": return { from: probeNs, to: radio() }; // input on the device in no zone
-      case "T2": return { from: gateway, to: host.wanAddress }; // input on wan
-      case "T3": return { from: probeNs, to: INTERNET_ROUTER }; // forward no zone -> wan
-      case "T4": return { from: probeNs, to: lab.installer.address }; // forward no zone -> lan
-      case "T5": return { from: laptop, to: INTERNET_ROUTER }; // forward lan -> wan (control)
-      case "T6": return { from: laptop, to: UNZONED.peer }; // forward lan -> no zone
-      case "T7": return { from: laptop, to: host.routerLanAddress! }; // input on lan (control)
-      case "T8": return { from: host.netns, to: UNZONED.peer }; // the router's own output on the device in no zone
-      case "T9": return row.to === "wan" ? { from: gateway, to: host.wanAddress } : { from: probeNs, to: radio() };
-      default: throw new Error(`fw4 fixture row ${row.id} has no place in this test: ${row.line}`);
+      case "T1":
+        return { from: probeNs, to: radio() }; // input on the device in no zone
+      case "T2":
+        return { from: gateway, to: host.wanAddress }; // input on wan
+      case "T3":
+        return { from: probeNs, to: INTERNET_ROUTER }; // forward no zone -> wan
+      case "T4":
+        return { from: probeNs, to: lab.installer.address }; // forward no zone -> lan
+      case "T5":
+        return { from: laptop, to: INTERNET_ROUTER }; // forward lan -> wan (control)
+      case "T6":
+        return { from: laptop, to: UNZONED.peer }; // forward lan -> no zone
+      case "T7":
+        return { from: laptop, to: host.routerLanAddress! }; // input on lan (control)
+      case "T8":
+        return { from: host.netns, to: UNZONED.peer }; // the router's own output on the device in no zone
+      case "T9":
+        return row.to === "wan" ? { from: gateway, to: host.wanAddress } : { from: probeNs, to: radio() };
+      default:
+        throw new Error(`fw4 fixture row ${row.id} has no place in this test: ${row.line}`);
     }
   };
   /**
@@ -145,8 +188,14 @@ describe.each(FW4_RELEASES.map((release) => ({ release })))("fw4 on an openwrt $
     rows.forEach((row, i) => byPlace.set(place(row).from, [...(byPlace.get(place(row).from) ?? []), i]));
     await Promise.all(
       [...byPlace].map(async ([from, indexes]) => {
-        const probes = indexes.map((i): Probe => (rows[i].proto === "ping" ? ["ping", place(rows[i]).to, 0] : [rows[i].proto as "tcp" | "udp", place(rows[i]).to, rows[i].port!]));
-        (await probeAll(from, probes)).forEach((result, k) => (got[indexes[k]] = `${rows[indexes[k]].line} => ${result}`));
+        const probes = indexes.map((i): Probe =>
+          rows[i].proto === "ping"
+            ? ["ping", place(rows[i]).to, 0]
+            : [rows[i].proto as "tcp" | "udp", place(rows[i]).to, rows[i].port!],
+        );
+        (await probeAll(from, probes)).forEach(
+          (result, k) => (got[indexes[k]] = `${rows[indexes[k]].line} => ${result}`),
+        );
       }),
     );
     expect(got).toEqual(rows.map((row) => `${row.line} => ${row.outcome}`));
@@ -162,7 +211,11 @@ describe.each(FW4_RELEASES.map((release) => ({ release })))("fw4 on an openwrt $
     await lab.installer.plugInto(host.name);
     await run("ip", ["-n", probeNs, "route", "replace", "default", "via", radio()]);
     // The listeners are up when the router answers itself over loopback (fw4 accepts lo).
-    await until("listener on the router", () => probe(host.netns, "tcp", "127.0.0.1", 9100), (v) => v === "accepted");
+    await until(
+      "listener on the router",
+      () => probe(host.netns, "tcp", "127.0.0.1", 9100),
+      (v) => v === "accepted",
+    );
   });
 
   it("is loaded at boot (S19firewall): the kernel holds exactly the captured default ruleset, with this router's devices", async () => {
@@ -193,7 +246,33 @@ describe.each(FW4_RELEASES.map((release) => ({ release })))("fw4 on an openwrt $
 
   it("the lan zone (br-lan) lets the installer's laptop in over SSH; wan (wan0) does not, from the volunteer's router", async () => {
     const ssh = (netns: string, addr: string) =>
-      run("ip", ["netns", "exec", netns, "ssh", "-i", lab.sshKeyPath, "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `root@${addr}`, "echo over-lan"], { encoding: "utf8" }).then((r) => r.stdout.trim(), () => "refused");
+      run(
+        "ip",
+        [
+          "netns",
+          "exec",
+          netns,
+          "ssh",
+          "-i",
+          lab.sshKeyPath,
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          "ConnectTimeout=3",
+          "-o",
+          "StrictHostKeyChecking=no",
+          "-o",
+          "UserKnownHostsFile=/dev/null",
+          "-o",
+          "LogLevel=ERROR",
+          `root@${addr}`,
+          "echo over-lan",
+        ],
+        { encoding: "utf8" },
+      ).then(
+        (r) => r.stdout.trim(),
+        () => "refused",
+      );
     expect(await ssh(lab.installer.netns, host.routerLanAddress!)).toBe("over-lan");
     expect(await ssh(gateway, host.wanAddress)).toBe("refused");
     expect(await probe(gateway, "tcp", host.wanAddress, 22)).toBe("refused");
@@ -210,8 +289,13 @@ describe.each(FW4_RELEASES.map((release) => ({ release })))("fw4 on an openwrt $
     expect((await host.exec(`nft -f - <<'NFT'\n${own}\nNFT`)).code).toBe(0);
     try {
       await compareRows("with-own-table");
-      const counters = [...(await host.exec("nft list table inet mesh")).stdout.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
-      expect(counters.every((n) => n >= 1), String(counters)).toBe(true);
+      const counters = [...(await host.exec("nft list table inet mesh")).stdout.matchAll(/counter packets (\d+)/g)].map(
+        (m) => Number(m[1]),
+      );
+      expect(
+        counters.every((n) => n >= 1),
+        String(counters),
+      ).toBe(true);
     } finally {
       await host.exec("nft delete table inet mesh");
     }
@@ -225,12 +309,16 @@ printf '%s\\n' 'iifname "${UNZONED.device}" oifname "wan0" counter accept' > /us
     try {
       const reload = await host.exec("/etc/init.d/firewall reload");
       expect(reload.code, reload.stderr).toBe(0);
-      expect(reload.stderr).toContain("[!] Automatically including '/usr/share/nftables.d/chain-pre/input/50-mesh.nft'");
+      expect(reload.stderr).toContain(
+        "[!] Automatically including '/usr/share/nftables.d/chain-pre/input/50-mesh.nft'",
+      );
       // T3 is forwarded out of wan0 and masqueraded by fw4's srcnat_wan (then by the volunteer's router), so the
       // internet's answer finds its way back.
       await compareRows("with-chain-pre-include");
     } finally {
-      await host.exec("rm -f /usr/share/nftables.d/chain-pre/input/50-mesh.nft /usr/share/nftables.d/chain-pre/forward/50-mesh.nft && fw4 -q reload");
+      await host.exec(
+        "rm -f /usr/share/nftables.d/chain-pre/input/50-mesh.nft /usr/share/nftables.d/chain-pre/forward/50-mesh.nft && fw4 -q reload",
+      );
     }
     expect(await probe(probeNs, "tcp", radio(), 9100)).toBe("refused");
   });
@@ -265,7 +353,9 @@ printf '%s\\n' 'iifname "${UNZONED.device}" oifname "wan0" counter accept' > /us
   });
 
   it("ruleset-level includes pile up on reloads without a flush (3 copies after 3 loads)", async () => {
-    await host.exec(`mkdir -p /usr/share/nftables.d/ruleset-pre && printf '%s\\n' 'table inet fx_pre {' '	chain marker {' '		counter comment "FX ruleset-pre"' '	}' '}' > /usr/share/nftables.d/ruleset-pre/fx.nft`);
+    await host.exec(
+      `mkdir -p /usr/share/nftables.d/ruleset-pre && printf '%s\\n' 'table inet fx_pre {' '	chain marker {' '		counter comment "FX ruleset-pre"' '	}' '}' > /usr/share/nftables.d/ruleset-pre/fx.nft`,
+    );
     try {
       await host.exec("fw4 -q reload && fw4 -q reload && fw4 -q reload");
       const copies = (await host.exec("nft list table inet fx_pre")).stdout.match(/FX ruleset-pre/g) ?? [];
@@ -279,7 +369,9 @@ printf '%s\\n' 'iifname "${UNZONED.device}" oifname "wan0" counter accept' > /us
     const good = await host.exec("fw4 check");
     expect(good.code).toBe(0);
     expect(good.stdout.trim()).toBe("Ruleset passes nftables check.");
-    await host.exec(`mkdir -p /usr/share/nftables.d/chain-pre/input && echo 'this is not nft' > /usr/share/nftables.d/chain-pre/input/90-broken.nft`);
+    await host.exec(
+      `mkdir -p /usr/share/nftables.d/chain-pre/input && echo 'this is not nft' > /usr/share/nftables.d/chain-pre/input/90-broken.nft`,
+    );
     try {
       const bad = await host.exec("fw4 check");
       expect(bad.code).not.toBe(0);

@@ -40,29 +40,60 @@ const run = async (h: Host, cmd: string) => {
 async function ssh(h: Host, args: string[]): Promise<number> {
   if (lab.installer.pluggedInto !== h.name) await lab.installer.plugInto(h.name);
   return new Promise((resolve) => {
-    const argv = ["netns", "exec", lab.installer.netns, "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", ...args, `root@${h.routerLanAddress}`, "true"];
-    const child = execFile("ip", argv, { timeout: 20_000 }, (err) => resolve(err ? ((err as { code?: number }).code ?? 1) : 0));
+    const argv = [
+      "netns",
+      "exec",
+      lab.installer.netns,
+      "ssh",
+      "-o",
+      "StrictHostKeyChecking=no",
+      "-o",
+      "UserKnownHostsFile=/dev/null",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=5",
+      "-o",
+      "LogLevel=ERROR",
+      ...args,
+      `root@${h.routerLanAddress}`,
+      "true",
+    ];
+    const child = execFile("ip", argv, { timeout: 20_000 }, (err) =>
+      resolve(err ? ((err as { code?: number }).code ?? 1) : 0),
+    );
     child.stdin?.end();
   });
 }
-const withLabKey = (h: Host) => ssh(h, ["-i", lab.sshKeyPath, "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey"]);
+const withLabKey = (h: Host) =>
+  ssh(h, ["-i", lab.sshKeyPath, "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey"]);
 const withNothing = (h: Host) => ssh(h, ["-i", "/dev/null", "-o", "IdentitiesOnly=yes"]);
 
 describe.each(RELEASES)("OpenWrt %s image", (release) => {
   it("says its release", async () => {
-    const r = await run(host(release), ". /etc/openwrt_release; echo $DISTRIB_RELEASE $DISTRIB_REVISION; . /etc/os-release; echo $VERSION_ID");
-    expect(r.out).toBe(release === "23.05" ? "23.05.5 r24106-10cc5fcd00\n23.05.5" : "24.10.4 r28959-29397011cc\n24.10.4");
+    const r = await run(
+      host(release),
+      ". /etc/openwrt_release; echo $DISTRIB_RELEASE $DISTRIB_REVISION; . /etc/os-release; echo $VERSION_ID",
+    );
+    expect(r.out).toBe(
+      release === "23.05" ? "23.05.5 r24106-10cc5fcd00\n23.05.5" : "24.10.4 r28959-29397011cc\n24.10.4",
+    );
   });
 
   it("has every applet of the release at its path, and nothing else on PATH", async () => {
-    const r = await run(host(release), "for d in /usr/sbin /usr/bin /sbin /bin; do for f in $d/*; do [ -x \"$f\" ] && [ ! -d \"$f\" ] && echo \"$f\"; done; done");
+    const r = await run(
+      host(release),
+      'for d in /usr/sbin /usr/bin /sbin /bin; do for f in $d/*; do [ -x "$f" ] && [ ! -d "$f" ] && echo "$f"; done; done',
+    );
     const onPath = new Set(r.out.split("\n"));
     const applets = presentApplets(release).map((a) => a.path);
     expect(applets.filter((p) => !onPath.has(p))).toEqual([]);
     const allowed = new Set([...applets, ...Object.keys(NON_BUSYBOX_TOOLS)]);
     expect([...onPath].filter((p) => !allowed.has(p)).sort()).toEqual([]);
     // Absent by decision (no Debian stand-in): not there either.
-    const absent = releaseApplets(release).filter((a) => appletSource(a.applet).kind === "absent").map((a) => a.path);
+    const absent = releaseApplets(release)
+      .filter((a) => appletSource(a.applet).kind === "absent")
+      .map((a) => a.path);
     expect(absent.filter((p) => onPath.has(p))).toEqual([]);
   });
 
@@ -102,12 +133,20 @@ describe.each(RELEASES)("OpenWrt %s image", (release) => {
 describe.each(RELEASES)("opkg on %s", (release) => {
   it("knows no package before `opkg update`, as a router after boot", async () => {
     const r = await run(host(release), "opkg install iperf3");
-    expect([r.code, r.out, r.stderr.trim()]).toEqual([255, "Unknown package 'iperf3'.", "Collected errors:\n * opkg_install_cmd: Cannot install package iperf3."]);
+    expect([r.code, r.out, r.stderr.trim()]).toEqual([
+      255,
+      "Unknown package 'iperf3'.",
+      "Collected errors:\n * opkg_install_cmd: Cannot install package iperf3.",
+    ]);
   });
 
   it("refuses an unknown package with exit 255 and collected errors", async () => {
     const r = await run(host(release), "opkg update >/dev/null && opkg install no-such-pkg");
-    expect([r.code, r.out, r.stderr.trim()]).toEqual([255, "Unknown package 'no-such-pkg'.", "Collected errors:\n * opkg_install_cmd: Cannot install package no-such-pkg."]);
+    expect([r.code, r.out, r.stderr.trim()]).toEqual([
+      255,
+      "Unknown package 'no-such-pkg'.",
+      "Collected errors:\n * opkg_install_cmd: Cannot install package no-such-pkg.",
+    ]);
   });
 
   it("lists installed packages as `name - version` and says an installed one is up to date", async () => {
@@ -126,10 +165,21 @@ describe.each(RELEASES)("opkg on %s", (release) => {
     expect(r.out).toMatch(/^Installing ip-full \(\S+\) to root\.\.\.$/m);
     expect(r.out).toMatch(/^Configuring tc-full\.$/m);
     expect((await run(h, "ip -j link show lo")).out).toMatch(/^\[\{"ifindex":1/);
-    expect((await run(h, "readlink /sbin/ip; readlink /sbin/tc; tc qdisc show dev lo >/dev/null && echo tc-ok")).out).toBe("/usr/libexec/ip-full\n/usr/libexec/tc-full\ntc-ok");
-    expect((await run(h, "grep -A6 '^Package: ip-full$' /usr/lib/opkg/status")).out).toMatch(/Status: install user installed[\s\S]*Alternatives: 300:\/sbin\/ip:\/usr\/libexec\/ip-full/);
+    expect(
+      (await run(h, "readlink /sbin/ip; readlink /sbin/tc; tc qdisc show dev lo >/dev/null && echo tc-ok")).out,
+    ).toBe("/usr/libexec/ip-full\n/usr/libexec/tc-full\ntc-ok");
+    expect((await run(h, "grep -A6 '^Package: ip-full$' /usr/lib/opkg/status")).out).toMatch(
+      /Status: install user installed[\s\S]*Alternatives: 300:\/sbin\/ip:\/usr\/libexec\/ip-full/,
+    );
     // Removing puts BusyBox's ip back.
-    expect((await run(h, "opkg remove ip-full tc-full >/dev/null; ip -j link >/dev/null 2>&1; echo $?; command -v tc || echo none")).out).toBe("1\nnone");
+    expect(
+      (
+        await run(
+          h,
+          "opkg remove ip-full tc-full >/dev/null; ip -j link >/dev/null 2>&1; echo $?; command -v tc || echo none",
+        )
+      ).out,
+    ).toBe("1\nnone");
   });
 });
 
@@ -144,9 +194,14 @@ describe("dropbear", () => {
 
   it("reads root's key from /etc/dropbear/authorized_keys (0600 in 0700), never /root/.ssh", async () => {
     const h = host("24.10");
-    expect((await run(h, "ls -ld /etc/dropbear /etc/dropbear/authorized_keys | cut -c1-10")).out).toBe("drwx------\n-rw-------");
+    expect((await run(h, "ls -ld /etc/dropbear /etc/dropbear/authorized_keys | cut -c1-10")).out).toBe(
+      "drwx------\n-rw-------",
+    );
     expect(await withLabKey(h)).toBe(0);
-    await run(h, "mkdir -p /root/.ssh && chmod 700 /root/.ssh && mv /etc/dropbear/authorized_keys /root/.ssh/authorized_keys");
+    await run(
+      h,
+      "mkdir -p /root/.ssh && chmod 700 /root/.ssh && mv /etc/dropbear/authorized_keys /root/.ssh/authorized_keys",
+    );
     try {
       expect(await withLabKey(h)).not.toBe(0);
     } finally {
@@ -157,7 +212,11 @@ describe("dropbear", () => {
 
   it.each([
     ["/etc/dropbear group-writable", "chmod 770 /etc/dropbear", "chmod 700 /etc/dropbear"],
-    ["authorized_keys writable by others", "chmod 606 /etc/dropbear/authorized_keys", "chmod 600 /etc/dropbear/authorized_keys"],
+    [
+      "authorized_keys writable by others",
+      "chmod 606 /etc/dropbear/authorized_keys",
+      "chmod 600 /etc/dropbear/authorized_keys",
+    ],
   ])("refuses the key when %s", async (_what, loosen, restore) => {
     const h = host("24.10");
     await run(h, loosen);
@@ -202,14 +261,30 @@ describe("sysupgrade -l (the keep list, as sysupgrade-keep.md describes)", () =>
     expect(listed.has(file)).toBe(kept);
   });
 
-  it.each(["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/hosts", "/etc/inittab", "/etc/profile", "/etc/shells", "/etc/shinit", "/etc/sysctl.conf", "/etc/rc.local"])("keeps the essential %s", (file) => {
+  it.each([
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/inittab",
+    "/etc/profile",
+    "/etc/shells",
+    "/etc/shinit",
+    "/etc/sysctl.conf",
+    "/etc/rc.local",
+  ])("keeps the essential %s", (file) => {
     expect(listed.has(file)).toBe(true);
   });
 
   it("keeps a conffile only once it changed, and what sysupgrade.conf adds", async () => {
     const h = host("23.05");
     expect(listed.has("/etc/services")).toBe(false);
-    const after = (await run(h, "echo 'mesh 4242/udp' >> /etc/services && echo /etc/meshisp/ >> /etc/sysupgrade.conf && sysupgrade -l")).out.split("\n");
+    const after = (
+      await run(
+        h,
+        "echo 'mesh 4242/udp' >> /etc/services && echo /etc/meshisp/ >> /etc/sysupgrade.conf && sysupgrade -l",
+      )
+    ).out.split("\n");
     expect(after).toEqual(expect.arrayContaining(["/etc/services", "/etc/meshisp/state", "/etc/sysupgrade.conf"]));
   });
 });
@@ -218,14 +293,22 @@ describe("lifecycle (24.10 host)", () => {
   it("reboot keeps the flash and forgets the kernel's state", async () => {
     const h = host("24.10");
     const before = h.pid;
-    const setup = await run(h, `echo on-flash > /etc/flash-mark && echo in-ram > /tmp/ram-mark && opkg update >/dev/null && opkg install ip-full >/dev/null &&
+    const setup = await run(
+      h,
+      `echo on-flash > /etc/flash-mark && echo in-ram > /tmp/ram-mark && opkg update >/dev/null && opkg install ip-full >/dev/null &&
 ip link add vx-test type vxlan id 42 dstport 4789 local ${h.wanAddress} && ip rule add fwmark 7 table 77 && ip route add 10.99.0.0/24 dev br-lan &&
-nft add table inet labtest && sysctl -w net.ipv4.ip_no_pmtu_disc=1 >/dev/null && echo net.ipv4.tcp_fin_timeout=41 > /etc/sysctl.d/50-labtest.conf && ip addr add 10.98.0.1/24 dev wan0`);
+nft add table inet labtest && sysctl -w net.ipv4.ip_no_pmtu_disc=1 >/dev/null && echo net.ipv4.tcp_fin_timeout=41 > /etc/sysctl.d/50-labtest.conf && ip addr add 10.98.0.1/24 dev wan0`,
+    );
     expect(setup.code, setup.stderr).toBe(0);
     const { ms } = await h.reboot();
     expect(ms).toBeGreaterThan(0);
     expect(h.pid).not.toBe(before);
-    const r = await run(h, "cat /etc/flash-mark; [ -e /tmp/ram-mark ] && echo ram-kept; ip -o link show 2>/dev/null | grep -c vx-test; ip rule | grep -c 'lookup 77'; ip route | grep -c 10.99.0.0; nft list tables | grep -c labtest; sysctl -n net.ipv4.ip_no_pmtu_disc; sysctl -n net.ipv4.ip_forward; sysctl -n net.ipv4.tcp_fin_timeout; ip -4 -o addr show dev wan0 | grep -c 10.98.0.1; ip -4 -o addr show dev br-lan | grep -c " + h.routerLanAddress + "/; ip route | grep -c '^default'");
+    const r = await run(
+      h,
+      "cat /etc/flash-mark; [ -e /tmp/ram-mark ] && echo ram-kept; ip -o link show 2>/dev/null | grep -c vx-test; ip rule | grep -c 'lookup 77'; ip route | grep -c 10.99.0.0; nft list tables | grep -c labtest; sysctl -n net.ipv4.ip_no_pmtu_disc; sysctl -n net.ipv4.ip_forward; sysctl -n net.ipv4.tcp_fin_timeout; ip -4 -o addr show dev wan0 | grep -c 10.98.0.1; ip -4 -o addr show dev br-lan | grep -c " +
+        h.routerLanAddress +
+        "/; ip route | grep -c '^default'",
+    );
     // Forgotten: what was set by hand. Applied again at boot (/etc/init.d/sysctl): base-files' forwarding, the flash's sysctl.d.
     expect(r.out.split("\n")).toEqual(["on-flash", "0", "0", "0", "0", "0", "1", "41", "0", "1", "1"]);
     expect(await withLabKey(h)).toBe(0);
@@ -234,15 +317,31 @@ nft add table inet labtest && sysctl -w net.ipv4.ip_no_pmtu_disc=1 >/dev/null &&
 
   it("sysupgrade loses packages, /root, /usr/share/nftables.d and custom init scripts; keeps settings", async () => {
     const h = host("24.10");
-    const setup = await run(h, `opkg update >/dev/null && opkg install iperf3 >/dev/null && echo x > /root/notes &&
+    const setup = await run(
+      h,
+      `opkg update >/dev/null && opkg install iperf3 >/dev/null && echo x > /root/notes &&
 mkdir -p /usr/share/nftables.d/chain-pre/input /etc/nftables.d && echo 'counter' > /usr/share/nftables.d/chain-pre/input/m.nft &&
 printf '#!/bin/sh /etc/rc.common\\nSTART=99\\nstart() { :; }\\n' > /etc/init.d/custom && chmod +x /etc/init.d/custom && /etc/init.d/custom enable &&
 printf "config mesh 'm'\\n" > /etc/config/meshisp && echo 'counter' > /etc/nftables.d/20-m.nft && mkdir -p /etc/meshisp && echo s > /etc/meshisp/state &&
-grep -qx /etc/meshisp/ /etc/sysupgrade.conf || echo /etc/meshisp/ >> /etc/sysupgrade.conf`);
+grep -qx /etc/meshisp/ /etc/sysupgrade.conf || echo /etc/meshisp/ >> /etc/sysupgrade.conf`,
+    );
     expect(setup.code, setup.stderr).toBe(0);
     const { ms } = await h.sysupgrade();
-    const r = await run(h, "opkg list-installed | grep -c -e iperf3 -e ip-full; command -v iperf3 || echo no-iperf3; ls /root; ls /usr/share/nftables.d/chain-pre/input 2>/dev/null | wc -l; [ -e /etc/init.d/custom ] || echo no-custom; cat /etc/config/meshisp /etc/nftables.d/20-m.nft /etc/meshisp/state; ls /etc/dropbear | grep -c authorized_keys; ls /etc/uci-defaults | grep -c 10_disable_services");
-    expect(r.out.split("\n")).toEqual(["0", "no-iperf3", "0", "no-custom", "config mesh 'm'", "counter", "s", "1", "0"]);
+    const r = await run(
+      h,
+      "opkg list-installed | grep -c -e iperf3 -e ip-full; command -v iperf3 || echo no-iperf3; ls /root; ls /usr/share/nftables.d/chain-pre/input 2>/dev/null | wc -l; [ -e /etc/init.d/custom ] || echo no-custom; cat /etc/config/meshisp /etc/nftables.d/20-m.nft /etc/meshisp/state; ls /etc/dropbear | grep -c authorized_keys; ls /etc/uci-defaults | grep -c 10_disable_services",
+    );
+    expect(r.out.split("\n")).toEqual([
+      "0",
+      "no-iperf3",
+      "0",
+      "no-custom",
+      "config mesh 'm'",
+      "counter",
+      "s",
+      "1",
+      "0",
+    ]);
     expect(await withLabKey(h)).toBe(0);
     console.log(`sysupgrade took ${ms} ms`);
   }, 90_000);
@@ -252,7 +351,9 @@ grep -qx /etc/meshisp/ /etc/sysupgrade.conf || echo /etc/meshisp/ >> /etc/sysupg
     const key = h.hostKey;
     await h.sysupgrade({ keepSettings: false });
     expect(h.hostKey).not.toBe(key);
-    expect((await run(h, "ls /etc/dropbear; grep '^root:' /etc/shadow")).out).toBe("dropbear_ed25519_host_key\nroot:::0:99999:7:::");
+    expect((await run(h, "ls /etc/dropbear; grep '^root:' /etc/shadow")).out).toBe(
+      "dropbear_ed25519_host_key\nroot:::0:99999:7:::",
+    );
     expect(await withNothing(h)).toBe(0);
   }, 90_000);
 });

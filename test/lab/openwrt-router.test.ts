@@ -37,9 +37,14 @@ async function until(what: string, test: () => Promise<boolean>, seconds: number
 const meshIp = (name: string) => loadInventory(lab.inventoryPath).hosts.find((h) => h.name === name)!.meshIp!;
 const hub = () => lab.host("hub");
 /** The hub's checker: 1 when its probes through this uplink's VXLAN tunnel (udp 4789 through fw4) come back. */
-const checkerUp = async (name: string) => / 1$/m.test((await hub().exec(`curl -s -m 2 http://10.0.4.1:9102/metrics | grep '^meshisp_uplink_up{uplink="${name}"}'`)).stdout);
+const checkerUp = async (name: string) =>
+  / 1$/m.test(
+    (await hub().exec(`curl -s -m 2 http://10.0.4.1:9102/metrics | grep '^meshisp_uplink_up{uplink="${name}"}'`))
+      .stdout,
+  );
 /** What Prometheus scrapes: the uplink's Nebula stats on its mesh address (tcp 9101 through fw4). */
-const statsScraped = async (name: string) => (await hub().exec(`curl -s -m 2 http://${meshIp(name)}:9101/metrics`)).stdout.includes("nebula_");
+const statsScraped = async (name: string) =>
+  (await hub().exec(`curl -s -m 2 http://${meshIp(name)}:9101/metrics`)).stdout.includes("nebula_");
 const meshBack = async (name: string) => (await checkerUp(name)) && (await statsScraped(name));
 
 beforeAll(async () => {
@@ -47,7 +52,13 @@ beforeAll(async () => {
     passphrase: PASSPHRASE,
     hosts: [
       { name: "hub", kind: "debian", group: "hub", vars: { routing_probe_target: SERVICES } },
-      ...ROUTERS.map((r) => ({ name: r.name, kind: "openwrt" as const, group: "uplinks", release: r.release, vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } })),
+      ...ROUTERS.map((r) => ({
+        name: r.name,
+        kind: "openwrt" as const,
+        group: "uplinks",
+        release: r.release,
+        vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } },
+      })),
     ],
   });
   lab = mesh.lab;
@@ -98,7 +109,9 @@ it("after a sysupgrade each router returns to the mesh by itself, then a converg
       const started = Date.now();
       const { ms } = await lab.host(name).sysupgrade();
       const back = await until(`${name} back after sysupgrade`, () => meshBack(name), 300);
-      console.log(`${name}: sysupgrade ${ms} ms to SSH, back on the mesh ${back.toFixed(1)} s later (${((Date.now() - started) / 1000).toFixed(1)} s in all)`);
+      console.log(
+        `${name}: sysupgrade ${ms} ms to SSH, back on the mesh ${back.toFixed(1)} s later (${((Date.now() - started) / 1000).toFixed(1)} s in all)`,
+      );
       const restoreLog = (await lab.host(name).exec("logread -e meshisp-restore")).stdout;
       expect(restoreLog).toMatch(/packages missing/);
     }),

@@ -24,7 +24,11 @@ const MESH_WAIT_MS = 90_000;
 const joinPlays = (ca: PilotCa): Play[] => [
   { name: "Put the hub on the mesh", hosts: ["hub"], roles: [nebulaRole(ca)] },
   // The radio port's address first (a router's radio0 has none until UCI gives it one): Nebula dials the hub's radio address.
-  { name: "Put the routers on the mesh", hosts: ["uplinks"], roles: [radioPortRole, nebulaRole(ca), routingUplinkRole] },
+  {
+    name: "Put the routers on the mesh",
+    hosts: ["uplinks"],
+    roles: [radioPortRole, nebulaRole(ca), routingUplinkRole],
+  },
 ];
 
 /** A session of the maintainer at the kitchen: the hub on the kitchen LAN, everything else through it. */
@@ -74,10 +78,16 @@ export async function untilKitchenReaches(lab: Lab<"pilot">, name: string, ms = 
     await new Promise((r) => setTimeout(r, 500));
   }
   // What the next person needs to tell a tunnel that never came up from a firewall in the way.
-  const router = await lab.host(name).exec("ps w | grep [n]ebula; ip -br addr show nebula1; ping -c 1 -W 2 10.0.4.1 | tail -2; logread 2>/dev/null | tail -15");
+  const router = await lab
+    .host(name)
+    .exec(
+      "ps w | grep [n]ebula; ip -br addr show nebula1; ping -c 1 -W 2 10.0.4.1 | tail -2; logread 2>/dev/null | tail -15",
+    );
   const hub = lab.hosts.find((h) => h.group === "hub")!;
   const fromHub = await hub.exec(`ping -c 1 -W 2 ${lab.host(name).meshIp} | tail -2`);
-  throw new Error(`pilot join: the kitchen did not reach ${name} over the mesh within ${ms} ms: ${last}\n${name}:\n${router.stdout}${router.stderr}\nhub:\n${fromHub.stdout}`);
+  throw new Error(
+    `pilot join: the kitchen did not reach ${name} over the mesh within ${ms} ms: ${last}\n${name}:\n${router.stdout}${router.stderr}\nhub:\n${fromHub.stdout}`,
+  );
 }
 
 /**
@@ -100,6 +110,9 @@ export async function joinMesh(lab: Lab<"pilot">, ca: PilotCa): Promise<HostReca
   const again = await runPlays(kitchenSession(lab), plays, ca);
   broken(again, "from the kitchen, over the mesh");
   const changed = again.filter((r) => r.changed);
-  if (changed.length) throw new Error(`pilot join: the second run (from the kitchen) changed ${changed.map((r) => `${r.host} (${r.changed})`).join(", ")}`);
+  if (changed.length)
+    throw new Error(
+      `pilot join: the second run (from the kitchen) changed ${changed.map((r) => `${r.host} (${r.changed})`).join(", ")}`,
+    );
   return again;
 }

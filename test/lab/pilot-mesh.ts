@@ -31,13 +31,24 @@ export interface PilotMesh {
  * A pilot lab whose routers (group uplinks) wait, factory-fresh, for enrollment; the hub and relay are deployed from
  * the kitchen; `enroll` lists the routers to enroll now, in order (default: every one).
  */
-export async function pilotMeshUp(spec: { hosts: LabHostSpec[]; passphrase: string; enroll?: string[] }): Promise<PilotMesh> {
+export async function pilotMeshUp(spec: {
+  hosts: LabHostSpec[];
+  passphrase: string;
+  enroll?: string[];
+}): Promise<PilotMesh> {
   process.env.MESH_CA_PASSPHRASE = spec.passphrase;
-  const lab = await labUp({ topology: "pilot", hosts: spec.hosts.map((h) => (h.group === "uplinks" ? { ...h, notInInventory: true } : h)) });
+  const lab = await labUp({
+    topology: "pilot",
+    hosts: spec.hosts.map((h) => (h.group === "uplinks" ? { ...h, notInInventory: true } : h)),
+  });
   try {
     const ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
     const converge: PilotMesh["converge"] = async (plays, options = {}) => {
-      const session = new Session(loadInventory(lab.inventoryPath), { output: "silent", dial: lab.laptop("kitchen").dial, ...options });
+      const session = new Session(loadInventory(lab.inventoryPath), {
+        output: "silent",
+        dial: lab.laptop("kitchen").dial,
+        ...options,
+      });
       try {
         const recaps: HostRecap[] = [];
         if (!plays) recaps.push(...(await deployMesh(session, ca)));
@@ -60,7 +71,10 @@ export async function pilotMeshUp(spec: { hosts: LabHostSpec[]; passphrase: stri
             // The node takes the lab host's name, so a test finds each in the lab and in the inventory alike.
             name,
             volunteer: { name: options.volunteer ?? `Volunteer of ${name}`, contact: `${name}@example.org` },
-            bandwidth: (host.vars?.bandwidth as { up_mbit: number; down_mbit: number } | undefined) ?? { up_mbit: 5, down_mbit: 20 },
+            bandwidth: (host.vars?.bandwidth as { up_mbit: number; down_mbit: number } | undefined) ?? {
+              up_mbit: 5,
+              down_mbit: 20,
+            },
             askNewPassword: async () => `${name} root password`,
           },
           ca,

@@ -21,12 +21,14 @@ let upMs = 0;
 async function rootNamespace(): Promise<string[]> {
   const out = (await bash("ip -o addr; ip route; ip -o link")).stdout;
   const foreign = (line: string) => [...line.matchAll(/\bml[0-9a-z]+/g)].some((m) => !m[0].startsWith(runId));
-  return out
-    .split("\n")
-    .map((l) => l.replace(/\s+/g, " ").trim())
-    .filter((l) => l && !foreign(l))
-    // Counters and the link state of the machine's own interfaces are not the lab's doing.
-    .map((l) => l.replace(/ state \S+/, "").replace(/ qlen \d+/, ""));
+  return (
+    out
+      .split("\n")
+      .map((l) => l.replace(/\s+/g, " ").trim())
+      .filter((l) => l && !foreign(l))
+      // Counters and the link state of the machine's own interfaces are not the lab's doing.
+      .map((l) => l.replace(/ state \S+/, "").replace(/ qlen \d+/, ""))
+  );
 }
 
 /** Whether a TCP connection to host:port opens from inside `netns` (the way the runner's dial makes it). */
@@ -44,7 +46,11 @@ async function opens(netns: string, host: string, port = 22): Promise<boolean> {
 async function installerSees(): Promise<{ hostname: string; key: string }> {
   const ssh = `ssh -i ${q(lab.sshKeyPath)} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 root@192.168.8.1`;
   const hostname = (await lab.installer.exec(`${ssh} cat /proc/sys/kernel/hostname`)).stdout.trim();
-  const key = (await lab.installer.exec("ssh-keyscan -T 5 -t ed25519 192.168.8.1 2>/dev/null")).stdout.trim().split(" ").slice(1, 3).join(" ");
+  const key = (await lab.installer.exec("ssh-keyscan -T 5 -t ed25519 192.168.8.1 2>/dev/null")).stdout
+    .trim()
+    .split(" ")
+    .slice(1, 3)
+    .join(" ");
   return { hostname, key };
 }
 
@@ -65,7 +71,10 @@ async function radioMbit(router: string, reverse: boolean): Promise<number> {
   const client = `i=0; while [ $i -lt 50 ]; do out=$(iperf3 -c ${RADIO_HUB} -p 5299 -t 4 -O 1 -J ${reverse ? "-R" : ""} 2>/dev/null) && { echo "$out"; exit 0; }; i=$((i+1)); sleep 0.1; done; exit 1`;
   const r = await inNetns(lab.host(router).netns, client);
   expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e6;
+  return (
+    (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second /
+    1e6
+  );
 }
 
 beforeAll(async () => {
@@ -93,7 +102,12 @@ afterAll(async () => {
 describe("the pilot topology", () => {
   it("adds no bridge, address, route or link to the root namespace", async () => {
     expect(await rootNamespace()).toEqual(rootBefore);
-    expect(lab.hosts.map((h) => [h.name, h.site])).toEqual([["hub", "kitchen"], ["relay", "public"], ["uplink-1", "home"], ["uplink-3", "remote"]]);
+    expect(lab.hosts.map((h) => [h.name, h.site])).toEqual([
+      ["hub", "kitchen"],
+      ["relay", "public"],
+      ["uplink-1", "home"],
+      ["uplink-3", "remote"],
+    ]);
   });
 
   it("the kitchen laptop reaches the hub's SSH and no other node, also when the hub forwards", async () => {
@@ -105,12 +119,22 @@ describe("the pilot topology", () => {
     expect(banner).toMatch(/^SSH-2\.0-OpenSSH/);
     const u1 = lab.host("uplink-1");
     const u3 = lab.host("uplink-3");
-    const targets = [u1.radioAddress!, u1.wanAddress, u1.publicAddress, "192.168.8.1", u3.wanAddress, u3.publicAddress, lab.host("relay").meshIp!];
+    const targets = [
+      u1.radioAddress!,
+      u1.wanAddress,
+      u1.publicAddress,
+      "192.168.8.1",
+      u3.wanAddress,
+      u3.publicAddress,
+      lab.host("relay").meshIp!,
+    ];
     for (const forwarding of [0, 1]) {
       // The routing role turns forwarding on; the radio (fw4: radio0 in no zone) and the homes' NATs still refuse.
       await lab.host("hub").exec(`sysctl -qw net.ipv4.ip_forward=${forwarding}`);
       const reached = await Promise.all(targets.map((t) => opens(k.netns, t)));
-      expect(Object.fromEntries(targets.map((t, i) => [t, reached[i]])), `hub forwarding ${forwarding}`).toEqual(Object.fromEntries(targets.map((t) => [t, false])));
+      expect(Object.fromEntries(targets.map((t, i) => [t, reached[i]])), `hub forwarding ${forwarding}`).toEqual(
+        Object.fromEntries(targets.map((t) => [t, false])),
+      );
     }
     await lab.host("hub").exec("sysctl -qw net.ipv4.ip_forward=0");
   }, 120_000);
@@ -124,9 +148,11 @@ describe("the pilot topology", () => {
     } finally {
       await session.close();
     }
-    const cli = await lab.laptop("kitchen").exec(
-      `cd ${q(process.cwd())} && npx tsx -e "const s = require('node:net').connect(22, '10.42.0.1'); s.once('data', (d) => { console.log(String(d).slice(0, 8)); s.destroy(); })"`,
-    );
+    const cli = await lab
+      .laptop("kitchen")
+      .exec(
+        `cd ${q(process.cwd())} && npx tsx -e "const s = require('node:net').connect(22, '10.42.0.1'); s.once('data', (d) => { console.log(String(d).slice(0, 8)); s.destroy(); })"`,
+      );
     expect(cli.stdout.trim(), cli.stderr).toBe("SSH-2.0-");
   }, 60_000);
 
@@ -153,7 +179,12 @@ describe("the pilot topology", () => {
     expect((await inNetns(hub.netns, "ping -c 1 -W 3 198.51.100.10")).code).toBe(0);
     await inNetns(hub.netns, `busybox nc -l -p 2222 -e echo from-hub >/dev/null 2>&1 &`);
     expect(await until(hub.netns, "ss -ltn | grep -q :2222", true)).toBe(true);
-    for (const [address, port] of [[hub.publicAddress, 22], [hub.publicAddress, 2222], [hub.wanAddress, 22], ["10.42.0.1", 22]] as const) {
+    for (const [address, port] of [
+      [hub.publicAddress, 22],
+      [hub.publicAddress, 2222],
+      [hub.wanAddress, 22],
+      ["10.42.0.1", 22],
+    ] as const) {
       expect(await opens(lab.internet.netns, address, port), `${address}:${port} from the internet`).toBe(false);
     }
     // The listener was real: the kitchen laptop reaches it.
@@ -164,7 +195,9 @@ describe("the pilot topology", () => {
     expect(lab.host("uplink-1").radioMbit).toBe(DEFAULT_RADIO_MBIT);
     const up = await radioMbit("uplink-1", false);
     const down = await radioMbit("uplink-1", true);
-    console.log(`radio uplink-1: up ${up.toFixed(1)} Mbit/s, down ${down.toFixed(1)} Mbit/s (set ${DEFAULT_RADIO_MBIT})`);
+    console.log(
+      `radio uplink-1: up ${up.toFixed(1)} Mbit/s, down ${down.toFixed(1)} Mbit/s (set ${DEFAULT_RADIO_MBIT})`,
+    );
     for (const rate of [up, down]) {
       expect(rate).toBeGreaterThan(DEFAULT_RADIO_MBIT * 0.9);
       expect(rate).toBeLessThan(DEFAULT_RADIO_MBIT * 1.02);
@@ -199,7 +232,11 @@ describe("the pilot topology", () => {
     expect(await installerSees()).toEqual({ hostname: "uplink-1", key: lab.host("uplink-1").hostKey });
     expect(await until(lab.host("uplink-1").netns, `ping -c 1 -W 1 ${RADIO_HUB}`, true)).toBe(true);
     // fw4 is loaded again at boot (S19firewall), maybe after dropbear answers: poll inside the router.
-    const fw4 = await lab.host("uplink-1").exec("i=0; while [ $i -lt 30 ]; do nft list chain inet fw4 input 2>/dev/null | grep -q br-lan && exit 0; sleep 1; i=$((i+1)); done; exit 1");
+    const fw4 = await lab
+      .host("uplink-1")
+      .exec(
+        "i=0; while [ $i -lt 30 ]; do nft list chain inet fw4 input 2>/dev/null | grep -q br-lan && exit 0; sleep 1; i=$((i+1)); done; exit 1",
+      );
     expect(fw4.code).toBe(0);
     expect(await rootNamespace()).toEqual(rootBefore);
     await lab.installer.unplug();

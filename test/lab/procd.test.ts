@@ -25,27 +25,40 @@ async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean, second
 }
 
 /** An init script as the probes wrote them (shared/openwrt/probes): START=90, USE_PROCD=1, one instance. */
-const procdScript = (body: string, start = 90) => `#!/bin/sh /etc/rc.common\nSTART=${start}\nUSE_PROCD=1\n\nstart_service() {\n\tprocd_open_instance\n${body}\n\tprocd_close_instance\n}\n`;
+const procdScript = (body: string, start = 90) =>
+  `#!/bin/sh /etc/rc.common\nSTART=${start}\nUSE_PROCD=1\n\nstart_service() {\n\tprocd_open_instance\n${body}\n\tprocd_close_instance\n}\n`;
 const SCRIPTS: Record<string, string> = {
   fxa: "#!/bin/sh /etc/rc.common\nSTART=60\nSTOP=40\nUSE_PROCD=1\n\nstart_service() {\n\tprocd_open_instance\n\tprocd_set_param command /bin/sleep 86401\n\tprocd_set_param respawn\n\tprocd_close_instance\n}\n",
   fxb: '#!/bin/sh /etc/rc.common\nSTART=70\nSTOP=30\n\nstart() {\n\techo "fxb: starting"\n\t/bin/sleep 86402 >/dev/null 2>&1 </dev/null &\n\techo $! > /var/run/fxb.pid\n}\n\nstop() {\n\techo "fxb: stopping"\n\tkill $(cat /var/run/fxb.pid) 2>/dev/null || :\n}\n',
   fxc: "#!/bin/sh /etc/rc.common\nSTART=80\n\nstart_service() {\n\t/bin/sleep 86403 >/dev/null 2>&1 </dev/null &\n}\n",
   // Logs each start to /tmp/NAME.log, then exits 1 (the crash loop); fxl lives 3 s, longer than its 2 s threshold.
-  fxq: procdScript('\tprocd_set_param command /bin/sh -c "echo start >> /tmp/fxq.log; exit 1"\n\tprocd_set_param respawn 3600 1 5'),
-  fxz: procdScript('\tprocd_set_param command /bin/sh -c "echo start >> /tmp/fxz.log; exit 1"\n\tprocd_set_param respawn 3600 1 0'),
-  fxl: procdScript('\tprocd_set_param command /bin/sh -c "echo start >> /tmp/fxl.log; sleep 3; exit 1"\n\tprocd_set_param respawn 2 1 2'),
+  fxq: procdScript(
+    '\tprocd_set_param command /bin/sh -c "echo start >> /tmp/fxq.log; exit 1"\n\tprocd_set_param respawn 3600 1 5',
+  ),
+  fxz: procdScript(
+    '\tprocd_set_param command /bin/sh -c "echo start >> /tmp/fxz.log; exit 1"\n\tprocd_set_param respawn 3600 1 0',
+  ),
+  fxl: procdScript(
+    '\tprocd_set_param command /bin/sh -c "echo start >> /tmp/fxl.log; sleep 3; exit 1"\n\tprocd_set_param respawn 2 1 2',
+  ),
   fxk: procdScript("\tprocd_set_param command /bin/sleep 86404\n\tprocd_set_param respawn"),
   // Ignores SIGTERM (default term_timeout 5, and 2); fxg exits on it.
   fxt: procdScript("\tprocd_set_param command /bin/sh /tmp/term-helper.sh ignore fxt\n\tprocd_set_param respawn"),
-  fxt2: procdScript("\tprocd_set_param command /bin/sh /tmp/term-helper.sh ignore fxt2\n\tprocd_set_param term_timeout 2\n\tprocd_set_param respawn"),
+  fxt2: procdScript(
+    "\tprocd_set_param command /bin/sh /tmp/term-helper.sh ignore fxt2\n\tprocd_set_param term_timeout 2\n\tprocd_set_param respawn",
+  ),
   fxg: procdScript("\tprocd_set_param command /bin/sh /tmp/term-helper.sh graceful fxg\n\tprocd_set_param respawn"),
   // ubus-service-list.json's services.
   svc_running: procdScript("\tprocd_set_param command /bin/sleep 86401\n\tprocd_set_param respawn"),
   svc_crashing: procdScript('\tprocd_set_param command /bin/sh -c "sleep 0.3; exit 1"\n\tprocd_set_param respawn'),
-  svc_given_up: procdScript('\tprocd_set_param command /bin/sh -c "sleep 0.3; exit 1"\n\tprocd_set_param respawn 3600 1 5'),
+  svc_given_up: procdScript(
+    '\tprocd_set_param command /bin/sh -c "sleep 0.3; exit 1"\n\tprocd_set_param respawn 3600 1 5',
+  ),
   svc_oneshot: procdScript('\tprocd_set_param command /bin/sh -c "sleep 1; exit 7"'),
   // A definition read from a file: changing the file's content makes reload restart the instance.
-  fxf: procdScript("\tprocd_set_param command /bin/sleep 86407\n\tprocd_set_param file /tmp/fxf.conf\n\tprocd_set_param stdout 1"),
+  fxf: procdScript(
+    "\tprocd_set_param command /bin/sleep 86407\n\tprocd_set_param file /tmp/fxf.conf\n\tprocd_set_param stdout 1",
+  ),
 };
 // Host-side timing (the lab's machine may be loaded: measured inside the host, not across nsenter). up: seconds since
 // boot; gone PID MAX: the uptime once PID is gone (MAX s at most); started PID: when PID started (seconds since boot).
@@ -70,7 +83,9 @@ beforeAll(async () => {
     ],
   });
   for (const h of hosts()) {
-    const r = await h.exec(`${heredocs}\ncat > /tmp/term-helper.sh <<'H'\n${TERM_HELPER}H\ncat > /tmp/timing.sh <<'H'\n${TIMING}H\n`);
+    const r = await h.exec(
+      `${heredocs}\ncat > /tmp/term-helper.sh <<'H'\n${TERM_HELPER}H\ncat > /tmp/timing.sh <<'H'\n${TIMING}H\n`,
+    );
     expect(r.code, r.stderr).toBe(0);
   }
 });
@@ -82,13 +97,16 @@ afterAll(async () => {
  * The processes whose last argument is MARKER (86401, or fxt for the term helper), read from /proc with the stand-in's
  * private BusyBox (`strings`: one argument a line): OpenWrt's ps has no -o, and its grep stops at a NUL.
  */
-const pidsCmd = (marker: string) => `/usr/libexec/lab-procd/busybox strings -n 3 -f /proc/[0-9]*/cmdline 2>/dev/null | grep ': ${marker}$' | sed 's|^/proc/||; s|/cmdline:.*||'`;
+const pidsCmd = (marker: string) =>
+  `/usr/libexec/lab-procd/busybox strings -n 3 -f /proc/[0-9]*/cmdline 2>/dev/null | grep ': ${marker}$' | sed 's|^/proc/||; s|/cmdline:.*||'`;
 const pidsOf = async (h: Host, marker: string) => (await h.exec(pidsCmd(marker))).stdout.split(/\s+/).filter(Boolean);
-const ubusRaw = async (h: Host, name?: string) => (await h.exec(name ? `ubus call service list '{"name":"${name}"}'` : "ubus call service list")).stdout;
+const ubusRaw = async (h: Host, name?: string) =>
+  (await h.exec(name ? `ubus call service list '{"name":"${name}"}'` : "ubus call service list")).stdout;
 /** As the probes printed it: newlines and tabs removed, every pid 0 (pids differ from run to run). */
 const flat = (s: string) => s.replace(/[\n\t]/g, "").replace(/"pid": \d+/g, '"pid": 0');
 const normal = (v: unknown) => JSON.parse(JSON.stringify(v).replace(/"pid":\d+/g, '"pid":0')) as unknown;
-const service = async (h: Host, name: string) => JSON.parse(await ubusRaw(h, name)) as Record<string, { instances?: Record<string, Record<string, unknown>> }>;
+const service = async (h: Host, name: string) =>
+  JSON.parse(await ubusRaw(h, name)) as Record<string, { instances?: Record<string, Record<string, unknown>> }>;
 const instance = async (h: Host, name: string) => (await service(h, name))[name]?.instances?.instance1;
 const lines = async (h: Host, file: string) => Number((await h.exec(`cat ${file} 2>/dev/null | wc -l`)).stdout.trim());
 
@@ -122,7 +140,9 @@ kill $(cat /var/run/fxb.pid 2>/dev/null) $(${pidsCmd("86402")}) 2>/dev/null; tru
       .split("@@ROW ")
       .slice(1)
       .map((chunk) => {
-        const m = /^(\d+)\n([\s\S]*?)@@ERR\n([\s\S]*?)@@PIDS ([^\n]*)\n@@LINKS ([^\n]*)\n@@UBUS\n([\s\S]*)$/.exec(chunk);
+        const m = /^(\d+)\n([\s\S]*?)@@ERR\n([\s\S]*?)@@PIDS ([^\n]*)\n@@LINKS ([^\n]*)\n@@UBUS\n([\s\S]*)$/.exec(
+          chunk,
+        );
         if (!m) throw new Error(`unparsable row output:\n${chunk}`);
         const words = (x: string) => x.split(/\s+/).filter(Boolean);
         return { code: Number(m[1]), stdout: m[2], stderr: m[3], pids: words(m[4]), links: words(m[5]), ubus: m[6] };
@@ -140,10 +160,19 @@ kill $(cat /var/run/fxb.pid 2>/dev/null) $(${pidsCmd("86402")}) 2>/dev/null; tru
             const r = got[k];
             const where = `${h.name} ${script} step ${row.step} (${row.verb})`;
             expect(r.code, where).toBe(row.exitCode);
-            expect(r.stdout.replace(/\n$/, ""), where).toBe(row.stdout === "help" ? helpText(script === "fxa" ? "fxa" : "fxb").replace(/fxb/g, script).replace(/\n$/, "") : row.stdout);
+            expect(r.stdout.replace(/\n$/, ""), where).toBe(
+              row.stdout === "help"
+                ? helpText(script === "fxa" ? "fxa" : "fxb")
+                    .replace(/fxb/g, script)
+                    .replace(/\n$/, "")
+                : row.stdout,
+            );
             expect(r.stderr.replace(/\n$/, ""), where).toBe(row.stderr);
             expect(r.pids.length, `${where}: processes`).toBe(row.processes);
-            expect(r.pids.some((p) => !before.includes(p)), `${where}: new pid`).toBe(row.newPid);
+            expect(
+              r.pids.some((p) => !before.includes(p)),
+              `${where}: new pid`,
+            ).toBe(row.newPid);
             expect(r.links.sort(), where).toEqual([...row.links].sort());
             expect(flat(r.ubus), `${where}: ubus`).toBe(flat(row.ubus));
             before = r.pids;
@@ -155,7 +184,10 @@ kill $(cat /var/run/fxb.pid 2>/dev/null) $(${pidsCmd("86402")}) 2>/dev/null; tru
 
   it("help and unknown verbs print the help and exit 0; info dumps the service (verbose)", async () => {
     for (const h of hosts()) {
-      for (const [script, kind] of [["fxa", "fxa"], ["fxb", "fxb"]] as const) {
+      for (const [script, kind] of [
+        ["fxa", "fxa"],
+        ["fxb", "fxb"],
+      ] as const) {
         for (const verb of ["help", "bogusverb"]) {
           const r = await h.exec(`/etc/init.d/${script} ${verb}`);
           expect(r.code).toBe(0);
@@ -165,7 +197,20 @@ kill $(cat /var/run/fxb.pid 2>/dev/null) $(${pidsCmd("86402")}) 2>/dev/null; tru
       expect((await h.exec("/etc/init.d/fxa info")).stdout).toBe("{\n\t\n}\n");
       await h.exec("/etc/init.d/fxa start");
       const info = JSON.parse((await h.exec("/etc/init.d/fxa info")).stdout) as unknown;
-      expect(normal(info)).toEqual({ fxa: { instances: { instance1: { running: true, pid: 0, command: ["/bin/sleep", "86401"], term_timeout: 5, respawn: { threshold: 3600, timeout: 5, retry: 5 } } }, triggers: [] } });
+      expect(normal(info)).toEqual({
+        fxa: {
+          instances: {
+            instance1: {
+              running: true,
+              pid: 0,
+              command: ["/bin/sleep", "86401"],
+              term_timeout: 5,
+              respawn: { threshold: 3600, timeout: 5, retry: 5 },
+            },
+          },
+          triggers: [],
+        },
+      });
       await h.exec("/etc/init.d/fxa stop");
     }
   });
@@ -175,25 +220,53 @@ describe("ubus call service list (ubus-service-list.json)", () => {
   it("running, crashed and waiting, exited, given up, verbose, stopped: the captured shapes", async () => {
     await Promise.all(
       hosts().map(async (h) => {
-        for (const s of ["svc_running", "svc_crashing", "svc_oneshot", "svc_given_up"]) expect((await h.exec(`/etc/init.d/${s} start`)).code).toBe(0);
+        for (const s of ["svc_running", "svc_crashing", "svc_oneshot", "svc_given_up"])
+          expect((await h.exec(`/etc/init.d/${s} start`)).code).toBe(0);
         expect(normal(await service(h, "svc_running"))).toEqual(normal(ubusSample("running")));
-        const verbose = JSON.parse((await h.exec(`ubus call service list '{"name":"svc_running","verbose":true}'`)).stdout) as unknown;
+        const verbose = JSON.parse(
+          (await h.exec(`ubus call service list '{"name":"svc_running","verbose":true}'`)).stdout,
+        ) as unknown;
         expect(normal(verbose)).toEqual(normal(ubusSample("running_verbose")));
-        const crashed = await until(() => service(h, "svc_crashing"), (v) => v.svc_crashing?.instances?.instance1?.running === false, 3);
+        const crashed = await until(
+          () => service(h, "svc_crashing"),
+          (v) => v.svc_crashing?.instances?.instance1?.running === false,
+          3,
+        );
         expect(crashed).toEqual(ubusSample("crashed_waiting_for_respawn"));
-        const exited = await until(() => service(h, "svc_oneshot"), (v) => v.svc_oneshot?.instances?.instance1?.running === false, 3);
+        const exited = await until(
+          () => service(h, "svc_oneshot"),
+          (v) => v.svc_oneshot?.instances?.instance1?.running === false,
+          3,
+        );
         expect(exited).toEqual(ubusSample("exited_no_respawn"));
         // Given up (6 quick exits, 1 s apart here): the respawn object is gone; otherwise as captured.
-        const given = await until(() => service(h, "svc_given_up"), (v) => v.svc_given_up?.instances?.instance1?.running === false && v.svc_given_up.instances.instance1.respawn === undefined, 12);
-        expect(given.svc_given_up).toEqual((ubusSample("given_up_after_crash_loop") as Record<string, unknown>).svc_crashing);
+        const given = await until(
+          () => service(h, "svc_given_up"),
+          (v) =>
+            v.svc_given_up?.instances?.instance1?.running === false &&
+            v.svc_given_up.instances.instance1.respawn === undefined,
+          12,
+        );
+        expect(given.svc_given_up).toEqual(
+          (ubusSample("given_up_after_crash_loop") as Record<string, unknown>).svc_crashing,
+        );
         // The whole list: sorted by name, the layout of ubus (one member a line, tabs).
         // An OpenWrt router also lists its firewall, a procd service without instances ("firewall": {}, as captured in
         // all_services); the Debian lab host has none.
         const firewall = h.kind === "openwrt" ? ["firewall"] : [];
         const all = await ubusRaw(h);
-        expect(Object.keys(JSON.parse(all) as object)).toEqual([...firewall, "svc_crashing", "svc_given_up", "svc_oneshot", "svc_running"]);
-        expect(all).toMatch(/\n\t"svc_crashing": \{\n\t\t"instances": \{\n\t\t\t"instance1": \{\n\t\t\t\t"running": (true|false),\n/);
-        for (const s of ["svc_running", "svc_crashing", "svc_oneshot", "svc_given_up"]) await h.exec(`/etc/init.d/${s} stop`);
+        expect(Object.keys(JSON.parse(all) as object)).toEqual([
+          ...firewall,
+          "svc_crashing",
+          "svc_given_up",
+          "svc_oneshot",
+          "svc_running",
+        ]);
+        expect(all).toMatch(
+          /\n\t"svc_crashing": \{\n\t\t"instances": \{\n\t\t\t"instance1": \{\n\t\t\t\t"running": (true|false),\n/,
+        );
+        for (const s of ["svc_running", "svc_crashing", "svc_oneshot", "svc_given_up"])
+          await h.exec(`/etc/init.d/${s} stop`);
         if (h.kind === "openwrt") expect(JSON.parse(await ubusRaw(h))).toEqual({ firewall: {} });
         else expect(await ubusRaw(h)).toBe("{\n\t\n}\n");
       }),
@@ -211,12 +284,23 @@ describe("respawn (procd-respawn-and-stop.md)", () => {
 $B sleep 1; ubus call service list '{"name":"fxk"}' > /tmp/fxk.waiting
 n=0; while :; do q=$(${pidsCmd("86404")}); [ -n "$q" ] && [ "$q" != "$p" ] && break; [ $n -gt 200 ] && break; $B sleep 0.05; n=$((n + 1)); done
 echo "$p $q $t0 $(started $q)"`)
-        ).stdout.trim().split(" ");
+        ).stdout
+          .trim()
+          .split(" ");
         const [pid, next, killed, restarted] = out;
         expect(next, `${h.name}: respawned`).toMatch(/^\d+$/);
         expect(next).not.toBe(pid);
-        const waiting = JSON.parse((await h.exec("cat /tmp/fxk.waiting")).stdout) as Record<string, { instances: Record<string, unknown> }>;
-        expect(waiting.fxk.instances.instance1).toEqual({ running: false, command: ["/bin/sleep", "86404"], term_timeout: 5, exit_code: 137, respawn: { threshold: 3600, timeout: 5, retry: 5 } });
+        const waiting = JSON.parse((await h.exec("cat /tmp/fxk.waiting")).stdout) as Record<
+          string,
+          { instances: Record<string, unknown> }
+        >;
+        expect(waiting.fxk.instances.instance1).toEqual({
+          running: false,
+          command: ["/bin/sleep", "86404"],
+          term_timeout: 5,
+          exit_code: 137,
+          respawn: { threshold: 3600, timeout: 5, retry: 5 },
+        });
         const delay = Number(restarted) - Number(killed);
         expect(delay, h.name).toBeGreaterThan(4.8);
         expect(delay, h.name).toBeLessThan(6.2);
@@ -228,30 +312,72 @@ echo "$p $q $t0 $(started $q)"`)
   it("gives up after the 6th quick exit; start runs it once more, restart resets; retry 0 and long runs never give up", async () => {
     await Promise.all(
       hosts().map(async (h) => {
-        await h.exec("rm -f /tmp/fxq.log /tmp/fxz.log /tmp/fxl.log; /etc/init.d/fxq start; /etc/init.d/fxz start; /etc/init.d/fxl start");
-        const given = await until(() => instance(h, "fxq"), (i) => i?.running === false && !("respawn" in i), 12);
+        await h.exec(
+          "rm -f /tmp/fxq.log /tmp/fxz.log /tmp/fxl.log; /etc/init.d/fxq start; /etc/init.d/fxz start; /etc/init.d/fxl start",
+        );
+        const given = await until(
+          () => instance(h, "fxq"),
+          (i) => i?.running === false && !("respawn" in i),
+          12,
+        );
         expect(given, h.name).toMatchObject({ running: false, exit_code: 1 });
         expect(given).not.toHaveProperty("respawn");
         expect(await lines(h, "/tmp/fxq.log"), h.name).toBe(6);
-        expect((await h.exec("cat /var/log/procd.log")).stdout).toContain("Instance fxq::instance1 s in a crash loop 6 crashes");
+        expect((await h.exec("cat /var/log/procd.log")).stdout).toContain(
+          "Instance fxq::instance1 s in a crash loop 6 crashes",
+        );
         // Still given up (and 6 starts) a respawn timeout later.
-        await until(() => lines(h, "/tmp/fxq.log"), (n) => n > 6, 1.5);
+        await until(
+          () => lines(h, "/tmp/fxq.log"),
+          (n) => n > 6,
+          1.5,
+        );
         expect(await lines(h, "/tmp/fxq.log")).toBe(6);
         // start: one more run, the count not reset, so given up again at once.
         expect((await h.exec("/etc/init.d/fxq start")).code).toBe(0);
-        expect(await until(() => lines(h, "/tmp/fxq.log"), (n) => n === 7, 2)).toBe(7);
-        await until(() => h.exec("cat /var/log/procd.log").then((r) => r.stdout), (l) => l.includes("7 crashes"), 2);
-        expect((await h.exec("cat /var/log/procd.log")).stdout).toContain("Instance fxq::instance1 s in a crash loop 7 crashes");
+        expect(
+          await until(
+            () => lines(h, "/tmp/fxq.log"),
+            (n) => n === 7,
+            2,
+          ),
+        ).toBe(7);
+        await until(
+          () => h.exec("cat /var/log/procd.log").then((r) => r.stdout),
+          (l) => l.includes("7 crashes"),
+          2,
+        );
+        expect((await h.exec("cat /var/log/procd.log")).stdout).toContain(
+          "Instance fxq::instance1 s in a crash loop 7 crashes",
+        );
         expect(await instance(h, "fxq")).not.toHaveProperty("respawn");
         // restart: a new instance, the respawn object back, counting from zero.
         expect((await h.exec("/etc/init.d/fxq restart")).code).toBe(0);
-        expect(await until(() => lines(h, "/tmp/fxq.log"), (n) => n >= 9, 4)).toBeGreaterThanOrEqual(9);
+        expect(
+          await until(
+            () => lines(h, "/tmp/fxq.log"),
+            (n) => n >= 9,
+            4,
+          ),
+        ).toBeGreaterThanOrEqual(9);
         expect(await instance(h, "fxq")).toHaveProperty("respawn", { threshold: 3600, timeout: 1, retry: 5 });
         // retry 0: well past 6 starts and still respawning.
-        expect(await until(() => lines(h, "/tmp/fxz.log"), (n) => n >= 9, 10)).toBeGreaterThanOrEqual(9);
+        expect(
+          await until(
+            () => lines(h, "/tmp/fxz.log"),
+            (n) => n >= 9,
+            10,
+          ),
+        ).toBeGreaterThanOrEqual(9);
         expect(await instance(h, "fxz")).toHaveProperty("respawn", { threshold: 3600, timeout: 1, retry: 0 });
         // Runs of 3 s with a 2 s threshold are not crashes: more than retry+1 = 3 starts, still respawning.
-        expect(await until(() => lines(h, "/tmp/fxl.log"), (n) => n >= 4, 14)).toBeGreaterThanOrEqual(4);
+        expect(
+          await until(
+            () => lines(h, "/tmp/fxl.log"),
+            (n) => n >= 4,
+            14,
+          ),
+        ).toBeGreaterThanOrEqual(4);
         expect(await instance(h, "fxl")).toHaveProperty("respawn", { threshold: 2, timeout: 1, retry: 2 });
         await h.exec("/etc/init.d/fxq stop; /etc/init.d/fxz stop; /etc/init.d/fxl stop");
       }),
@@ -279,7 +405,10 @@ echo "pids=$t,$t2,$g stop=$a,$b restart=$c,$d gone_g=$gg gone_t2=$gt2 new=$q new
         const out = (await h.exec(script)).stdout.trim();
         const v = Object.fromEntries(out.split(" ").map((kv) => kv.split("=")));
         const [t, t2, g] = v.pids.split(",");
-        expect([t, t2, g].every((p) => /^\d+$/.test(p)), `${h.name}: ${out}`).toBe(true);
+        expect(
+          [t, t2, g].every((p) => /^\d+$/.test(p)),
+          `${h.name}: ${out}`,
+        ).toBe(true);
         const [a, b] = v.stop.split(",").map(Number);
         const [c, d] = v.restart.split(",").map(Number);
         // Real procd: 0.08 to 0.15 s. The stand-in is about 30 short processes: 0.1 to 0.2 s (stop) and 0.3 s (restart) at
@@ -298,7 +427,9 @@ echo "pids=$t,$t2,$g stop=$a,$b restart=$c,$d gone_g=$gg gone_t2=$gt2 new=$q new
         expect(Number(v.most), `${h.name}: old and new at once`).toBe(1);
         expect(Number(v.new_started) - c, `${h.name}: new fxt once SIGKILL (5 s) took the old`).toBeGreaterThan(4.9);
         expect(Number(v.new_started) - c).toBeLessThan(5.9);
-        expect((await h.exec("cat /var/log/procd.log")).stdout).toContain(`Instance fxt::instance1 pid ${t} not stopped on SIGTERM, sending SIGKILL instead`);
+        expect((await h.exec("cat /var/log/procd.log")).stdout).toContain(
+          `Instance fxt::instance1 pid ${t} not stopped on SIGTERM, sending SIGKILL instead`,
+        );
         await h.exec("/etc/init.d/fxt stop");
       }),
     );
@@ -312,10 +443,18 @@ echo "pids=$t,$t2,$g stop=$a,$b restart=$c,$d gone_g=$gg gone_t2=$gt2 new=$q new
         await h.exec("/etc/init.d/fxf reload; /etc/init.d/fxf start");
         expect((await instance(h, "fxf"))?.pid, h.name).toBe(first);
         await h.exec("echo two > /tmp/fxf.conf; /etc/init.d/fxf reload");
-        const second = await until(() => instance(h, "fxf"), (i) => i?.running === true && i.pid !== first, 3);
+        const second = await until(
+          () => instance(h, "fxf"),
+          (i) => i?.running === true && i.pid !== first,
+          3,
+        );
         expect(second?.pid, `${h.name}: file changed`).not.toBe(first);
         await h.exec("sed -i 's/sleep 86407/sleep 86417/' /etc/init.d/fxf; /etc/init.d/fxf start");
-        const third = await until(() => instance(h, "fxf"), (i) => i?.running === true && i.pid !== second?.pid, 3);
+        const third = await until(
+          () => instance(h, "fxf"),
+          (i) => i?.running === true && i.pid !== second?.pid,
+          3,
+        );
         expect(third?.command, `${h.name}: command changed`).toEqual(["/bin/sleep", "86417"]);
         expect(await pidsOf(h, "86407")).toEqual([]);
         await h.exec("/etc/init.d/fxf stop");

@@ -9,7 +9,11 @@ import { radioPortRole } from "../../roles/radio/index.ts";
 export async function configureRadioPort(lab: Lab<"pilot">, name: string): Promise<void> {
   await lab.installer.plugInto(name);
   try {
-    const session = new Session(loadInventory(lab.inventoryPath), { output: "silent", dial: lab.laptop("installer").dial, reach: { [name]: { address: lab.host(name).routerLanAddress!, via: null } } });
+    const session = new Session(loadInventory(lab.inventoryPath), {
+      output: "silent",
+      dial: lab.laptop("installer").dial,
+      reach: { [name]: { address: lab.host(name).routerLanAddress!, via: null } },
+    });
     try {
       const [recap] = await session.run({ name: "The radio port", hosts: [name], roles: [radioPortRole] });
       if (recap.failed || recap.unreachable) throw new Error(`radio port of ${name}: ${recap.error}`);

@@ -30,13 +30,20 @@ let lab: Lab<"pilot">;
 let home: Inventory;
 
 const host = (name: string, inventory = home) => inventory.hosts.find((h) => h.name === name)!;
-const homeSession = (options: SessionOptions = {}) => new Session(home, { output: "silent", dial: lab.installer.dial, connectTimeoutMs: 20_000, ...options });
+const homeSession = (options: SessionOptions = {}) =>
+  new Session(home, { output: "silent", dial: lab.installer.dial, connectTimeoutMs: 20_000, ...options });
 /** The client address the SSH server saw ($SSH_CONNECTION's first field): which hop the connection came from. */
-const sourceOf = async (s: Session, name: string) => (await (await s.connect(host(name, s.inventory))).run(sh`echo $SSH_CONNECTION`)).stdout.trim().split(" ")[0];
+const sourceOf = async (s: Session, name: string) =>
+  (await (await s.connect(host(name, s.inventory))).run(sh`echo $SSH_CONNECTION`)).stdout.trim().split(" ")[0];
 /** SSH connections the hub's OpenSSH holds, one line each: "<peer address>:<port>". */
-const hubSshPeers = async () => (await lab.host("hub").exec("ss -Htn state established '( sport = :22 )' | awk '{print $4}'")).stdout.trim().split("\n").filter(Boolean);
+const hubSshPeers = async () =>
+  (await lab.host("hub").exec("ss -Htn state established '( sport = :22 )' | awk '{print $4}'")).stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean);
 /** SSH connections the installer's laptop holds (to any router). */
-const laptopSshConnections = async () => Number((await lab.installer.exec("ss -Htn state established '( dport = :22 )' | wc -l")).stdout.trim());
+const laptopSshConnections = async () =>
+  Number((await lab.installer.exec("ss -Htn state established '( dport = :22 )' | wc -l")).stdout.trim());
 /** A dial that records what it was asked for and the streams it gave. */
 const recording = (dial: (host: string, port: number) => Promise<Duplex>) => {
   const calls: string[] = [];
@@ -115,12 +122,17 @@ describe("connection paths on the pilot's network", () => {
       expect(await laptopSshConnections()).toBe(1);
       expect((await hubSshPeers()).map((p) => p.replace(/:\d+$/, ""))).toEqual([lab.host("owrt-1").meshIp]);
       expect(dial.calls).toEqual([`${lab.host("owrt-1").routerLanAddress}:22`]);
-      console.log(`connect: owrt-2 from the kitchen (laptop -> hub -> owrt-2) ${oneJumpMs.toFixed(0)} ms, from the installer's laptop (-> owrt-1 -> hub -> owrt-2: three handshakes) ${twoJumpsMs.toFixed(0)} ms`);
+      console.log(
+        `connect: owrt-2 from the kitchen (laptop -> hub -> owrt-2) ${oneJumpMs.toFixed(0)} ms, from the installer's laptop (-> owrt-1 -> hub -> owrt-2: three handshakes) ${twoJumpsMs.toFixed(0)} ms`,
+      );
     } finally {
       await s.close();
     }
     // Closing the session closed the jumps too: nothing of ours is left on the hub's SSH port or on the laptop.
-    await until("the session's connections closed", async () => (await hubSshPeers()).length === 0 && (await laptopSshConnections()) === 0);
+    await until(
+      "the session's connections closed",
+      async () => (await hubSshPeers()).length === 0 && (await laptopSshConnections()) === 0,
+    );
   });
 
   it("converges every host through the jumps, the second run changes nothing, and the kitchen's path agrees", async () => {
@@ -145,7 +157,13 @@ describe("connection paths on the pilot's network", () => {
 
   it("a changed host key behind the jumps is refused, naming the node and the pin, and nothing runs", async () => {
     const pinned = readFileSync(home.knownHosts, "utf8");
-    const forged = pinned.split("\n").map((l) => (l.startsWith("owrt-2 ") ? "owrt-2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" : l));
+    const forged = pinned
+      .split("\n")
+      .map((l) =>
+        l.startsWith("owrt-2 ")
+          ? "owrt-2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+          : l,
+      );
     writeFileSync(home.knownHosts, forged.join("\n"));
     try {
       await lab.host("owrt-2").exec("rm -f /etc/meshisp/node.conf");
@@ -154,7 +172,11 @@ describe("connection paths on the pilot's network", () => {
       await s.close();
       expect(recap.failed + (recap.unreachable ? 1 : 0)).toBe(1);
       const line = forged.findIndex((l) => l.startsWith("owrt-2 ")) + 1;
-      expect(recap.error).toMatch(new RegExp(`owrt-2 via hub \\(root@${lab.host("owrt-2").meshIp!.replace(/\./g, "\\.")}\\): HOST KEY CHANGED: owrt-2 now presents ssh-ed25519 SHA256:\\S+, but ${home.knownHosts}:${line} pins SHA256:`));
+      expect(recap.error).toMatch(
+        new RegExp(
+          `owrt-2 via hub \\(root@${lab.host("owrt-2").meshIp!.replace(/\./g, "\\.")}\\): HOST KEY CHANGED: owrt-2 now presents ssh-ed25519 SHA256:\\S+, but ${home.knownHosts}:${line} pins SHA256:`,
+        ),
+      );
       expect((await lab.host("owrt-2").exec("test -e /etc/meshisp/node.conf; echo $?")).stdout.trim()).toBe("1");
     } finally {
       writeFileSync(home.knownHosts, pinned);
@@ -165,20 +187,43 @@ describe("connection paths on the pilot's network", () => {
     const hubIp = lab.host("hub").meshIp!.replace(/\./g, "\\.");
     const cases: { reach: SessionOptions["reach"]; error: RegExp }[] = [
       // The laptop's own connection: nothing listens on port 2 of owrt-1's LAN address (fw4's lan zone accepts, the kernel resets).
-      { reach: { "owrt-1": { port: 2 } }, error: /^owrt-2 via hub: cannot reach hub: hub via owrt-1: cannot reach owrt-1: root@192\.168\.8\.1:2: could not connect: / },
+      {
+        reach: { "owrt-1": { port: 2 } },
+        error:
+          /^owrt-2 via hub: cannot reach hub: hub via owrt-1: cannot reach owrt-1: root@192\.168\.8\.1:2: could not connect: /,
+      },
       // owrt-1 cannot open the TCP connection to the hub's port 2 over the mesh.
-      { reach: { hub: { port: 2 } }, error: new RegExp(`^owrt-2 via hub: cannot reach hub: hub via owrt-1: .*could not open a TCP connection from there to ${hubIp}:2`) },
+      {
+        reach: { hub: { port: 2 } },
+        error: new RegExp(
+          `^owrt-2 via hub: cannot reach hub: hub via owrt-1: .*could not open a TCP connection from there to ${hubIp}:2`,
+        ),
+      },
       // The hub cannot open it to owrt-2's port 2 (fw4 on owrt-2 rejects what the mesh admission does not name).
-      { reach: { "owrt-2": { port: 2 } }, error: /^owrt-2 via hub: .*could not open a TCP connection from there to 10\.0\.4\.\d+:2/ },
+      {
+        reach: { "owrt-2": { port: 2 } },
+        error: /^owrt-2 via hub: .*could not open a TCP connection from there to 10\.0\.4\.\d+:2/,
+      },
       // Nobody answers at an unused mesh IP (the SYNs vanish in the hub's Nebula): bounded by the connect timeout.
-      { reach: { "owrt-2": { address: UNUSED_MESH_IP } }, error: new RegExp(`^owrt-2 via hub: could not open a TCP connection from hub to ${UNUSED_MESH_IP.replace(/\./g, "\\.")}:22: no answer within 5000 ms`) },
+      {
+        reach: { "owrt-2": { address: UNUSED_MESH_IP } },
+        error: new RegExp(
+          `^owrt-2 via hub: could not open a TCP connection from hub to ${UNUSED_MESH_IP.replace(/\./g, "\\.")}:22: no answer within 5000 ms`,
+        ),
+      },
       { reach: { "owrt-2": { via: "nope" } }, error: /owrt-2 is to be reached via nope, which is not a host of/ },
-      { reach: { "owrt-1": { via: "owrt-2" } }, error: /the path to owrt-2 loops: owrt-2 via hub via owrt-1 via owrt-2/ },
+      {
+        reach: { "owrt-1": { via: "owrt-2" } },
+        error: /the path to owrt-2 loops: owrt-2 via hub via owrt-1 via owrt-2/,
+      },
     ];
     for (const { reach, error } of cases) {
       const s = homeSession({ reach, connectTimeoutMs: 5_000 });
       const t0 = performance.now();
-      const failure = await s.connect(host("owrt-2")).then(() => undefined, (err: Error) => err);
+      const failure = await s.connect(host("owrt-2")).then(
+        () => undefined,
+        (err: Error) => err,
+      );
       const ms = performance.now() - t0;
       await s.close();
       expect(failure?.message).toMatch(error);
@@ -201,6 +246,9 @@ describe("connection paths on the pilot's network", () => {
       await s.close();
     }
     // The dialled stream ends with the session, and so does the hub's side of it.
-    await until("the dialled stream and the hub's connection closed", async () => dial.streams.every((d) => d.destroyed) && (await hubSshPeers()).length === 0);
+    await until(
+      "the dialled stream and the hub's connection closed",
+      async () => dial.streams.every((d) => d.destroyed) && (await hubSshPeers()).length === 0,
+    );
   });
 });

@@ -28,7 +28,11 @@ import { failoverUplinks } from "../../scripts/failover/uplinks.ts";
 
 const PASSPHRASE = "routing lab CA passphrase";
 const SERVICES = "198.51.100.10";
-const BANDWIDTH = { "uplink-1": { up_mbit: 20, down_mbit: 100 }, "uplink-2": { up_mbit: 5, down_mbit: 50 }, "uplink-3": { up_mbit: 2, down_mbit: 25 } };
+const BANDWIDTH = {
+  "uplink-1": { up_mbit: 20, down_mbit: 100 },
+  "uplink-2": { up_mbit: 5, down_mbit: 50 },
+  "uplink-3": { up_mbit: 2, down_mbit: 25 },
+};
 const UPLINKS = Object.keys(BANDWIDTH) as (keyof typeof BANDWIDTH)[];
 let lab: Lab<"pilot">;
 let ca: Awaited<ReturnType<typeof openInventoryCa>>;
@@ -45,7 +49,9 @@ async function converge(inventory: Inventory = loadInventory(lab.inventoryPath))
   for (const play of plays()) recaps.push(...(await session.run(play)));
   await session.close();
   await Promise.all(ca.pending);
-  lastChanges = session.reporter.events.filter((e) => e.status === "changed").map((e) => `${e.host}: ${e.task}${e.diff ? `\n${e.diff}` : ""}`);
+  lastChanges = session.reporter.events
+    .filter((e) => e.status === "changed")
+    .map((e) => `${e.host}: ${e.task}${e.diff ? `\n${e.diff}` : ""}`);
   return recaps;
 }
 /** What the last converge changed, for a failure's message. */
@@ -69,8 +75,15 @@ async function until(what: string, test: () => Promise<boolean>, seconds: number
   throw new Error(`${what}: not within ${seconds} s`);
 }
 const route = async () => (await hub().exec("ip route show table 100 default")).stdout;
-const devOf = (name: string) => tunnelPair("10.0.4.1", loadInventory(lab.inventoryPath).hosts.find((h) => h.name === name)!.meshIp!, routingDefaults).hub.dev;
-const natCount = async (name: string) => Number(/counter packets (\d+)[^\n]*masquerade/.exec((await lab.host(name).exec("nft list chain ip meshisp postrouting")).stdout)?.[1] ?? NaN);
+const devOf = (name: string) =>
+  tunnelPair("10.0.4.1", loadInventory(lab.inventoryPath).hosts.find((h) => h.name === name)!.meshIp!, routingDefaults)
+    .hub.dev;
+const natCount = async (name: string) =>
+  Number(
+    /counter packets (\d+)[^\n]*masquerade/.exec(
+      (await lab.host(name).exec("nft list chain ip meshisp postrouting")).stdout,
+    )?.[1] ?? NaN,
+  );
 /** The home's line dies (the volunteer's router's WAN, in the simulated internet); the radio stays. */
 const cut = (name: string) => lab.host(name).cutLine();
 const uncut = (name: string) => lab.host(name).restoreLine();
@@ -82,7 +95,13 @@ beforeAll(async () => {
     topology: "pilot",
     hosts: [
       { name: "hub", kind: "debian", group: "hub", vars: { routing_probe_target: SERVICES, routing_qos_lan_mbit: 8 } },
-      { name: "uplink-1", kind: "openwrt", release: "23.05", group: "uplinks", vars: { bandwidth: BANDWIDTH["uplink-1"] } },
+      {
+        name: "uplink-1",
+        kind: "openwrt",
+        release: "23.05",
+        group: "uplinks",
+        vars: { bandwidth: BANDWIDTH["uplink-1"] },
+      },
       { name: "uplink-2", kind: "openwrt", group: "uplinks", vars: { bandwidth: BANDWIDTH["uplink-2"] } },
       { name: "uplink-3", kind: "openwrt", group: "uplinks", vars: { bandwidth: BANDWIDTH["uplink-3"] } },
     ],
@@ -96,7 +115,11 @@ afterAll(async () => {
 describe("routing over the uplinks, failover and QoS in the lab", () => {
   it("first deploy with no uplinks yet: the hub converges and sends its LAN through the backup", async () => {
     const full = loadInventory(lab.inventoryPath);
-    const bare: Inventory = { ...full, hosts: full.hosts.filter((h) => h.group !== "uplinks"), groups: { ...full.groups, uplinks: [] } };
+    const bare: Inventory = {
+      ...full,
+      hosts: full.hosts.filter((h) => h.group !== "uplinks"),
+      groups: { ...full.groups, uplinks: [] },
+    };
     const [recap] = await converge(bare);
     expect(recap.failed, recap.error).toBe(0);
     await until("the checker routes through the backup", async () => BACKUP_ROUTE.test(await route()), 10);
@@ -110,7 +133,11 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     for (const name of UPLINKS) {
       await lab.installer.plugInto(name);
       try {
-        const session = new Session(loadInventory(lab.inventoryPath), { output: "silent", dial: lab.laptop("installer").dial, reach: { [name]: { address: lab.host(name).routerLanAddress!, via: null } } });
+        const session = new Session(loadInventory(lab.inventoryPath), {
+          output: "silent",
+          dial: lab.laptop("installer").dial,
+          reach: { [name]: { address: lab.host(name).routerLanAddress!, via: null } },
+        });
         try {
           const [recap] = await session.run({ ...plays()[1], hosts: [name] });
           expect([recap.failed, recap.unreachable], `${name}: ${recap.error}`).toEqual([0, false]);
@@ -126,20 +153,28 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     for (const r of first) expect(r.failed, `${r.host}: ${r.error}`).toBe(0);
     expect(first.find((r) => r.host === "hub")!.changed).toBeGreaterThan(0);
     const second = await converge();
-    for (const r of second) expect(r.changed, `${r.host} changed on the second run:\n${lastChanges.join("\n")}`).toBe(0);
+    for (const r of second)
+      expect(r.changed, `${r.host} changed on the second run:\n${lastChanges.join("\n")}`).toBe(0);
     const devs = UPLINKS.map(devOf);
-    const waited = await until("every uplink in the route", async () => {
-      const r = await route();
-      return devs.every((d) => r.includes(`dev ${d} `));
-    }, 15);
+    const waited = await until(
+      "every uplink in the route",
+      async () => {
+        const r = await route();
+        return devs.every((d) => r.includes(`dev ${d} `));
+      },
+      15,
+    );
     expect(waited).toBeLessThan(15);
     // Weights follow the donated download bandwidth.
     const r = await route();
-    for (const name of UPLINKS) expect(r).toMatch(new RegExp(`dev ${devOf(name)} weight ${BANDWIDTH[name].down_mbit}\\b`));
+    for (const name of UPLINKS)
+      expect(r).toMatch(new RegExp(`dev ${devOf(name)} weight ${BANDWIDTH[name].down_mbit}\\b`));
   }, 300_000); // three first deploys from the installer's laptop, then two converges from the kitchen
 
   it("the hub's LAN reaches the internet through the uplinks, not the backup", async () => {
-    const backup = Number(/counter packets (\d+)/.exec((await hub().exec("nft list chain ip meshisp postrouting")).stdout)?.[1]);
+    const backup = Number(
+      /counter packets (\d+)/.exec((await hub().exec("nft list chain ip meshisp postrouting")).stdout)?.[1],
+    );
     const before = await Promise.all(UPLINKS.map(natCount));
     // Ten new connections at once from one curl (-Z): one after another, a loaded lab spent over 30 s on them (a
     // process start and four Nebula wake-ups each), though every one was refused as it should be.
@@ -147,7 +182,9 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     expect((await kitchen(`curl -s -Z -m 2 ${urls}; ping -n -c 2 -W 2 ${SERVICES}`)).code).toBe(0);
     const after = await Promise.all(UPLINKS.map(natCount));
     expect(after.reduce((s, n) => s + n, 0) - before.reduce((s, n) => s + n, 0)).toBeGreaterThanOrEqual(11);
-    expect(Number(/counter packets (\d+)/.exec((await hub().exec("nft list chain ip meshisp postrouting")).stdout)?.[1])).toBe(backup);
+    expect(
+      Number(/counter packets (\d+)/.exec((await hub().exec("nft list chain ip meshisp postrouting")).stdout)?.[1]),
+    ).toBe(backup);
   }, 30_000);
 
   it("spreads flows over the uplinks in proportion to their weights", async () => {
@@ -157,7 +194,9 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     const flows = 900;
     const devs = UPLINKS.map(devOf);
     const rules = devs.map((d) => `    oifname "${d}" udp dport 20001-${20000 + flows} counter\n`).join("");
-    const made = await hub().exec(`nft -f - <<'EOF'\ntable ip routing_test_spread {\n  chain routed {\n    type filter hook forward priority -50;\n${rules}  }\n}\nEOF`);
+    const made = await hub().exec(
+      `nft -f - <<'EOF'\ntable ip routing_test_spread {\n  chain routed {\n    type filter hook forward priority -50;\n${rules}  }\n}\nEOF`,
+    );
     // One round trip for everything read on the hub (a loaded lab spends a second or more on each): the counters per
     // tunnel, the checker's route switches, and where a burst can be lost after the route, for the log (each tunnel's
     // QoS queue, Nebula's tun queue).
@@ -168,9 +207,13 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
         )
       ).stdout;
       return {
-        routed: devs.map((d) => Number(new RegExp(`oifname "${d}"[^\\n]*counter packets (\\d+)`).exec(out)?.[1] ?? NaN)),
+        routed: devs.map((d) =>
+          Number(new RegExp(`oifname "${d}"[^\\n]*counter packets (\\d+)`).exec(out)?.[1] ?? NaN),
+        ),
         switches: metric(out, "meshisp_failover_switches_total"),
-        drops: [...out.matchAll(/^(qdisc drops \S+|nebula1 tx drops) (\d+)$/gm)].map((m) => `${m[1]} ${m[2]}`).join(", "),
+        drops: [...out.matchAll(/^(qdisc drops \S+|nebula1 tx drops) (\d+)$/gm)]
+          .map((m) => `${m[1]} ${m[2]}`)
+          .join(", "),
       };
     };
     try {
@@ -178,16 +221,22 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
       let counts: number[] = [];
       let nat: number[] = [];
       for (let attempt = 1; ; attempt++) {
-        await until("every uplink in the route", async () => {
-          const r = await route();
-          return devs.every((d) => r.includes(`dev ${d} `));
-        }, 10);
+        await until(
+          "every uplink in the route",
+          async () => {
+            const r = await route();
+            return devs.every((d) => r.includes(`dev ${d} `));
+          },
+          10,
+        );
         const [before, natBefore] = await Promise.all([hubSide(), Promise.all(UPLINKS.map(natCount))]);
         await kitchen(`bash -c 'for p in $(seq 20001 ${20000 + flows}); do echo x > /dev/udp/${SERVICES}/$p; done'`);
         const [after, natAfter] = await Promise.all([hubSide(), Promise.all(UPLINKS.map(natCount))]);
         counts = after.routed.map((n, i) => n - before.routed[i]);
         nat = natAfter.map((n, i) => n - natBefore[i]);
-        console.log(`spread attempt ${attempt}: per tunnel ${counts.join("/")}, masqueraded at the uplinks ${nat.join("/")}; on the hub before: ${before.drops}; after: ${after.drops}; route switches ${after.switches - before.switches}`);
+        console.log(
+          `spread attempt ${attempt}: per tunnel ${counts.join("/")}, masqueraded at the uplinks ${nat.join("/")}; on the hub before: ${before.drops}; after: ${after.drops}; route switches ${after.switches - before.switches}`,
+        );
         if (after.switches === before.switches) break;
         expect(attempt, "the checker changed the route during every measurement").toBeLessThan(3);
       }
@@ -196,7 +245,9 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
       const weights = UPLINKS.map((n) => BANDWIDTH[n].down_mbit);
       const sum = weights.reduce((s, w) => s + w, 0);
       const shares = counts.map((n) => n / total);
-      console.log(`flows per uplink: ${UPLINKS.map((n, i) => `${n} ${counts[i]} (${(shares[i] * 100).toFixed(1)}%, weight ${((weights[i] / sum) * 100).toFixed(1)}%)`).join(", ")}`);
+      console.log(
+        `flows per uplink: ${UPLINKS.map((n, i) => `${n} ${counts[i]} (${(shares[i] * 100).toFixed(1)}%, weight ${((weights[i] / sum) * 100).toFixed(1)}%)`).join(", ")}`,
+      );
       shares.forEach((s, i) => expect(Math.abs(s - weights[i] / sum), UPLINKS[i]).toBeLessThan(0.07));
       // And out they went: every uplink masqueraded flows of its share.
       nat.forEach((n, i) => expect(n, `${UPLINKS[i]} masqueraded none of its ${counts[i]} flows`).toBeGreaterThan(0));
@@ -211,7 +262,11 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     let down = NaN;
     try {
       await cut("uplink-2");
-      down = await until("uplink-2 down in the metrics", async () => metric(await metrics(), "meshisp_uplink_up", "uplink-2") === 0, 3);
+      down = await until(
+        "uplink-2 down in the metrics",
+        async () => metric(await metrics(), "meshisp_uplink_up", "uplink-2") === 0,
+        3,
+      );
       let m = await metrics();
       expect(metric(m, "meshisp_uplink_up", "uplink-1")).toBe(1);
       expect(metric(m, "meshisp_uplink_up", "uplink-3")).toBe(1);
@@ -221,7 +276,11 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
       expect(metric(m, "meshisp_uplink_rtt_seconds", "uplink-1")).toBeLessThan(0.3);
       await cut("uplink-1");
       await cut("uplink-3");
-      await until("the backup active in the metrics", async () => metric(await metrics(), "meshisp_backup_active") === 1, 3);
+      await until(
+        "the backup active in the metrics",
+        async () => metric(await metrics(), "meshisp_backup_active") === 1,
+        3,
+      );
       m = await metrics();
       for (const name of UPLINKS) expect(metric(m, "meshisp_uplink_up", name), name).toBe(0);
       expect(BACKUP_ROUTE.test(await route())).toBe(true);
@@ -239,7 +298,11 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     let radioDown = NaN;
     try {
       await lab.host("uplink-2").cutRadio();
-      radioDown = await until("uplink-2 down in the metrics after its radio died", async () => metric(await metrics(), "meshisp_uplink_up", "uplink-2") === 0, 3);
+      radioDown = await until(
+        "uplink-2 down in the metrics after its radio died",
+        async () => metric(await metrics(), "meshisp_uplink_up", "uplink-2") === 0,
+        3,
+      );
       const m = await metrics();
       expect(metric(m, "meshisp_uplink_up", "uplink-1")).toBe(1);
       expect(metric(m, "meshisp_uplink_up", "uplink-3")).toBe(1);
@@ -248,14 +311,18 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
       await lab.host("uplink-2").restoreRadio();
     }
     const radioBack = await until("every uplink up again after the radio", everyUp, 15);
-    console.log(`metrics: uplink-2 seen down after ${down.toFixed(2)} s, all back after ${back.toFixed(2)} s; radio cut: down after ${radioDown.toFixed(2)} s, back ${radioBack.toFixed(2)} s after the radio returned`);
+    console.log(
+      `metrics: uplink-2 seen down after ${down.toFixed(2)} s, all back after ${back.toFixed(2)} s; radio cut: down after ${radioDown.toFixed(2)} s, back ${radioBack.toFixed(2)} s after the radio returned`,
+    );
   }, 90_000);
 
   it("scripts/test-failover, line cuts in the lab's wiring: new connections within 3 s, the backup carries all-down, an uplink takes over again", async () => {
     const inventory = loadInventory(lab.inventoryPath);
     const { uplinks } = failoverUplinks(inventory);
     // Every router here sits on the radio: the lab wrote its radio_device.
-    expect(uplinks.map((u) => `${u.name} ${u.dev} ${u.cuts.join("+")}`)).toEqual(UPLINKS.map((n) => `${n} ${devOf(n)} line+radio`));
+    expect(uplinks.map((u) => `${u.name} ${u.dev} ${u.cuts.join("+")}`)).toEqual(
+      UPLINKS.map((n) => `${n} ${devOf(n)} line+radio`),
+    );
     const access = (await labAccess(inventory, uplinks))!;
     const switches = metric(await metrics(), "meshisp_failover_switches_total");
     const report = await runFailoverTest(access, { kinds: ["line"] });
@@ -281,12 +348,28 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     // As a maintainer runs it at the kitchen: the CLI in the laptop's namespace, the routers over the mesh, each cut an
     // nft drop on the router's radio port that the router removes by itself (nothing can reach it while it is cut).
     const www = `${lab.dir}/live-www`;
-    const web = await lab.services.exec(`mkdir -p ${www} && echo ok > ${www}/index.html && { busybox httpd -f -p ${SERVICES}:8081 -h ${www} </dev/null >/dev/null 2>&1 & echo $!; }`);
+    const web = await lab.services.exec(
+      `mkdir -p ${www} && echo ok > ${www}/index.html && { busybox httpd -f -p ${SERVICES}:8081 -h ${www} </dev/null >/dev/null 2>&1 & echo $!; }`,
+    );
     const webPid = web.stdout.trim();
     const switches = metric(await metrics(), "meshisp_failover_switches_total");
     try {
-      const args = ["-i", lab.inventoryPath, "--live", "--cuts", "radio", "--url", `http://${SERVICES}:8081/`, "--ping", SERVICES, "--radio-cut-seconds", "6"];
-      const out = await lab.laptop("kitchen").exec(`cd ${process.cwd()} && npx tsx scripts/test-failover.ts ${args.map((a) => `'${a}'`).join(" ")} 2>&1`);
+      const args = [
+        "-i",
+        lab.inventoryPath,
+        "--live",
+        "--cuts",
+        "radio",
+        "--url",
+        `http://${SERVICES}:8081/`,
+        "--ping",
+        SERVICES,
+        "--radio-cut-seconds",
+        "6",
+      ];
+      const out = await lab
+        .laptop("kitchen")
+        .exec(`cd ${process.cwd()} && npx tsx scripts/test-failover.ts ${args.map((a) => `'${a}'`).join(" ")} 2>&1`);
       console.log(out.stdout);
       expect(out.code, out.stdout).toBe(0);
       expect(out.stdout).toContain("live mesh");
@@ -297,11 +380,16 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     }
     expect(metric(await metrics(), "meshisp_failover_switches_total") - switches).toBeGreaterThanOrEqual(8);
     // Each router lifted its own cut: no drop table left, and every uplink back in the hub's route.
-    for (const name of UPLINKS) expect((await lab.host(name).exec("nft list tables")).stdout, name).not.toContain("meshisp_failover_radio");
-    await until("every uplink back in the route", async () => {
-      const r = await route();
-      return UPLINKS.every((n) => r.includes(devOf(n)));
-    }, 15);
+    for (const name of UPLINKS)
+      expect((await lab.host(name).exec("nft list tables")).stdout, name).not.toContain("meshisp_failover_radio");
+    await until(
+      "every uplink back in the route",
+      async () => {
+        const r = await route();
+        return UPLINKS.every((n) => r.includes(devOf(n)));
+      },
+      15,
+    );
   }, 180_000);
 
   it("QoS: a voice-class ping stays fast while a bulk download saturates the hub's LAN", async () => {
@@ -315,7 +403,9 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     const download = await bulk;
     const avg = (out: string) => Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1]);
     const kbit = Number(/([\d.]+) Kbits\/sec\s+receiver/.exec(download.stdout.split("[SUM]").pop() ?? "")?.[1]);
-    console.log(`QoS: download ${kbit} kbit/s on an 8 Mbit/s LAN; EF ping ${avg(ef.stdout)} ms, default-class ping ${avg(plain.stdout)} ms`);
+    console.log(
+      `QoS: download ${kbit} kbit/s on an 8 Mbit/s LAN; EF ping ${avg(ef.stdout)} ms, default-class ping ${avg(plain.stdout)} ms`,
+    );
     // The download fills the shaped LAN (95% of 8 Mbit/s, less headers) ...
     expect(kbit).toBeGreaterThan(6000);
     expect(kbit).toBeLessThan(8000);
@@ -330,10 +420,18 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     // Only uplink-2 (5 Mbit/s up) left: the hub shapes its tunnel at 95% of that.
     await cut("uplink-1");
     await cut("uplink-3");
-    await until("only uplink-2 in the route", async () => {
-      const r = await route();
-      return r.includes(`dev ${devOf("uplink-2")}`) && !r.includes(`dev ${devOf("uplink-1")} `) && !r.includes(`dev ${devOf("uplink-3")} `);
-    }, 5);
+    await until(
+      "only uplink-2 in the route",
+      async () => {
+        const r = await route();
+        return (
+          r.includes(`dev ${devOf("uplink-2")}`) &&
+          !r.includes(`dev ${devOf("uplink-1")} `) &&
+          !r.includes(`dev ${devOf("uplink-3")} `)
+        );
+      },
+      5,
+    );
     try {
       const pidfile = `${lab.dir}/qos-up-iperf.pid`;
       await lab.services.exec(`iperf3 -s -D -1 -p 5202 --pidfile ${pidfile}`);
@@ -346,7 +444,9 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
       const upload = await bulk;
       const avg = (out: string) => Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1]);
       const kbit = Number(/([\d.]+) Kbits\/sec[^\n]*receiver/.exec(upload.stdout)?.[1]);
-      console.log(`QoS up: bulk UDP ${kbit} kbit/s arriving through uplink-2 (5 Mbit/s donated); EF ping ${avg(ef.stdout)} ms, bulk-class ping ${avg(plain.stdout)} ms`);
+      console.log(
+        `QoS up: bulk UDP ${kbit} kbit/s arriving through uplink-2 (5 Mbit/s donated); EF ping ${avg(ef.stdout)} ms, bulk-class ping ${avg(plain.stdout)} ms`,
+      );
       expect(upload.code, `iperf3: ${upload.stdout.slice(-600)}${upload.stderr}`).toBe(0);
       // What arrives is the cap (95% of 5 Mbit/s, less the tunnel's Ethernet header), not the 10 Mbit/s sent.
       expect(kbit).toBeGreaterThan(4000);
@@ -357,10 +457,14 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
       await uncut("uplink-1");
       await uncut("uplink-3");
     }
-    await until("every uplink back", async () => {
-      const r = await route();
-      return UPLINKS.every((n) => r.includes(`dev ${devOf(n)} `));
-    }, 5);
+    await until(
+      "every uplink back",
+      async () => {
+        const r = await route();
+        return UPLINKS.every((n) => r.includes(`dev ${devOf(n)} `));
+      },
+      5,
+    );
   }, 60_000);
 
   it("after a reboot the boot scripts put the routing back, and the runner then finds nothing to change", async () => {
@@ -370,17 +474,31 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     const rebooted = uplink.reboot();
     // The hub (Debian) meanwhile loses what a reboot takes, and its boot script is run as its boot would.
     const rules = "for p in 1000 1000 1000 1010 1010 1011 1011; do ip rule del priority $p; done";
-    await hub().exec(`nft delete table ip meshisp; for d in ${UPLINKS.map(devOf).join(" ")}; do ip link del $d; done; ${rules}; tc qdisc del dev lan0 root`);
+    await hub().exec(
+      `nft delete table ip meshisp; for d in ${UPLINKS.map(devOf).join(" ")}; do ip link del $d; done; ${rules}; tc qdisc del dev lan0 root`,
+    );
     await until("the hub on the backup", async () => BACKUP_ROUTE.test(await route()), 5);
     expect((await hub().exec("/etc/init.d/meshisp-routing start")).code).toBe(0);
     const { ms } = await rebooted;
-    const booted = await until("uplink-3's boot service put its tunnel and table ip meshisp back", async () => (await uplink.exec("ip link show mu-hub >/dev/null 2>&1 && nft list table ip meshisp >/dev/null 2>&1")).code === 0, 30);
+    const booted = await until(
+      "uplink-3's boot service put its tunnel and table ip meshisp back",
+      async () =>
+        (await uplink.exec("ip link show mu-hub >/dev/null 2>&1 && nft list table ip meshisp >/dev/null 2>&1")).code ===
+        0,
+      30,
+    );
     // In the route means the checker's probes through its tunnel are answered: masqueraded out of its WAN again.
-    const back = await until("every uplink in the route again", async () => {
-      const r = await route();
-      return UPLINKS.every((n) => r.includes(`dev ${devOf(n)} `));
-    }, 60);
-    console.log(`reboot: uplink-3 answered SSH after ${ms} ms, its routing there ${booted.toFixed(1)} s later, every uplink in the hub's route ${back.toFixed(1)} s after that`);
+    const back = await until(
+      "every uplink in the route again",
+      async () => {
+        const r = await route();
+        return UPLINKS.every((n) => r.includes(`dev ${devOf(n)} `));
+      },
+      60,
+    );
+    console.log(
+      `reboot: uplink-3 answered SSH after ${ms} ms, its routing there ${booted.toFixed(1)} s later, every uplink in the hub's route ${back.toFixed(1)} s after that`,
+    );
     expect((await kitchen(`ping -n -c 1 -W 2 ${SERVICES}`)).code).toBe(0);
     for (const r of await converge()) expect(r.changed, `${r.host} changed after the boot script`).toBe(0);
     // Run again (a service restart), it leaves a set-up host alone.

@@ -21,13 +21,30 @@ let internetDnsPid = 0;
 
 const converge = async () => {
   const { recaps, events } = await mesh.converge();
-  return { recaps, changed: events.filter((e) => e.status === "changed").map((e) => `${e.host}: ${e.task} (${e.summary ?? ""})`) };
+  return {
+    recaps,
+    changed: events.filter((e) => e.status === "changed").map((e) => `${e.host}: ${e.task} (${e.summary ?? ""})`),
+  };
 };
 
 /** The script as the maintainer runs it: in the kitchen laptop's namespace, where the hub is on the LAN. */
 function script(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn("ip", ["netns", "exec", lab.laptop("kitchen").netns, "npx", "tsx", "scripts/test-local-services.ts", "-i", lab.inventoryPath, ...args], { env: process.env });
+    const child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        lab.laptop("kitchen").netns,
+        "npx",
+        "tsx",
+        "scripts/test-local-services.ts",
+        "-i",
+        lab.inventoryPath,
+        ...args,
+      ],
+      { env: process.env },
+    );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -36,7 +53,8 @@ function script(args: string[]): Promise<{ code: number | null; out: string }> {
 }
 
 // The kitchen LAN's device (a neighbour's phone on the hub's LAN) asks the hub.
-const dig = async (name: string, server: string) => (await lab.host("hub").execLan(`dig +short +time=2 +tries=1 A ${name} @${server}`)).stdout.trim();
+const dig = async (name: string, server: string) =>
+  (await lab.host("hub").execLan(`dig +short +time=2 +tries=1 A ${name} @${server}`)).stdout.trim();
 // The internet cut on the pilot: the hub's own Starlink and every home's line (its tunnel rides the radio and stays).
 const lines = () => lab.hosts.filter((h) => h.group === "hub" || h.group === "uplinks");
 
@@ -45,7 +63,12 @@ beforeAll(async () => {
   mesh = await pilotMeshUp({
     passphrase: PASSPHRASE,
     hosts: [
-      { name: "hub", kind: "debian", group: "hub", vars: { dns_forwarders: [INTERNET_DNS], docker_native_services: NATIVE } },
+      {
+        name: "hub",
+        kind: "debian",
+        group: "hub",
+        vars: { dns_forwarders: [INTERNET_DNS], docker_native_services: NATIVE },
+      },
       { name: "uplink-1", kind: "openwrt", group: "uplinks", vars: { bandwidth: { up_mbit: 5, down_mbit: 20 } } },
     ],
   });
@@ -66,7 +89,9 @@ afterAll(async () => {
 describe("the hub's local services on the pilot's network", () => {
   it("deploys the hub (with its DNS cache) and an uplink; a second run changes nothing", async () => {
     // The hub's first deploy from the kitchen (before the router's enrollment) wrote the DNS cache.
-    const deployed = mesh.deployed.events.filter((e) => e.status === "changed").map((e) => `${e.host}: ${e.task} (${e.summary ?? ""})`);
+    const deployed = mesh.deployed.events
+      .filter((e) => e.status === "changed")
+      .map((e) => `${e.host}: ${e.task} (${e.summary ?? ""})`);
     expect(deployed.filter((t) => /mesh-dns|dnsmasq\.conf|mesh\.hosts/.test(t)).length).toBeGreaterThanOrEqual(4);
     const first = await converge();
     for (const r of first.recaps) expect([r.failed, r.unreachable], `${r.host}: ${r.error}`).toEqual([0, false]);
@@ -89,7 +114,8 @@ describe("the hub's local services on the pilot's network", () => {
   it("answers a mesh node's queries over the tunnel with the hub's mesh address", async () => {
     const uplink = lab.host("uplink-1");
     let up = false;
-    for (let i = 0; i < 20 && !up; i++) up = (await uplink.exec("ping -c 1 -W 1 10.0.4.1 >/dev/null 2>&1 && echo up")).stdout.includes("up");
+    for (let i = 0; i < 20 && !up; i++)
+      up = (await uplink.exec("ping -c 1 -W 1 10.0.4.1 >/dev/null 2>&1 && echo up")).stdout.includes("up");
     expect(up, "the uplink reaches the hub over the mesh").toBe(true);
     const barter = await uplink.exec("nslookup barter.mesh 10.0.4.1");
     expect(barter.stdout).toMatch(/Address:?\s+10\.0\.4\.1\b(?!:)/);
@@ -100,7 +126,9 @@ describe("the hub's local services on the pilot's network", () => {
   it("keeps answering with the internet cut (the hub's Starlink and every home's line): local names, nodes, and cached names", async () => {
     for (const h of lines()) await h.cutLine();
     try {
-      expect((await lab.host("hub").exec(`ping -c 1 -W 1 ${INTERNET_DNS} >/dev/null 2>&1; echo $?`)).stdout.trim()).not.toBe("0");
+      expect(
+        (await lab.host("hub").exec(`ping -c 1 -W 1 ${INTERNET_DNS} >/dev/null 2>&1; echo $?`)).stdout.trim(),
+      ).not.toBe("0");
       expect(await dig("hub.mesh", "10.42.0.1")).toBe("10.42.0.1");
       expect(await dig("credit.mesh", "10.42.0.1")).toBe("10.42.0.1");
       expect(await dig("uplink-1.mesh", "10.42.0.1")).toBe("10.0.4.65");
@@ -129,10 +157,23 @@ describe("the hub's local services on the pilot's network", () => {
       `su postgres -s /bin/sh -c '/usr/lib/postgresql/15/bin/initdb -D /tmp/pgdata -A trust >/tmp/initdb.log 2>&1 && /usr/lib/postgresql/15/bin/pg_ctl -D /tmp/pgdata -o "-c listen_addresses=127.0.0.1 -k /tmp" -l /tmp/pg.log -w start >/dev/null'`,
     );
     expect(pg.code, pg.stderr).toBe(0);
-    expect((await hub.exec("redis-server --bind 127.0.0.1 --port 6379 --save '' --daemonize yes --pidfile /run/redis-lab.pid")).code).toBe(0);
+    expect(
+      (
+        await hub.exec(
+          "redis-server --bind 127.0.0.1 --port 6379 --save '' --daemonize yes --pidfile /run/redis-lab.pid",
+        )
+      ).code,
+    ).toBe(0);
     if ((await hub.exec("wget -q -T 2 -O /dev/null http://10.0.4.1:9100/metrics")).code !== 0) {
-      await hub.exec("setsid prometheus-node-exporter --web.listen-address=10.0.4.1:9100 >/tmp/node-exporter.log 2>&1 < /dev/null &");
-      for (let i = 0; i < 30 && (await hub.exec("wget -q -T 1 -O /dev/null http://10.0.4.1:9100/metrics")).code !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+      await hub.exec(
+        "setsid prometheus-node-exporter --web.listen-address=10.0.4.1:9100 >/tmp/node-exporter.log 2>&1 < /dev/null &",
+      );
+      for (
+        let i = 0;
+        i < 30 && (await hub.exec("wget -q -T 1 -O /dev/null http://10.0.4.1:9100/metrics")).code !== 0;
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 200));
     }
 
     const plain = await script([]);
@@ -151,7 +192,8 @@ describe("the hub's local services on the pilot's network", () => {
   it("fails, by name, a declared service that is not running", async () => {
     const hub = lab.host("hub");
     await hub.exec("kill $(cat /run/redis-lab.pid)");
-    for (let i = 0; i < 20 && (await hub.exec("redis-cli -h 127.0.0.1 ping")).stdout.includes("PONG"); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 20 && (await hub.exec("redis-cli -h 127.0.0.1 ping")).stdout.includes("PONG"); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const run = await script([]);
     expect(run.code, run.out).toBe(1);
     expect(run.out).toMatch(/^FAIL  redis\s+probe redis-cli at 127\.0\.0\.1:6379 exited/m);
@@ -161,7 +203,17 @@ describe("the hub's local services on the pilot's network", () => {
   it("reports each of the nine services as failing where the stack is declared but Docker has no engine (the lab)", async () => {
     const run = await script(["-e", "docker_enabled=true"]);
     expect(run.code).toBe(1);
-    for (const name of ["barter-cache", "mutual-credit", "brainjoos-sync", "emergency-broadcast", "dns", "postgres", "redis", "node-exporter", "cadvisor"]) {
+    for (const name of [
+      "barter-cache",
+      "mutual-credit",
+      "brainjoos-sync",
+      "emergency-broadcast",
+      "dns",
+      "postgres",
+      "redis",
+      "node-exporter",
+      "cadvisor",
+    ]) {
       expect(run.out).toMatch(new RegExp(`^FAIL  ${name}\\s`, "m"));
     }
   }, 60_000);

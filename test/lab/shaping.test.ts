@@ -38,13 +38,25 @@ const firstEvents: TaskEvent[] = [];
 
 // The hub only needs the mesh and the tunnels to the uplinks here (its other roles are tested elsewhere); the routers
 // run the shaping role, and routing so that a download from the internet really goes through them.
-const hubInMesh = (): Play => ({ name: "Hub in the mesh", hosts: ["hub"], roles: [baseRole, nebulaRole(ca), routingHubRole] });
+const hubInMesh = (): Play => ({
+  name: "Hub in the mesh",
+  hosts: ["hub"],
+  roles: [baseRole, nebulaRole(ca), routingHubRole],
+});
 const relayInMesh = (): Play => ({ name: "Relay", hosts: ["relays"], roles: [baseRole, nebulaRole(ca)] });
-const uplinks = (hosts = ["uplinks"]): Play => ({ name: "Set up uplinks", hosts, roles: [baseRole, radioPortRole, nebulaRole(ca), shapingRole, routingUplinkRole] });
+const uplinks = (hosts = ["uplinks"]): Play => ({
+  name: "Set up uplinks",
+  hosts,
+  roles: [baseRole, radioPortRole, nebulaRole(ca), shapingRole, routingUplinkRole],
+});
 
 /** The maintainer at the kitchen: the hub on its LAN, everything else through it (the lab's inventory says so). */
 async function converge(plays: Play[], options: SessionOptions = {}) {
-  const session = new Session(loadInventory(lab.inventoryPath), { output: "silent", dial: lab.laptop("kitchen").dial, ...options });
+  const session = new Session(loadInventory(lab.inventoryPath), {
+    output: "silent",
+    dial: lab.laptop("kitchen").dial,
+    ...options,
+  });
   const recaps = [];
   try {
     for (const play of plays) recaps.push(...(await session.run(play)));
@@ -59,7 +71,10 @@ async function converge(plays: Play[], options: SessionOptions = {}) {
 async function fromInstaller(name: string, plays: Play[]) {
   await lab.installer.plugInto(name);
   try {
-    return await converge(plays, { dial: lab.installer.dial, reach: { [name]: { address: lab.host(name).routerLanAddress!, via: null } } });
+    return await converge(plays, {
+      dial: lab.installer.dial,
+      reach: { [name]: { address: lab.host(name).routerLanAddress!, via: null } },
+    });
   } finally {
     await lab.installer.unplug();
   }
@@ -100,12 +115,28 @@ beforeAll(async () => {
       { name: "hub", kind: "debian", group: "hub", site: "kitchen" },
       // The hub behind Starlink has no inbound address: the remote router finds it through the relay's lighthouse.
       { name: "relay", kind: "debian", group: "relays", site: "public" },
-      { name: "up-radio", kind: "openwrt", release: "24.10", group: "uplinks", site: "home", vars: { bandwidth: CAPS["up-radio"] } },
-      { name: "up-remote", kind: "openwrt", release: "23.05", group: "uplinks", site: "remote", vars: { bandwidth: CAPS["up-remote"] } },
+      {
+        name: "up-radio",
+        kind: "openwrt",
+        release: "24.10",
+        group: "uplinks",
+        site: "home",
+        vars: { bandwidth: CAPS["up-radio"] },
+      },
+      {
+        name: "up-remote",
+        kind: "openwrt",
+        release: "23.05",
+        group: "uplinks",
+        site: "remote",
+        vars: { bandwidth: CAPS["up-remote"] },
+      },
     ],
   });
   ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
-  const started = await lab.services.exec("iperf3 -s -D -p 5201 --pidfile /tmp/meshisp-shaping-iperf3.pid && sleep 0.3 && cat /tmp/meshisp-shaping-iperf3.pid");
+  const started = await lab.services.exec(
+    "iperf3 -s -D -p 5201 --pidfile /tmp/meshisp-shaping-iperf3.pid && sleep 0.3 && cat /tmp/meshisp-shaping-iperf3.pid",
+  );
   servicesIperfPid = started.stdout.trim();
 }, 300_000);
 afterAll(async () => {
@@ -128,38 +159,71 @@ describe("uplink shaping on the pilot's network", () => {
       firstEvents.push(...first.events);
     }
     for (const name of ROUTERS) {
-      expect(firstEvents.some((e) => e.host === name && e.task === "Redirect nebula1 ingress to ifb-mesh" && e.status === "changed")).toBe(true);
+      expect(
+        firstEvents.some(
+          (e) => e.host === name && e.task === "Redirect nebula1 ingress to ifb-mesh" && e.status === "changed",
+        ),
+      ).toBe(true);
       // Nebula was restarted at the end of the run (its config was new): a new tun device, which the watcher shapes again.
       const seconds = await secondsUntilShaped(name);
       expect(seconds, `${name}: ${await watcherState(name)}`).toBeLessThan(5);
       // A default image has no iperf3: the role installs it, so a maintainer can measure the caps on any uplink.
-      expect(firstEvents.some((e) => e.host === name && /^Install .*\biperf3\b/.test(e.task) && e.status === "changed"), name).toBe(true);
+      expect(
+        firstEvents.some((e) => e.host === name && /^Install .*\biperf3\b/.test(e.task) && e.status === "changed"),
+        name,
+      ).toBe(true);
       expect((await lab.host(name).exec("command -v iperf3")).stdout.trim(), name).toBe("/usr/bin/iperf3");
     }
     // From the kitchen, over the mesh: the routers are reached at their mesh IPs through the hub.
     const second = await converge([hubInMesh(), relayInMesh(), uplinks()]);
-    for (const r of second.recaps) expect([r.changed, r.unreachable], `${r.host}: ${r.error ?? ""} ${second.events.filter((e) => e.host === r.host && e.status === "changed").map((e) => e.task).join(", ")}`).toEqual([0, false]);
+    for (const r of second.recaps)
+      expect(
+        [r.changed, r.unreachable],
+        `${r.host}: ${r.error ?? ""} ${second.events
+          .filter((e) => e.host === r.host && e.status === "changed")
+          .map((e) => e.task)
+          .join(", ")}`,
+      ).toEqual([0, false]);
     // This kernel has neither fq_codel nor cake: the fifo fallback, sized for 50 ms at the cap (not the default 1000 packets).
     const qdiscs = (await lab.host("up-remote").exec("tc qdisc show dev nebula1; tc qdisc show dev ifb-mesh")).stdout;
     expect(qdiscs).toMatch(/qdisc pfifo 10: parent 1:10 limit 10p/);
   }, 240_000);
 
   it("each cap holds in each direction over the mesh (scripts/test-shaping.ts run in the kitchen laptop's namespace)", () => {
-    const args = ["netns", "exec", lab.laptop("kitchen").netns, "npx", "tsx", "scripts/test-shaping.ts", "-i", lab.inventoryPath, "--seconds", "3", "--omit", "1", "--json"];
+    const args = [
+      "netns",
+      "exec",
+      lab.laptop("kitchen").netns,
+      "npx",
+      "tsx",
+      "scripts/test-shaping.ts",
+      "-i",
+      lab.inventoryPath,
+      "--seconds",
+      "3",
+      "--omit",
+      "1",
+      "--json",
+    ];
     const run = spawnSync("ip", args, { encoding: "utf8", timeout: 90_000 });
     const results = JSON.parse(run.stdout.trim().split("\n").pop()!) as UplinkResult[];
     // The table people read: a row per uplink, PASS on each.
     expect(run.stdout).toMatch(/^uplink\s+cap up\/down Mbit\/s\s+measured up\/down/m);
     expect(run.stdout).toMatch(/^up-remote\s+2\.00 \/ 5\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
     expect(run.stdout).toMatch(/^up-radio\s+20\.00 \/ 30\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
-    const lines = results.map((r) => `${r.uplink}: up ${(r.up.measuredBit / 1e6).toFixed(2)}/${r.up.capBit / 1e6} (${r.up.errorPercent.toFixed(1)}%), down ${(r.down.measuredBit / 1e6).toFixed(2)}/${r.down.capBit / 1e6} (${r.down.errorPercent.toFixed(1)}%)${r.retried ? ` (after ${r.retried.map((e) => `${(e.up.measuredBit / 1e6).toFixed(2)}/${(e.down.measuredBit / 1e6).toFixed(2)}`).join(", ")} below the floor)` : ""}${r.error ? ` ${r.error}` : ""}`);
+    const lines = results.map(
+      (r) =>
+        `${r.uplink}: up ${(r.up.measuredBit / 1e6).toFixed(2)}/${r.up.capBit / 1e6} (${r.up.errorPercent.toFixed(1)}%), down ${(r.down.measuredBit / 1e6).toFixed(2)}/${r.down.capBit / 1e6} (${r.down.errorPercent.toFixed(1)}%)${r.retried ? ` (after ${r.retried.map((e) => `${(e.up.measuredBit / 1e6).toFixed(2)}/${(e.down.measuredBit / 1e6).toFixed(2)}`).join(", ")} below the floor)` : ""}${r.error ? ` ${r.error}` : ""}`,
+    );
     console.log(`measured over the mesh from the kitchen (TCP goodput, iperf3 -t 3 -O 1):\n${lines.join("\n")}`);
     expect(results.map((r) => r.uplink).sort()).toEqual([...ROUTERS].sort());
     for (const r of results) {
       expect(r.error, r.uplink).toBeUndefined();
       // Never above the cap: that is the promise, in every measurement (one below the floor is measured again: the
       // lab's CPU is shared, and Nebula's encryption at 50 Mbit is what a busy machine slows first).
-      for (const dir of ["up", "down"] as const) for (const earlier of r.retried ?? []) expect(earlier[dir].measuredBit, `${r.uplink} ${dir}, earlier`).toBeLessThanOrEqual(earlier[dir].capBit);
+      for (const dir of ["up", "down"] as const)
+        for (const earlier of r.retried ?? [])
+          expect(earlier[dir].measuredBit, `${r.uplink} ${dir}, earlier`).toBeLessThanOrEqual(earlier[dir].capBit);
       // At most 10% below: the cap is what was donated, not less.
       for (const dir of ["up", "down"] as const) {
         expect(r[dir].measuredBit, `${r.uplink} ${dir}`).toBeLessThanOrEqual(r[dir].capBit);
@@ -179,7 +243,9 @@ describe("uplink shaping on the pilot's network", () => {
       // that one port, removed after): the path the community's traffic takes, pinned to one uplink.
       const tunnel = tunnelPair(meshIp("hub"), meshIp(name), routingDefaults).hub;
       const devices = name === "up-radio" ? ["wan0", "radio0"] : ["wan0"];
-      await hub.exec(`ip route replace default via ${tunnel.peer} dev ${tunnel.dev} table 4242 && ip rule add pref 42 to ${lab.services.address} ipproto tcp dport 5201 lookup 4242`);
+      await hub.exec(
+        `ip route replace default via ${tunnel.peer} dev ${tunnel.dev} table 4242 && ip rule add pref 42 to ${lab.services.address} ipproto tcp dport 5201 lookup 4242`,
+      );
       try {
         const before = parseCounters(devices, (await lab.host(name).exec(countersCommand(devices))).stdout);
         const run = await hub.exec(`iperf3 -c ${lab.services.address} -p 5201 -t 4 -R -J`);
@@ -188,7 +254,9 @@ describe("uplink shaping on the pilot's network", () => {
         const payloadBytes = report.end.sum_received.bytes;
         const goodput = iperfGoodput(run.stdout);
         const line = crossings({ before: before.wan0, after: after.wan0, payloadBytes });
-        const radio = devices.includes("radio0") ? crossings({ before: before.radio0, after: after.radio0, payloadBytes }) : undefined;
+        const radio = devices.includes("radio0")
+          ? crossings({ before: before.radio0, after: after.radio0, payloadBytes })
+          : undefined;
         figures.push(
           `${name}: download ${(goodput / 1e6).toFixed(2)} Mbit/s (cap ${CAPS[name].down_mbit}), ${(payloadBytes / 1e6).toFixed(1)} MB; the line (wan0) carried ${line.both.toFixed(2)}x it ` +
             `(${line.rx.toFixed(2)}x in = its download, ${line.tx.toFixed(2)}x out = its upload)${radio ? `; radio0 ${radio.both.toFixed(2)}x` : ""}`,
@@ -225,11 +293,17 @@ describe("uplink shaping on the pilot's network", () => {
     // seconds only (no `ping -i 0.2`, no `sleep 0.5`), so the default one-second interval.
     await lab.host("hub").exec(`iperf3 -s -1 -D -B ${hubIp} -p 5299 --pidfile ${pidfile}`);
     try {
-      const out = (await lab.host("up-remote").exec(`sleep 1; iperf3 -c ${hubIp} -p 5299 -t 9 -R >/dev/null 2>&1 & sleep 3; ping -c 5 ${hubIp}; wait`)).stdout;
+      const out = (
+        await lab
+          .host("up-remote")
+          .exec(`sleep 1; iperf3 -c ${hubIp} -p 5299 -t 9 -R >/dev/null 2>&1 & sleep 3; ping -c 5 ${hubIp}; wait`)
+      ).stdout;
       const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(out);
       expect(rtt, out).not.toBeNull();
       const [avg, max] = [Number(rtt![2]), Number(rtt![3])];
-      console.log(`ping up-remote -> hub during a 2 Mbit upload: avg ${avg} ms, max ${max} ms (fifo of 10 packets = 52 ms at 2 Mbit)`);
+      console.log(
+        `ping up-remote -> hub during a 2 Mbit upload: avg ${avg} ms, max ${max} ms (fifo of 10 packets = 52 ms at 2 Mbit)`,
+      );
       // The queue is full (the ping waits behind the upload) but bounded: the kernel's default 1000 packets would be 5 s.
       expect(avg).toBeGreaterThan(10);
       expect(max).toBeLessThan(150);
@@ -242,7 +316,9 @@ describe("uplink shaping on the pilot's network", () => {
     const home = lab.host("up-remote");
     const send = iperfGoodput((await home.exec(`iperf3 -c ${lab.services.address} -p 5201 -t 2 -O 1 -J`)).stdout);
     const fetch = iperfGoodput((await home.exec(`iperf3 -c ${lab.services.address} -p 5201 -t 2 -O 1 -J -R`)).stdout);
-    console.log(`home traffic of up-remote (mesh caps 2 up / 5 down): ${(send / 1e6).toFixed(0)} Mbit/s up, ${(fetch / 1e6).toFixed(0)} Mbit/s down`);
+    console.log(
+      `home traffic of up-remote (mesh caps 2 up / 5 down): ${(send / 1e6).toFixed(0)} Mbit/s up, ${(fetch / 1e6).toFixed(0)} Mbit/s down`,
+    );
     // Ten times the mesh's cap in each direction: nothing of the shaping sits on the home's path.
     expect(send).toBeGreaterThan(10 * 2e6);
     expect(fetch).toBeGreaterThan(10 * 5e6);
@@ -258,10 +334,16 @@ describe("uplink shaping on the pilot's network", () => {
   }, 60_000);
 
   it("a changed cap re-plans only that class (and its queue), and the new cap holds", async () => {
-    const changed = await converge([uplinks()], { limit: "up-remote", extraVars: { bandwidth: { up_mbit: 3 } }, verbose: true });
+    const changed = await converge([uplinks()], {
+      limit: "up-remote",
+      extraVars: { bandwidth: { up_mbit: 3 } },
+      verbose: true,
+    });
     expect(changed.recaps[0].failed, changed.recaps[0].error).toBe(0);
     const tasks = changed.events.filter((e) => e.status === "changed");
-    expect(tasks.map((e) => e.task).sort()).toEqual(["Cap ifb-mesh egress at 3Mbit", "Write /etc/meshisp/shaping.sh", "handler: restart meshisp-shaping"].sort());
+    expect(tasks.map((e) => e.task).sort()).toEqual(
+      ["Cap ifb-mesh egress at 3Mbit", "Write /etc/meshisp/shaping.sh", "handler: restart meshisp-shaping"].sort(),
+    );
     const cap = tasks.find((e) => e.task.startsWith("Cap "))!;
     expect(cap.commands).toEqual([
       "tc class replace dev ifb-mesh parent 1: classid 1:10 htb rate 3000000bit ceil 3000000bit",
@@ -271,10 +353,17 @@ describe("uplink shaping on the pilot's network", () => {
     const session = new Session(inventory, { output: "silent", dial: lab.laptop("kitchen").dial });
     const host = (n: string) => inventory.hosts.find((h) => h.name === n)!;
     try {
-      const measured = await measureDirections({ hub: await session.connect(host("hub")), uplink: await session.connect(host("up-remote")), hubAddress: host("hub").meshIp!, options: { seconds: 3, omit: 1 } });
+      const measured = await measureDirections({
+        hub: await session.connect(host("hub")),
+        uplink: await session.connect(host("up-remote")),
+        hubAddress: host("hub").meshIp!,
+        options: { seconds: 3, omit: 1 },
+      });
       const up = judge(3e6, measured.upBit);
       const down = judge(5e6, measured.downBit);
-      console.log(`up-remote after the change: up ${(measured.upBit / 1e6).toFixed(2)}/3 (${up.errorPercent.toFixed(1)}%), down ${(measured.downBit / 1e6).toFixed(2)}/5 (${down.errorPercent.toFixed(1)}%)`);
+      console.log(
+        `up-remote after the change: up ${(measured.upBit / 1e6).toFixed(2)}/3 (${up.errorPercent.toFixed(1)}%), down ${(measured.downBit / 1e6).toFixed(2)}/5 (${down.errorPercent.toFixed(1)}%)`,
+      );
       expect(up.pass, JSON.stringify(up)).toBe(true);
       expect(down.pass, JSON.stringify(down)).toBe(true);
     } finally {

@@ -5,7 +5,6 @@ import { quote, raw, secret, sh } from "../../lib/command.ts";
 import { printfFormat } from "../../lib/resources/write-file.ts";
 import { HOSTILE } from "../hostile.ts";
 
-
 describe("quote", () => {
   it.each(HOSTILE)("round-trips %j through dash and busybox ash", (value) => {
     for (const shell of [["/bin/dash"], ["/bin/busybox", "ash"]]) {

@@ -22,14 +22,21 @@ describe("community/site-survey-checklist.md", () => {
   it("lists exactly the enrollment's flags (besides the inventory and help), with its prompts", () => {
     const flags = enrollmentFlags();
     expect(flags).toContain("up-mbit");
-    const rows = between(doc("site-survey-checklist.md"), "survey").split("\n").filter((l) => /^\| [^-]/.test(l)).slice(1);
+    const rows = between(doc("site-survey-checklist.md"), "survey")
+      .split("\n")
+      .filter((l) => /^\| [^-]/.test(l))
+      .slice(1);
     const surveyed = rows.map((r) => /`--([a-z-]+)`/.exec(r)?.[1]).filter(Boolean);
     expect(surveyed.sort()).toEqual(flags.filter((f) => f !== "inventory" && f !== "help").sort());
     // Every question the enrollment asks appears as a prompt in the survey.
     const source = readFileSync("tasks/enroll-uplink.ts", "utf8");
     const asked = [...source.matchAll(/ask\("([a-z-]+)", "([^"]+)"/g)].map((m) => [m[1], m[2]]);
     expect(asked.length).toBeGreaterThanOrEqual(6);
-    for (const [flag, question] of asked) expect(rows.find((r) => r.includes(`\`--${flag}\``)), flag).toContain(question);
+    for (const [flag, question] of asked)
+      expect(
+        rows.find((r) => r.includes(`\`--${flag}\``)),
+        flag,
+      ).toContain(question);
   });
 });
 

@@ -1,6 +1,15 @@
 // The connection policy: down is said at once, slow gets more attempts with more time, refusals are final; and the gate.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, decide, downReason, handshakeTimeoutMs, slowMessage, tcpOutcome, type Decision, type Outcome } from "../../lib/transport/connect-policy.ts";
+import {
+  DEFAULT_POLICY,
+  decide,
+  downReason,
+  handshakeTimeoutMs,
+  slowMessage,
+  tcpOutcome,
+  type Decision,
+  type Outcome,
+} from "../../lib/transport/connect-policy.ts";
 import { HandshakeGate } from "../../lib/transport/handshake-gate.ts";
 
 const policy = { attempts: 3, handshakeTimeoutMs: 10_000, growth: 2 };
@@ -25,22 +34,54 @@ const DECISIONS: { outcome: Outcome; attempt: number; decision: Decision }[] = [
 ];
 
 describe("decide", () => {
-  it.each(DECISIONS)("$outcome after attempt $attempt", ({ outcome, attempt, decision }) => expect(decide(outcome, attempt, policy)).toEqual(decision));
+  it.each(DECISIONS)("$outcome after attempt $attempt", ({ outcome, attempt, decision }) =>
+    expect(decide(outcome, attempt, policy)).toEqual(decision),
+  );
 
-  it("one attempt only: a slow host is given up at once, still as slow", () => expect(decide("ssh-timeout", 1, { ...policy, attempts: 1 })).toEqual(slow));
+  it("one attempt only: a slow host is given up at once, still as slow", () =>
+    expect(decide("ssh-timeout", 1, { ...policy, attempts: 1 })).toEqual(slow));
 
-  it("the default allows 10, 20 and 40 s", () => expect([1, 2, 3].map((a) => handshakeTimeoutMs(DEFAULT_POLICY, a))).toEqual([10_000, 20_000, 40_000]));
+  it("the default allows 10, 20 and 40 s", () =>
+    expect([1, 2, 3].map((a) => handshakeTimeoutMs(DEFAULT_POLICY, a))).toEqual([10_000, 20_000, 40_000]));
 });
 
 const TCP: { name: string; err: Error & { code?: string }; timedOut?: boolean; outcome: Outcome }[] = [
-  { name: "RST", err: Object.assign(new Error("connect ECONNREFUSED 198.18.1.5:22"), { code: "ECONNREFUSED" }), outcome: "tcp-refused" },
-  { name: "ICMP host unreachable", err: Object.assign(new Error("connect EHOSTUNREACH"), { code: "EHOSTUNREACH" }), outcome: "tcp-no-route" },
-  { name: "no route on this machine", err: Object.assign(new Error("connect ENETUNREACH"), { code: "ENETUNREACH" }), outcome: "tcp-no-route" },
-  { name: "the kernel's own SYN timeout", err: Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT" }), outcome: "tcp-timeout" },
+  {
+    name: "RST",
+    err: Object.assign(new Error("connect ECONNREFUSED 198.18.1.5:22"), { code: "ECONNREFUSED" }),
+    outcome: "tcp-refused",
+  },
+  {
+    name: "ICMP host unreachable",
+    err: Object.assign(new Error("connect EHOSTUNREACH"), { code: "EHOSTUNREACH" }),
+    outcome: "tcp-no-route",
+  },
+  {
+    name: "no route on this machine",
+    err: Object.assign(new Error("connect ENETUNREACH"), { code: "ENETUNREACH" }),
+    outcome: "tcp-no-route",
+  },
+  {
+    name: "the kernel's own SYN timeout",
+    err: Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT" }),
+    outcome: "tcp-timeout",
+  },
   { name: "our connect timeout", err: new Error("no answer within 5000 ms"), timedOut: true, outcome: "tcp-timeout" },
-  { name: "a jump host's refused forward (OpenSSH's strerror)", err: new Error("hub: could not open a TCP connection from there to 10.0.4.66:2: Connection refused"), outcome: "tcp-refused" },
-  { name: "a jump host's forward without a route", err: new Error("hub: could not open a TCP connection from there to 10.0.4.66:22: No route to host"), outcome: "tcp-no-route" },
-  { name: "a forward the jump host does not allow", err: new Error("hub: could not open a TCP connection from there to 10.0.4.66:22: Administratively prohibited"), outcome: "tcp-other" },
+  {
+    name: "a jump host's refused forward (OpenSSH's strerror)",
+    err: new Error("hub: could not open a TCP connection from there to 10.0.4.66:2: Connection refused"),
+    outcome: "tcp-refused",
+  },
+  {
+    name: "a jump host's forward without a route",
+    err: new Error("hub: could not open a TCP connection from there to 10.0.4.66:22: No route to host"),
+    outcome: "tcp-no-route",
+  },
+  {
+    name: "a forward the jump host does not allow",
+    err: new Error("hub: could not open a TCP connection from there to 10.0.4.66:22: Administratively prohibited"),
+    outcome: "tcp-other",
+  },
 ];
 
 describe("tcpOutcome", () => {
@@ -57,7 +98,9 @@ describe("messages", () => {
     expect(slowMessage(policy, 3, "ssh-timeout")).toBe(
       "slow, not down: it accepted TCP but did not finish the SSH handshake in time (3 attempts, allowed 10 s, 20 s, 40 s); a slow line or a busy SSH server",
     );
-    expect(slowMessage(policy, 1, "ssh-closed")).toMatch(/^slow, not down: it accepted TCP but closed the connection during the SSH handshake \(1 attempt, allowed 10 s\)/);
+    expect(slowMessage(policy, 1, "ssh-closed")).toMatch(
+      /^slow, not down: it accepted TCP but closed the connection during the SSH handshake \(1 attempt, allowed 10 s\)/,
+    );
   });
 });
 
@@ -90,8 +133,25 @@ describe("HandshakeGate", () => {
       await tick();
       await tick();
     }
-    expect(await Promise.all(jobs)).toEqual([0, "job 1 failed", 2, "job 3 failed", 4, "job 5 failed", 6, "job 7 failed", 8, "job 9 failed"]);
-    expect([started, most, gate.peak, gate.inFlight, gate.queued]).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 3, 3, 0, 0]);
+    expect(await Promise.all(jobs)).toEqual([
+      0,
+      "job 1 failed",
+      2,
+      "job 3 failed",
+      4,
+      "job 5 failed",
+      6,
+      "job 7 failed",
+      8,
+      "job 9 failed",
+    ]);
+    expect([started, most, gate.peak, gate.inFlight, gate.queued]).toEqual([
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      3,
+      3,
+      0,
+      0,
+    ]);
   });
 
   it("refuses a size below one", () => expect(() => new HandshakeGate(0)).toThrow(RangeError));

@@ -15,10 +15,17 @@ import { identified, planOne, playTasks, type Probes } from "../helpers/plan.ts"
 
 const pilot = loadInventory(new URL("../../inventory/pilot/hosts.yml", import.meta.url).pathname);
 // The pilot has no clients yet: a member's machine whose internet rides the mesh, and one that keeps its own line.
-const withClients = inventoryFrom(`${BASE_INVENTORY}      laptop-2: { address: 198.18.9.41, os: debian, vars: { client_internet_via_mesh: true } }\n`);
-const ca = { caCertPem: "-----BEGIN NEBULA CERTIFICATE-----\n-----END NEBULA CERTIFICATE-----\n" } as unknown as CertAuthority;
+const withClients = inventoryFrom(
+  `${BASE_INVENTORY}      laptop-2: { address: 198.18.9.41, os: debian, vars: { client_internet_via_mesh: true } }\n`,
+);
+const ca = {
+  caCertPem: "-----BEGIN NEBULA CERTIFICATE-----\n-----END NEBULA CERTIFICATE-----\n",
+} as unknown as CertAuthority;
 const plays: Play[] = [hubPlay(ca), relayPlay(ca), uplinkPlay(ca), clientPlay(ca), certificatesPlay()];
-const hostsOf = (inventory: Inventory, play: Play) => inventory.hosts.filter((h) => play.hosts.some((g) => g === "all" || g === h.name || inventory.groups[g]?.includes(h.name)));
+const hostsOf = (inventory: Inventory, play: Play) =>
+  inventory.hosts.filter((h) =>
+    play.hosts.some((g) => g === "all" || g === h.name || inventory.groups[g]?.includes(h.name)),
+  );
 
 /** The undeclared reads of one resource; any other error (a parser refusing empty output, a fake CA) is not this test's. */
 function undeclared(resource: Resource, probes: Probes): string[] {
@@ -41,27 +48,34 @@ describe("resources read only the facts they declare", () => {
     expect(planOne(file({ path: "/x", content: "" }), () => "absent\n")?.summary).toBe("create");
   });
 
-  for (const [which, inventory] of [["the pilot", pilot], ["a mesh with clients", withClients]] as const)
-  for (const play of plays) {
-    it(`${which}, ${play.name}: every task of every host`, () => {
-      const hosts = hostsOf(inventory, play);
-      if (which === "the pilot" && play.hosts.includes("clients")) return expect(hosts).toEqual([]);
-      expect(hosts.length).toBeGreaterThan(0);
-      const found: string[] = [];
-      let planned = 0;
-      for (const host of hosts) {
-        const os = host.os ?? "debian";
-        for (const init of os === "openwrt" ? (["initd"] as const) : (["systemd", "initd"] as const)) {
-          const { tasks } = playTasks(play, inventory, host.name, { facts: identified(os, host.name, init) });
-          for (const resource of tasks) {
-            // ip -j facts need JSON: "[]" is a host with none of them.
-            found.push(...undeclared(resource, () => ""), ...undeclared(resource, () => ["", 1]), ...undeclared(resource, () => "[]"));
-            planned++;
+  for (const [which, inventory] of [
+    ["the pilot", pilot],
+    ["a mesh with clients", withClients],
+  ] as const)
+    for (const play of plays) {
+      it(`${which}, ${play.name}: every task of every host`, () => {
+        const hosts = hostsOf(inventory, play);
+        if (which === "the pilot" && play.hosts.includes("clients")) return expect(hosts).toEqual([]);
+        expect(hosts.length).toBeGreaterThan(0);
+        const found: string[] = [];
+        let planned = 0;
+        for (const host of hosts) {
+          const os = host.os ?? "debian";
+          for (const init of os === "openwrt" ? (["initd"] as const) : (["systemd", "initd"] as const)) {
+            const { tasks } = playTasks(play, inventory, host.name, { facts: identified(os, host.name, init) });
+            for (const resource of tasks) {
+              // ip -j facts need JSON: "[]" is a host with none of them.
+              found.push(
+                ...undeclared(resource, () => ""),
+                ...undeclared(resource, () => ["", 1]),
+                ...undeclared(resource, () => "[]"),
+              );
+              planned++;
+            }
           }
         }
-      }
-      expect(planned).toBeGreaterThan(0);
-      expect([...new Set(found)]).toEqual([]);
-    });
-  }
+        expect(planned).toBeGreaterThan(0);
+        expect([...new Set(found)]).toEqual([]);
+      });
+    }
 });

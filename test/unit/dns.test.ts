@@ -41,7 +41,11 @@ describe("the DNS cache's files", () => {
 
   it("listens on the mesh IP, the LAN address and loopback only, forwards to the given resolvers, answers locally for .mesh", () => {
     const { conf } = renderDnsFiles(ctx());
-    expect(conf.match(/^listen-address=.*$/gm)).toEqual(["listen-address=10.0.4.1", "listen-address=10.42.0.1", "listen-address=127.0.0.1"]);
+    expect(conf.match(/^listen-address=.*$/gm)).toEqual([
+      "listen-address=10.0.4.1",
+      "listen-address=10.42.0.1",
+      "listen-address=127.0.0.1",
+    ]);
     expect(conf).toMatch(/^bind-dynamic$/m);
     expect(conf).toMatch(/^no-resolv$/m);
     expect(conf).toMatch(/^local=\/mesh\/$/m);
@@ -73,10 +77,18 @@ describe("who runs dnsmasq", () => {
 
   it("the compose stack with docker_enabled: the same files, the native service stopped, new names reloaded in the container", () => {
     const tasks = dnsRole.tasks(ctx({ docker_enabled: true }));
-    expect(tasks.map((r) => r.name)).toEqual(["Install bind9-dnsutils", "Create directory /etc/meshisp/dns", "Write /etc/meshisp/dns/dnsmasq.conf", "Write /etc/meshisp/dns/mesh.hosts", "Stop service mesh-dns"]);
+    expect(tasks.map((r) => r.name)).toEqual([
+      "Install bind9-dnsutils",
+      "Create directory /etc/meshisp/dns",
+      "Write /etc/meshisp/dns/dnsmasq.conf",
+      "Write /etc/meshisp/dns/mesh.hosts",
+      "Stop service mesh-dns",
+    ]);
     expect(tasks[3].notify).toEqual(["reload the stack's dns"]);
     const reload = dnsRole.handlers!(ctx({ docker_enabled: true })).find((h) => h.name === "reload the stack's dns")!;
-    expect(reload.command.display()).toBe("docker ps -q --filter label=com.docker.compose.project=meshisp --filter label=com.docker.compose.service=dns | xargs -r docker kill -s HUP");
+    expect(reload.command.display()).toBe(
+      "docker ps -q --filter label=com.docker.compose.project=meshisp --filter label=com.docker.compose.service=dns | xargs -r docker kill -s HUP",
+    );
   });
 
   it("nothing when dns_enabled is false", () => {

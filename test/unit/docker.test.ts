@@ -40,9 +40,13 @@ groups:
 `;
 
 const hubContext = (extra: Record<string, unknown> = {}): HostContext =>
-  hostContext(inventoryFrom(INVENTORY, dir), "hub", { defaults: dockerDefaults, extra: [{ docker_secrets_dir: join(dir, "secrets") }, extra] });
+  hostContext(inventoryFrom(INVENTORY, dir), "hub", {
+    defaults: dockerDefaults,
+    extra: [{ docker_secrets_dir: join(dir, "secrets") }, extra],
+  });
 
-const secretValues = () => ["postgres_password", ...STACK_SERVICES.map((s) => `${s}_secret_key`)].map((n) => secrets.get(n).reveal());
+const secretValues = () =>
+  ["postgres_password", ...STACK_SERVICES.map((s) => `${s}_secret_key`)].map((n) => secrets.get(n).reveal());
 
 beforeAll(async () => {
   secrets = await openSecretsFile(join(dir, "pki-side", "services.key"), PASSPHRASE, FAST_ARGON);
@@ -53,13 +57,19 @@ describe("the compose file", () => {
     const doc = YAML.parse(hubStack(hubContext(), secrets).yaml);
     expect(composeProblems(doc)).toEqual([]);
     // The validator is not vacuous: a wrong type is refused.
-    expect(composeProblems({ services: { x: { image: "a", restart: "unless-stopped", ports: [{ target: "not a number" }] } } })).not.toEqual([]);
+    expect(
+      composeProblems({
+        services: { x: { image: "a", restart: "unless-stopped", ports: [{ target: "not a number" }] } },
+      }),
+    ).not.toEqual([]);
   });
 
   it("an inventory value the specification refuses is a clear error naming the host and the field, before anything runs", () => {
     const bad = () => hubStack(hubContext({ docker_health_retries: "three" }), secrets);
     expect(bad).toThrow(UserError);
-    expect(bad).toThrow(/hub \(.*hosts\.yml.*\): the hub stack's compose file would be invalid:\n  \/services\/[a-z-]+\/healthcheck\/retries: must be number/);
+    expect(bad).toThrow(
+      /hub \(.*hosts\.yml.*\): the hub stack's compose file would be invalid:\n  \/services\/[a-z-]+\/healthcheck\/retries: must be number/,
+    );
   });
 
   it("is accepted by docker-compose config -q (Debian's docker-compose 1.29)", () => {
@@ -67,7 +77,9 @@ describe("the compose file", () => {
     mkdirSync(join(dir, "secrets"), { recursive: true });
     for (const f of stack.envFiles) writeFileSync(f.path, f.content, { mode: 0o600 });
     writeFileSync(join(dir, "compose.yml"), stack.yaml);
-    const run = spawnSync("docker-compose", ["-p", "meshisp", "-f", join(dir, "compose.yml"), "config", "-q"], { encoding: "utf8" });
+    const run = spawnSync("docker-compose", ["-p", "meshisp", "-f", join(dir, "compose.yml"), "config", "-q"], {
+      encoding: "utf8",
+    });
     expect(run.error, "docker-compose is installed by scripts/setup.sh").toBeUndefined();
     expect(run.status, run.stderr).toBe(0);
     // And it refuses a broken file, so the check above means something.
@@ -109,13 +121,18 @@ describe("the compose file", () => {
   it("refuses to publish anywhere else unless the inventory allows that address", () => {
     const wide = { docker_services: { redis: { publish: ["loopback", "0.0.0.0"] } } };
     expect(() => hubStack(hubContext(wide), secrets)).toThrow(/publish has "0.0.0.0".*docker_extra_publish_addresses/);
-    const doc = YAML.parse(hubStack(hubContext({ ...wide, docker_extra_publish_addresses: ["0.0.0.0"] }), secrets).yaml);
+    const doc = YAML.parse(
+      hubStack(hubContext({ ...wide, docker_extra_publish_addresses: ["0.0.0.0"] }), secrets).yaml,
+    );
     expect(doc.services.redis.ports).toEqual(["127.0.0.1:6379:6379", "0.0.0.0:6379:6379"]);
   });
 
   it("changes one service's hash when only that service changes", () => {
     const a = hubStack(hubContext(), secrets).hashes;
-    const b = hubStack(hubContext({ docker_services: { redis: { image: "docker.io/library/redis:7.4-alpine" } } }), secrets).hashes;
+    const b = hubStack(
+      hubContext({ docker_services: { redis: { image: "docker.io/library/redis:7.4-alpine" } } }),
+      secrets,
+    ).hashes;
     const changed = Object.keys(a).filter((k) => a[k] !== b[k]);
     expect(changed).toEqual(["redis"]);
   });
@@ -138,17 +155,24 @@ interface HostState {
 
 function probesFor(ctx: HostContext, state: HostState): (key: string) => Probe {
   const stack = hubStack(ctx, secrets);
-  const contents = new Map<string, string>([...stack.envFiles.map((f) => [f.path, f.content] as [string, string]), ["/opt/meshisp/compose.yml", stack.yaml]]);
+  const contents = new Map<string, string>([
+    ...stack.envFiles.map((f) => [f.path, f.content] as [string, string]),
+    ["/opt/meshisp/compose.yml", stack.yaml],
+  ]);
   return (key) => {
     const [kind, rest] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
     if (kind === "packages") return state.installed ? "docker.io ii \ndocker-compose ii \n" : "";
-    if (kind === "service") return { running: "exists\nenabled\nactive\n", stopped: "exists\nenabled\ninactive\n", absent: "" }[state.daemon];
+    if (kind === "service")
+      return { running: "exists\nenabled\nactive\n", stopped: "exists\nenabled\ninactive\n", absent: "" }[state.daemon];
     if (kind === "sysctl") return "1\n";
     if (kind === "content") return "net.ipv4.ip_nonlocal_bind = 1\n";
     if (kind === "path") {
       const content = contents.get(rest);
       // The path probe's lines (lib/facts/files.ts): type, ls's mode string and size, owner, group, sha256sum's line.
-      if (content === undefined) return state.files === "absent" ? "absent\n" : `directory\n${rest.includes("secrets") ? "drwx------" : "drwxr-xr-x"} 4096\nroot\nroot\n`;
+      if (content === undefined)
+        return state.files === "absent"
+          ? "absent\n"
+          : `directory\n${rest.includes("secrets") ? "drwx------" : "drwxr-xr-x"} 4096\nroot\nroot\n`;
       if (state.files === "absent") return "absent\n";
       const mode = rest.endsWith(".env") ? "-rw-------" : "-rw-r--r--";
       const hash = state.files === "compose-differs" && rest.endsWith("compose.yml") ? sha("old") : sha(content);
@@ -156,8 +180,15 @@ function probesFor(ctx: HostContext, state: HostState): (key: string) => Probe {
     }
     if (kind === "docker-engine") {
       if (state.engine === "absent") return "cli=absent\n";
-      if (state.engine === "down") return "cli=present\nerror=Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n";
-      const lines = state.containers === "none" ? [] : Object.entries(stack.hashes).map(([name, h]) => `container=${name} running ${state.containers === "redis-old" && name === "redis" ? sha("old") : h}`);
+      if (state.engine === "down")
+        return "cli=present\nerror=Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n";
+      const lines =
+        state.containers === "none"
+          ? []
+          : Object.entries(stack.hashes).map(
+              ([name, h]) =>
+                `container=${name} running ${state.containers === "redis-old" && name === "redis" ? sha("old") : h}`,
+            );
       return ["cli=present", "engine=20.10.24+dfsg1", ...lines].join("\n") + "\n";
     }
     throw new Error(`no probe for ${key}`);
@@ -172,7 +203,9 @@ function planRole(ctx: HostContext, state: HostState, roleSecrets: ServiceSecret
     const [stdout, code] = typeof p === "string" ? [p, 0] : p;
     return fact.parse({ stdout, code });
   };
-  const plans = resources.map((r) => ({ resource: r, plan: r.plan(read) })).filter((p) => p.plan && p.plan.commands.length);
+  const plans = resources
+    .map((r) => ({ resource: r, plan: r.plan(read) }))
+    .filter((p) => p.plan && p.plan.commands.length);
   return {
     changed: plans.map((p) => p.resource.name),
     commands: plans.flatMap((p) => p.plan!.commands.map((c) => c.display())),
@@ -182,11 +215,25 @@ function planRole(ctx: HostContext, state: HostState, roleSecrets: ServiceSecret
   };
 }
 
-const table: { name: string; state: HostState; extra?: Record<string, unknown>; expect: RegExp[]; not?: RegExp[]; quiet?: boolean }[] = [
+const table: {
+  name: string;
+  state: HostState;
+  extra?: Record<string, unknown>;
+  expect: RegExp[];
+  not?: RegExp[];
+  quiet?: boolean;
+}[] = [
   {
     name: "no docker -> install from Debian, start the engine, write the files, bring the stack up",
     state: { installed: false, daemon: "absent", engine: "absent", files: "absent", containers: "none" },
-    expect: [/apt-get install .*docker\.io docker-compose/, /systemctl enable docker/, /systemctl start docker/, /compose\.yml\.meshisp-new/, /docker version >\/dev\/null .*\|\| \{ echo .*exit 1; \}/, /^docker-compose -p meshisp -f \/opt\/meshisp\/compose\.yml up -d --remove-orphans$/],
+    expect: [
+      /apt-get install .*docker\.io docker-compose/,
+      /systemctl enable docker/,
+      /systemctl start docker/,
+      /compose\.yml\.meshisp-new/,
+      /docker version >\/dev\/null .*\|\| \{ echo .*exit 1; \}/,
+      /^docker-compose -p meshisp -f \/opt\/meshisp\/compose\.yml up -d --remove-orphans$/,
+    ],
   },
   {
     name: "installed, files the same, every container current -> nothing",
@@ -209,7 +256,12 @@ const table: { name: string; state: HostState; extra?: Record<string, unknown>; 
     name: "Docker's own repository -> its key, its source line, docker-ce, docker compose v2",
     state: { installed: false, daemon: "absent", engine: "absent", files: "absent", containers: "none" },
     extra: { docker_source: "docker" },
-    expect: [/curl -fsSL https:\/\/download\.docker\.com\/linux\/debian\/gpg -o \/etc\/apt\/keyrings\/docker\.asc/, /docker\.list/, /apt-get install .*docker-ce docker-ce-cli containerd\.io docker-compose-plugin/, /^docker compose -p meshisp/],
+    expect: [
+      /curl -fsSL https:\/\/download\.docker\.com\/linux\/debian\/gpg -o \/etc\/apt\/keyrings\/docker\.asc/,
+      /docker\.list/,
+      /apt-get install .*docker-ce docker-ce-cli containerd\.io docker-compose-plugin/,
+      /^docker compose -p meshisp/,
+    ],
     not: [/apt-get install .*docker\.io/],
   },
 ];
@@ -218,8 +270,16 @@ describe("the docker role's plans", () => {
   it.each(table)("$name", ({ state, extra, expect: wanted, not, quiet }) => {
     const { commands } = planRole(hubContext(extra), state);
     if (quiet) expect(commands).toEqual([]);
-    for (const re of wanted) expect(commands.some((c) => re.test(c)), `${re} in\n${commands.map((c) => c.slice(0, 160)).join("\n")}`).toBe(true);
-    for (const re of not ?? []) expect(commands.some((c) => re.test(c)), `${re} should not be in\n${commands.map((c) => c.slice(0, 160)).join("\n")}`).toBe(false);
+    for (const re of wanted)
+      expect(
+        commands.some((c) => re.test(c)),
+        `${re} in\n${commands.map((c) => c.slice(0, 160)).join("\n")}`,
+      ).toBe(true);
+    for (const re of not ?? [])
+      expect(
+        commands.some((c) => re.test(c)),
+        `${re} should not be in\n${commands.map((c) => c.slice(0, 160)).join("\n")}`,
+      ).toBe(false);
   });
 
   it("engine installed and said to run but not answering -> a clear error naming the host and what to do", () => {
@@ -231,7 +291,9 @@ describe("the docker role's plans", () => {
       error = err;
     }
     expect(error).toBeInstanceOf(UserError);
-    expect((error as UserError).message).toMatch(/^hub: Docker's engine is not available \(Cannot connect to the Docker daemon/);
+    expect((error as UserError).message).toMatch(
+      /^hub: Docker's engine is not available \(Cannot connect to the Docker daemon/,
+    );
     expect((error as UserError).hint).toMatch(/systemctl start docker.*docker_enabled: false for hub/);
   });
 
@@ -273,7 +335,13 @@ describe("the stack's secrets", () => {
   it("never appear in the compose file, in -v commands, in --diff, in summaries or in task names", () => {
     const ctx = hubContext();
     const stack = hubStack(ctx, secrets);
-    const fresh = planRole(ctx, { installed: false, daemon: "absent", engine: "absent", files: "absent", containers: "none" });
+    const fresh = planRole(ctx, {
+      installed: false,
+      daemon: "absent",
+      engine: "absent",
+      files: "absent",
+      containers: "none",
+    });
     const shown = [stack.yaml, ...fresh.commands, ...fresh.diffs, ...fresh.summaries, ...fresh.changed].join("\n");
     for (const value of secretValues()) expect(shown).not.toContain(value);
     expect(String(secrets.get("postgres_password"))).toBe("***");

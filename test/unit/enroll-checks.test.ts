@@ -29,15 +29,30 @@ describe("routerProblems", () => {
     {
       name: "GL.iNet 4.x on 21.02: fw3 with iptables",
       facts: { release: "21.02-SNAPSHOT", firewall: "fw3" as const },
-      want: [/21\.02-SNAPSHOT is older than 22\.03.*upgrade to OpenWrt 23\.05 or later \(GL\.iNet: firmware 4\.5/, /fw3 with iptables.*needs nftables with fw4: upgrade to OpenWrt 23\.05/],
+      want: [
+        /21\.02-SNAPSHOT is older than 22\.03.*upgrade to OpenWrt 23\.05 or later \(GL\.iNet: firmware 4\.5/,
+        /fw3 with iptables.*needs nftables with fw4: upgrade to OpenWrt 23\.05/,
+      ],
     },
-    { name: "OpenWrt 19.07", facts: { release: "19.07.10", firewall: "fw3" as const }, want: [/19\.07\.10 is older than 22\.03/, /fw3/] },
+    {
+      name: "OpenWrt 19.07",
+      facts: { release: "19.07.10", firewall: "fw3" as const },
+      want: [/19\.07\.10 is older than 22\.03/, /fw3/],
+    },
     { name: "no nft at all", facts: { firewall: "none" as const }, want: [/no nftables \(nft\).*flash stock OpenWrt/] },
     { name: "no release field", facts: { release: "" }, want: [/no DISTRIB_RELEASE/] },
     { name: "no package manager", facts: { packageManager: null }, want: [/no package manager \(opkg or apk\)/] },
-    { name: "full flash (apk)", facts: { freeKiB: 2048, packageManager: "apk" as const, release: "25.12.0" }, want: [/only 2 MB free.*apk del/] },
+    {
+      name: "full flash (apk)",
+      facts: { freeKiB: 2048, packageManager: "apk" as const, release: "25.12.0" },
+      want: [/only 2 MB free.*apk del/],
+    },
     { name: "clock off by an hour", facts: { clockSkewSeconds: -3600 }, want: [/clock is -60 minutes off/] },
-    { name: "a Debian host is not checked for fw4", facts: { os: "debian" as const, release: "12.5", firewall: "none" as const, packageManager: "apt" as const }, want: [] },
+    {
+      name: "a Debian host is not checked for fw4",
+      facts: { os: "debian" as const, release: "12.5", firewall: "none" as const, packageManager: "apt" as const },
+      want: [],
+    },
   ])("$name", ({ facts, want }) => {
     const problems = routerProblems({ ...good, ...facts });
     expect(problems).toHaveLength(want.length);

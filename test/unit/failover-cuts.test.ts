@@ -19,8 +19,16 @@ const uplink = (name: string, cuts: CutKind[]): UplinkInfo => ({ name, meshIp: "
 
 describe("the cuts of a failover test", () => {
   const phases: { name: string; uplinks: UplinkInfo[]; expect: CutKind[] }[] = [
-    { name: "internet topology: lines only", uplinks: [uplink("a", ["line"]), uplink("b", ["line"])], expect: ["line"] },
-    { name: "radio homes and a remote uplink: lines, then radios", uplinks: [uplink("a", ["line", "radio"]), uplink("r", ["line"])], expect: ["line", "radio"] },
+    {
+      name: "internet topology: lines only",
+      uplinks: [uplink("a", ["line"]), uplink("b", ["line"])],
+      expect: ["line"],
+    },
+    {
+      name: "radio homes and a remote uplink: lines, then radios",
+      uplinks: [uplink("a", ["line", "radio"]), uplink("r", ["line"])],
+      expect: ["line", "radio"],
+    },
   ];
   for (const c of phases) it(`phases: ${c.name}`, () => expect(phasesOf(c.uplinks)).toEqual(c.expect));
 
@@ -28,7 +36,11 @@ describe("the cuts of a failover test", () => {
     { text: undefined, available: ["line", "radio"], expect: ["line", "radio"] },
     { text: "radio", available: ["line", "radio"], expect: ["radio"] },
     { text: "radio, line,radio", available: ["line", "radio"], expect: ["radio", "line"] },
-    { text: "radio", available: ["line"], expect: /--cuts radio: no uplink in hosts\.yml can lose its radio.*radio_device/ },
+    {
+      text: "radio",
+      available: ["line"],
+      expect: /--cuts radio: no uplink in hosts\.yml can lose its radio.*radio_device/,
+    },
     { text: "wan", available: ["line"], expect: /--cuts: "wan" is not a kind of cut \(line, radio\)/ },
   ];
   for (const c of flags) {
@@ -74,8 +86,16 @@ describe("the live radio cut, under BusyBox ash", () => {
     spawnSync("mkdir", ["-p", bin]);
     // Stubs: nft records its arguments and its stdin; sleep records, and takes 3 s for the cut's length (a script that
     // waited for its timer before returning would take that long), none for the delay.
-    writeFileSync(join(bin, "nft"), `#!${busybox} sh\necho "nft $*" >> ${log}\nif [ "$1" = -f ]; then cat >> ${log}; fi\n`, { mode: 0o755 });
-    writeFileSync(join(bin, "sleep"), `#!${busybox} sh\necho "sleep $*" >> ${log}\nif [ "$1" -gt 5 ]; then ${busybox} sleep 3; fi\n`, { mode: 0o755 });
+    writeFileSync(
+      join(bin, "nft"),
+      `#!${busybox} sh\necho "nft $*" >> ${log}\nif [ "$1" = -f ]; then cat >> ${log}; fi\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(
+      join(bin, "sleep"),
+      `#!${busybox} sh\necho "sleep $*" >> ${log}\nif [ "$1" -gt 5 ]; then ${busybox} sleep 3; fi\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(log, "");
     const script = radioCutScript({ device: "radio0", delaySeconds: 1, seconds: 12 });
     const started = Date.now();
@@ -84,13 +104,16 @@ describe("the live radio cut, under BusyBox ash", () => {
     // It returned before the cut ended (its answer must cross the radio before the drop).
     expect(Date.now() - started).toBeLessThan(2000);
     const deadline = Date.now() + 10_000;
-    while (!readFileSync(log, "utf8").includes("delete table") && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    while (!readFileSync(log, "utf8").includes("delete table") && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 20));
     const lines = readFileSync(log, "utf8").trim().split("\n");
     expect(lines[0]).toBe("sleep 1");
     expect(lines[1]).toBe("nft -f -");
     expect(lines).toContain('  chain input { type filter hook input priority -5; iifname "radio0" drop; }');
     expect(lines).toContain('  chain output { type filter hook output priority -5; oifname "radio0" drop; }');
-    expect(lines).toContain('  chain forward { type filter hook forward priority -5; iifname "radio0" drop; oifname "radio0" drop; }');
+    expect(lines).toContain(
+      '  chain forward { type filter hook forward priority -5; iifname "radio0" drop; oifname "radio0" drop; }',
+    );
     expect(lines.slice(-2)).toEqual(["sleep 12", "nft delete table ip meshisp_failover_radio"]);
   });
 });

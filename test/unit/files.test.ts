@@ -44,10 +44,34 @@ describe("parsePathProbe", () => {
     {
       name: "file",
       out: "file\n-rw------- 0\nroot\nroot\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n",
-      want: { exists: true, type: "file", mode: "0600", owner: "root", group: "root", size: 0, sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+      want: {
+        exists: true,
+        type: "file",
+        mode: "0600",
+        owner: "root",
+        group: "root",
+        size: 0,
+        sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+      },
     },
-    { name: "directory, unnamed ids", out: "directory\ndrwxrwxrwt 4096\n4242\n4243\n", want: { exists: true, type: "directory", mode: "1777", owner: "4242", group: "4243", size: 4096, sha256: undefined } },
-    { name: "device: no size", out: "other\ncrw-rw-rw- 1,\nroot\nroot\n", want: { exists: true, type: "other", mode: "0666", owner: "root", group: "root", sha256: undefined } },
+    {
+      name: "directory, unnamed ids",
+      out: "directory\ndrwxrwxrwt 4096\n4242\n4243\n",
+      want: {
+        exists: true,
+        type: "directory",
+        mode: "1777",
+        owner: "4242",
+        group: "4243",
+        size: 4096,
+        sha256: undefined,
+      },
+    },
+    {
+      name: "device: no size",
+      out: "other\ncrw-rw-rw- 1,\nroot\nroot\n",
+      want: { exists: true, type: "other", mode: "0666", owner: "root", group: "root", sha256: undefined },
+    },
   ])("$name", ({ out, want }) => {
     expect(parsePathProbe(out)).toEqual(want);
   });
@@ -68,14 +92,26 @@ describe("pathFact on real files", () => {
   const nobody = execFileSync("awk", ["-F:", "$3 == 65534 { print $1; exit }", "/etc/passwd"]).toString().trim();
   const nogroup = execFileSync("awk", ["-F:", "$3 == 65534 { print $1; exit }", "/etc/group"]).toString().trim();
   const cases = [
-    { path: make("a644", 0o644, "hello\n"), want: { type: "file", mode: "0644", owner: "root", group: "root", size: 6, sha256: sha("hello\n") } },
-    { path: make("a600", 0o600, "", [65534, 65534]), want: { type: "file", mode: "0600", owner: nobody, group: nogroup, size: 0, sha256: sha("") } },
+    {
+      path: make("a644", 0o644, "hello\n"),
+      want: { type: "file", mode: "0644", owner: "root", group: "root", size: 6, sha256: sha("hello\n") },
+    },
+    {
+      path: make("a600", 0o600, "", [65534, 65534]),
+      want: { type: "file", mode: "0600", owner: nobody, group: nogroup, size: 0, sha256: sha("") },
+    },
     { path: make("s4755", 0o4755, "x"), want: { type: "file", mode: "4755", sha256: sha("x") } },
     { path: make("t1777", 0o1777, null), want: { type: "directory", mode: "1777", sha256: undefined } },
-    { path: make("d750", 0o750, null, [4242, 4243]), want: { type: "directory", mode: "0750", owner: "4242", group: "4243" } },
+    {
+      path: make("d750", 0o750, null, [4242, 4243]),
+      want: { type: "directory", mode: "0750", owner: "4242", group: "4243" },
+    },
     { path: make(`sp ace 'q"uote *`, 0o640, "q"), want: { type: "file", mode: "0640", size: 1, sha256: sha("q") } },
     { path: make("-dash", 0o644, "d"), want: { type: "file", mode: "0644", sha256: sha("d") } },
-    { path: (symlinkSync("a644", join(dir, "link")), join(dir, "link")), want: { type: "link", mode: "0777", sha256: undefined } },
+    {
+      path: (symlinkSync("a644", join(dir, "link")), join(dir, "link")),
+      want: { type: "link", mode: "0777", sha256: undefined },
+    },
     { path: join(dir, "missing"), want: undefined },
   ];
   for (const shell of shells()) {

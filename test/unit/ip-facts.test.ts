@@ -1,6 +1,13 @@
 // ip facts where ip has no JSON (OpenWrt's BusyBox ip before ip-full): absent, never a plan-time crash; with iproute2's ip: read.
 import { describe, expect, it } from "vitest";
-import { addressesFact, linksFact, mainRoutesFact, NO_JSON_IP, routesFact, rulesFact } from "../../roles/routing/ip-facts.ts";
+import {
+  addressesFact,
+  linksFact,
+  mainRoutesFact,
+  NO_JSON_IP,
+  routesFact,
+  rulesFact,
+} from "../../roles/routing/ip-facts.ts";
 import { gatherScript } from "../../lib/runner/script.ts";
 import { shells } from "../openwrt-shell.ts";
 

@@ -10,7 +10,10 @@ const LAB_RANGES = ["198.18.0.0/15", "203.0.113.0/24", "198.51.100.0/24", "192.1
 const inLab = (ip: string) => LAB_RANGES.some((range) => cidrWithin(`${ip}/32`, range));
 
 describe("the lab's inventory", () => {
-  const text = inventoryYaml({ runId: "mltest", sshKeyPath: "/k", knownHostsPath: "/kh" }, planLab("mltest", 3, DEFAULT_TOPOLOGY));
+  const text = inventoryYaml(
+    { runId: "mltest", sshKeyPath: "/k", knownHostsPath: "/kh" },
+    planLab("mltest", 3, DEFAULT_TOPOLOGY),
+  );
   it("names no address outside the lab's plan (no public resolver as probe target or DNS forwarder)", () => {
     const addresses = [...text.matchAll(/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g)].map((m) => m[0]);
     expect(addresses.length).toBeGreaterThan(10);

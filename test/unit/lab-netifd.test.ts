@@ -25,8 +25,18 @@ config interface 'wan6'\n\toption device 'wan0'\n\toption proto 'dhcpv6'\n`;
 function fakeRouter(sections: string) {
   const root = mkdtempSync(join(tmpdir(), "lab-netifd-"));
   roots.push(root);
-  for (const d of ["etc/config", "tmp/.uci", "var/run", "bin", ...["lo", "br-lan", "wan0", "radio0", "lan4"].map((n) => `sys/class/net/${n}`)]) mkdirSync(join(root, d), { recursive: true });
-  writeFileSync(join(root, "etc/config/network"), `${FIRST_BOOT}\n${sections.replace(/\\n/g, "\n").replace(/\\t/g, "\t")}\n`);
+  for (const d of [
+    "etc/config",
+    "tmp/.uci",
+    "var/run",
+    "bin",
+    ...["lo", "br-lan", "wan0", "radio0", "lan4"].map((n) => `sys/class/net/${n}`),
+  ])
+    mkdirSync(join(root, d), { recursive: true });
+  writeFileSync(
+    join(root, "etc/config/network"),
+    `${FIRST_BOOT}\n${sections.replace(/\\n/g, "\n").replace(/\\t/g, "\t")}\n`,
+  );
   const tool = (name: string, body: string) => {
     writeFileSync(join(root, "bin", name), `#!${ash}\n${body}\n`);
     chmodSync(join(root, "bin", name), 0o755);
@@ -37,7 +47,9 @@ function fakeRouter(sections: string) {
   const env = { PATH: `${join(root, "bin")}:${applets}`, LAB_NETIFD_ROOT: root };
   const step = (s: string): string => {
     writeFileSync(join(root, "ip.log"), "");
-    const run = s.startsWith("uci ") ? spawnSync(ash, ["-c", s], { env, encoding: "utf8" }) : spawnSync(ash, [netifdFiles.netifd, ...s.split(" ")], { env, encoding: "utf8" });
+    const run = s.startsWith("uci ")
+      ? spawnSync(ash, ["-c", s], { env, encoding: "utf8" })
+      : spawnSync(ash, [netifdFiles.netifd, ...s.split(" ")], { env, encoding: "utf8" });
     if (run.status !== 0) throw new Error(`${s}: exit ${run.status}: ${run.stderr}`);
     return readFileSync(join(root, "ip.log"), "utf8").trim().split("\n").filter(Boolean).join(";");
   };

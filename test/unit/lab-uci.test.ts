@@ -26,7 +26,10 @@ function fakeRouter(): { root: string; bin: string } {
   copyFileSync(NETWORK, join(root, "etc/config/network"));
   const bin = join(root, "bin");
   mkdirSync(bin);
-  writeFileSync(join(bin, "uci"), `#!${join(applets, "ash")}\nexec ${join(applets, "ash")} ${netifdFiles.uci} -c ${root}/etc/config -P ${root}/tmp/.uci "$@"\n`);
+  writeFileSync(
+    join(bin, "uci"),
+    `#!${join(applets, "ash")}\nexec ${join(applets, "ash")} ${netifdFiles.uci} -c ${root}/etc/config -P ${root}/tmp/.uci "$@"\n`,
+  );
   chmodSync(join(bin, "uci"), 0o755);
   return { root, bin };
 }
@@ -36,15 +39,23 @@ const rows = fixtureRows(FIXTURE);
 describe("the lab's uci, row by row against uci-behaviour.tsv", () => {
   it("has a row for every command the project uses", () => {
     const used = new Set(rows.flatMap((r) => [...unescape(r.script).matchAll(/uci (?:-q )?(\w+)/g)].map((m) => m[1])));
-    for (const verb of ["get", "set", "add_list", "delete", "commit", "revert", "changes", "show", "export"]) expect(used, verb).toContain(verb);
+    for (const verb of ["get", "set", "add_list", "delete", "commit", "revert", "changes", "show", "export"])
+      expect(used, verb).toContain(verb);
   });
 
   it.each(rows.map((r) => [r.name, r] as const))("%s", (_name, row) => {
     const { root, bin } = fakeRouter();
     // The row's paths are the router's: here they live under the fake root.
     const script = unescape(row.script).replace(/\/(etc\/config|tmp\/)/g, `${root}/$1`);
-    const run = spawnSync(join(applets, "ash"), ["-c", script], { env: { PATH: `${bin}:${applets}` }, encoding: "utf8" });
-    expect({ stdout: run.stdout, exit: run.status, stderr: run.stderr }, row.source).toEqual({ stdout: unescape(row.stdout), exit: Number(row.exit), stderr: unescape(row.stderr) });
+    const run = spawnSync(join(applets, "ash"), ["-c", script], {
+      env: { PATH: `${bin}:${applets}` },
+      encoding: "utf8",
+    });
+    expect({ stdout: run.stdout, exit: run.status, stderr: run.stderr }, row.source).toEqual({
+      stdout: unescape(row.stdout),
+      exit: Number(row.exit),
+      stderr: unescape(row.stderr),
+    });
   });
 
   it("commit rewrites the file in uci's layout, and the stand-in reads it back the same", () => {

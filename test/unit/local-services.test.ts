@@ -27,22 +27,35 @@ const table = [
     name: "no Docker: the native services, DNS and the node exporter by default",
     vars: "{ lan_subnet: 10.42.0.0/24 }",
     extra: {},
-    services: [["dns", "native", "10.0.4.1"], ["node-exporter", "native", "10.0.4.1"]],
+    services: [
+      ["dns", "native", "10.0.4.1"],
+      ["node-exporter", "native", "10.0.4.1"],
+    ],
   },
   {
     name: "no Docker, the lab's stand-ins declared",
     vars: "{ docker_native_services: [dns, postgres, redis] }",
     extra: {},
-    services: [["dns", "native", "10.0.4.1"], ["postgres", "native", "127.0.0.1"], ["redis", "native", "127.0.0.1"]],
+    services: [
+      ["dns", "native", "10.0.4.1"],
+      ["postgres", "native", "127.0.0.1"],
+      ["redis", "native", "127.0.0.1"],
+    ],
   },
   {
     name: "docker_enabled (from -e): all nine, under compose",
     vars: "{ lan_subnet: 10.42.0.0/24 }",
     extra: { docker_enabled: true },
     services: [
-      ["barter-cache", "compose", "10.0.4.1"], ["mutual-credit", "compose", "10.0.4.1"], ["brainjoos-sync", "compose", "10.0.4.1"],
-      ["emergency-broadcast", "compose", "10.0.4.1"], ["dns", "compose", "10.0.4.1"], ["postgres", "compose", "127.0.0.1"],
-      ["redis", "compose", "127.0.0.1"], ["node-exporter", "compose", "10.0.4.1"], ["cadvisor", "compose", "10.0.4.1"],
+      ["barter-cache", "compose", "10.0.4.1"],
+      ["mutual-credit", "compose", "10.0.4.1"],
+      ["brainjoos-sync", "compose", "10.0.4.1"],
+      ["emergency-broadcast", "compose", "10.0.4.1"],
+      ["dns", "compose", "10.0.4.1"],
+      ["postgres", "compose", "127.0.0.1"],
+      ["redis", "compose", "127.0.0.1"],
+      ["node-exporter", "compose", "10.0.4.1"],
+      ["cadvisor", "compose", "10.0.4.1"],
     ],
   },
 ];
@@ -62,6 +75,8 @@ describe("the hub's declaration", () => {
   });
 
   it("refuses a declared name that is not a service of the stack", () => {
-    expect(() => declaredOnHub(inventory("{ docker_native_services: [dns, memcached] }"), {})).toThrow(/declares "memcached", which is not a service of the stack/);
+    expect(() => declaredOnHub(inventory("{ docker_native_services: [dns, memcached] }"), {})).toThrow(
+      /declares "memcached", which is not a service of the stack/,
+    );
   });
 });

@@ -31,12 +31,26 @@ const until = async (what: string, ok: () => boolean, ms = 20_000) => {
   }
 };
 const holder = (lock: string, log: string, go: string, holdMs: number): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", HOLDER, lock, log, go, String(holdMs)], { cwd: process.cwd(), stdio: "inherit" });
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code))));
+  spawn(process.execPath, ["--import", "tsx", HOLDER, lock, log, go, String(holdMs)], {
+    cwd: process.cwd(),
+    stdio: "inherit",
+  });
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code)),
+  );
 
 describe("who holds a lock", async () => {
   const dead = await deadProcess();
-  const self = (o: Partial<LockOwner>): string => JSON.stringify({ host: hostname(), boot: BOOT, pid: process.pid, start: processStart(process.pid), nonce: "n1", ...o });
+  const self = (o: Partial<LockOwner>): string =>
+    JSON.stringify({
+      host: hostname(),
+      boot: BOOT,
+      pid: process.pid,
+      start: processStart(process.pid),
+      nonce: "n1",
+      ...o,
+    });
   it.each([
     ["this live process", self({}), false],
     ["a process that has exited", self({ pid: dead.pid, start: dead.start }), true],
@@ -83,7 +97,10 @@ describe("withLock", () => {
     const dir = tempDir();
     const [lock, log] = [join(dir, "k.lock"), join(dir, "log")];
     const child = holder(lock, log, "-", -1);
-    await until("the child to hold the lock", () => existsSync(log) && readFileSync(log, "utf8").includes(`in ${child.pid}`));
+    await until(
+      "the child to hold the lock",
+      () => existsSync(log) && readFileSync(log, "utf8").includes(`in ${child.pid}`),
+    );
     expect(parseOwner(readFileSync(lock, "utf8"))?.pid).toBe(child.pid);
     child.kill("SIGKILL");
     await exited(child);
@@ -99,7 +116,10 @@ describe("withLock", () => {
     for (let round = 0; round < 4; round++) {
       const dir = tempDir();
       const [lock, log, go] = [join(dir, "r.lock"), join(dir, "log"), join(dir, "go")];
-      writeFileSync(lock, JSON.stringify({ host: hostname(), boot: BOOT, pid: dead.pid, start: dead.start, nonce: `stale${round}` }));
+      writeFileSync(
+        lock,
+        JSON.stringify({ host: hostname(), boot: BOOT, pid: dead.pid, start: dead.start, nonce: `stale${round}` }),
+      );
       const racers = [holder(lock, log, go, 150), holder(lock, log, go, 150)];
       // Let both start (tsx takes a while) before they race.
       await new Promise((r) => setTimeout(r, 1500));

@@ -28,5 +28,12 @@ export const BASE_INVENTORY = `groups:
 
 export { inventoryFrom };
 
-export const hubContext = (inventory: Inventory, extra: Record<string, unknown> = {}, init: InitSystem = "systemd", name = "hub") =>
-  hostContext(inventory, name, { defaults: monitoringDefaults, extra: [extra], init }) as HostContext & { vars: MonitoringVars };
+export const hubContext = (
+  inventory: Inventory,
+  extra: Record<string, unknown> = {},
+  init: InitSystem = "systemd",
+  name = "hub",
+) =>
+  hostContext(inventory, name, { defaults: monitoringDefaults, extra: [extra], init }) as HostContext & {
+    vars: MonitoringVars;
+  };

@@ -14,9 +14,20 @@ const portMatches = (rule: InboundRule, port: number) => {
 };
 /** Nebula's verdict for a peer carrying `groups`, tcp to `port`. */
 const admits = (rules: InboundRule[], groups: string[], proto: "tcp" | "udp" | "icmp", port = 0) =>
-  rules.some((r) => (r.proto === "any" || r.proto === proto) && (proto === "icmp" || portMatches(r, port)) && (r.host === "any" || (r.groups ?? []).every((g) => groups.includes(g))));
+  rules.some(
+    (r) =>
+      (r.proto === "any" || r.proto === proto) &&
+      (proto === "icmp" || portMatches(r, port)) &&
+      (r.host === "any" || (r.groups ?? []).every((g) => groups.includes(g))),
+  );
 
-const PEERS: Record<string, string[]> = { hub: ["hub", "lighthouse", "relay"], admins: ["admins"], uplink: ["uplink"], relay: ["relay"], client: ["client"] };
+const PEERS: Record<string, string[]> = {
+  hub: ["hub", "lighthouse", "relay"],
+  admins: ["admins"],
+  uplink: ["uplink"],
+  relay: ["relay"],
+  client: ["client"],
+};
 const SSH_FROM: Record<NodeType, string[]> = {
   lighthouse: ["hub", "admins", "uplink"],
   uplink: ["hub", "admins"],
@@ -51,7 +62,8 @@ describe("SSH over the mesh only from the hub and admins (the hub also from upli
     it(name, () => expect(admits(inboundRules(type, 9101), PEERS[peer], proto, port)).toBe(want));
   }
   it("one rule per group: a rule naming both hub and admins would need a peer with both", () => {
-    for (const type of Object.keys(SSH_FROM) as NodeType[]) for (const r of inboundRules(type, 9101)) expect(r.groups?.length ?? 0).toBeLessThanOrEqual(1);
+    for (const type of Object.keys(SSH_FROM) as NodeType[])
+      for (const r of inboundRules(type, 9101)) expect(r.groups?.length ?? 0).toBeLessThanOrEqual(1);
   });
 });
 
@@ -78,8 +90,12 @@ describe("fw4 input include on a router's radio port", () => {
     return fw4Includes(meshAdmission(ctx, "10.0.4.1", t, [], hub))[0].content;
   };
   it("a radio uplink admits Nebula's UDP from the hub's radio address and port on radio0, and nothing else there", () => {
-    const radioLines = input("radio-1").split("\n").filter((l) => l.includes('iifname "radio0"'));
-    expect(radioLines).toEqual(['iifname "radio0" ip saddr 10.44.0.1 udp sport 4242 accept comment "meshisp: Nebula from the hub over the radio"']);
+    const radioLines = input("radio-1")
+      .split("\n")
+      .filter((l) => l.includes('iifname "radio0"'));
+    expect(radioLines).toEqual([
+      'iifname "radio0" ip saddr 10.44.0.1 udp sport 4242 accept comment "meshisp: Nebula from the hub over the radio"',
+    ]);
   });
   it("a remote uplink (no radio) gets no radio rule", () => {
     expect(input("remote-1")).not.toContain("radio");

@@ -12,15 +12,20 @@ describe.each([
   const applets = releaseApplets(release);
   it(`lists ${count} applets, each at an install path of BusyBox's`, () => {
     expect(applets).toHaveLength(count);
-    for (const a of applets) expect(a.path).toMatch(new RegExp(`^/(usr/)?s?bin/${a.applet.replace(/[[\]]/g, "\\$&")}$`));
+    for (const a of applets)
+      expect(a.path).toMatch(new RegExp(`^/(usr/)?s?bin/${a.applet.replace(/[[\]]/g, "\\$&")}$`));
   });
   it.each(["stat", "timeout", "base64", "tc", "logread", "wget", "hostname", "nohup", "pkill"])("has no %s", (name) => {
     expect(applets.map((a) => a.applet)).not.toContain(name);
   });
-  it.each(Object.entries(APPLET_DECISIONS))("decision for %s names an applet of the release, with its file", (applet, how) => {
-    expect(applets.map((a) => a.applet)).toContain(applet);
-    if (how.kind === "wrapper" || how.kind === "standin") expect(existsSync(join(OPENWRT_FILES, how.file))).toBe(true);
-  });
+  it.each(Object.entries(APPLET_DECISIONS))(
+    "decision for %s names an applet of the release, with its file",
+    (applet, how) => {
+      expect(applets.map((a) => a.applet)).toContain(applet);
+      if (how.kind === "wrapper" || how.kind === "standin")
+        expect(existsSync(join(OPENWRT_FILES, how.file))).toBe(true);
+    },
+  );
   it("leaves out only the absent ones", () => {
     const absent = Object.entries(APPLET_DECISIONS).filter(([, h]) => h.kind === "absent").length;
     expect(presentApplets(release)).toHaveLength(count - absent);
@@ -29,5 +34,9 @@ describe.each([
 
 it("setsid is the one applet 24.10 adds", () => {
   const a = new Set(releaseApplets("23.05").map((x) => x.applet));
-  expect(releaseApplets("24.10").filter((x) => !a.has(x.applet)).map((x) => x.applet)).toEqual(["setsid"]);
+  expect(
+    releaseApplets("24.10")
+      .filter((x) => !a.has(x.applet))
+      .map((x) => x.applet),
+  ).toEqual(["setsid"]);
 });

@@ -38,8 +38,11 @@ groups:
       laptop-1: { address: 198.18.9.40, os: debian, mesh_ip: 10.0.4.130 }
 `;
 const inventory = inventoryFrom(INVENTORY);
-const ctxOf = (name: string, defaults: Record<string, unknown> = {}): HostContext => hostContext(inventory, name, { defaults, init: "initd" });
-const ca = { caCertPem: "-----BEGIN NEBULA CERTIFICATE-----\n-----END NEBULA CERTIFICATE-----\n" } as unknown as CertAuthority;
+const ctxOf = (name: string, defaults: Record<string, unknown> = {}): HostContext =>
+  hostContext(inventory, name, { defaults, init: "initd" });
+const ca = {
+  caCertPem: "-----BEGIN NEBULA CERTIFICATE-----\n-----END NEBULA CERTIFICATE-----\n",
+} as unknown as CertAuthority;
 
 /** Every resource of the uplink play on a host, each role with its own defaults (as the runner builds them). */
 const playResources = (name: string): Resource[] =>
@@ -59,7 +62,12 @@ const admissionOf = (name: string) => {
   const ctx = ctxOf(name, routingDefaults);
   const hub = hubOf(ctx);
   const t = tunnelPair(hub.meshIp!, ctx.host.meshIp!, routingDefaults).uplink;
-  return meshAdmission(ctx, hub.meshIp!, t, communitySources(hub, { ...routingDefaults, lan_subnet: hub.vars.lan_subnet }));
+  return meshAdmission(
+    ctx,
+    hub.meshIp!,
+    t,
+    communitySources(hub, { ...routingDefaults, lan_subnet: hub.vars.lan_subnet }),
+  );
 };
 
 describe("fw4 include files: the mesh's own traffic, from the hub only", () => {
@@ -72,7 +80,9 @@ describe("fw4 include files: the mesh's own traffic, from the hub only", () => {
         `iifname "nebula1" ip saddr 10.0.4.1 icmp type echo-request accept comment "meshisp: the hub's ping"`,
         `tcp dport 9100 reject with tcp reset comment "meshisp: node exporter for the hub only"`,
       ],
-      forward: [`iifname "mu-hub" ip saddr { 10.42.0.0/24, 10.0.4.128/25, 10.0.253.130/32 } accept comment "meshisp: the community's traffic from the hub"`],
+      forward: [
+        `iifname "mu-hub" ip saddr { 10.42.0.0/24, 10.0.4.128/25, 10.0.253.130/32 } accept comment "meshisp: the community's traffic from the hub"`,
+      ],
     },
     {
       node: "uplink-2",
@@ -82,7 +92,9 @@ describe("fw4 include files: the mesh's own traffic, from the hub only", () => {
         `iifname "nebula1" ip saddr 10.0.4.1 icmp type echo-request accept comment "meshisp: the hub's ping"`,
         `tcp dport 9200 reject with tcp reset comment "meshisp: node exporter for the hub only"`,
       ],
-      forward: [`iifname "mu-hub" ip saddr { 10.42.0.0/24, 10.0.4.128/25, 10.0.253.132/32 } accept comment "meshisp: the community's traffic from the hub"`],
+      forward: [
+        `iifname "mu-hub" ip saddr { 10.42.0.0/24, 10.0.4.128/25, 10.0.253.132/32 } accept comment "meshisp: the community's traffic from the hub"`,
+      ],
     },
   ];
   it.each(cases)("$node: input and forward rules", ({ node, input, forward }) => {
@@ -93,16 +105,21 @@ describe("fw4 include files: the mesh's own traffic, from the hub only", () => {
     expect(rules(fwd.content)).toEqual(forward);
   });
 
-  it.each(["uplink-1", "uplink-2"])("%s: the routing role writes both where fw4 reads them (reloading fw4) and their kept copies", (node) => {
-    const resources = playResources(node);
-    for (const inc of fw4Includes(admissionOf(node))) {
-      expect(contentOf(resources, `/usr/share/nftables.d/${inc.path}`)).toBe(inc.content);
-      expect(contentOf(resources, `/etc/meshisp/fw4/${inc.path}`)).toBe(inc.content);
-      expect(resources.find((r) => r.name === `Write /usr/share/nftables.d/${inc.path}`)!.notify).toEqual(["reload fw4"]);
-    }
-    // chain-post/input comes after the final jump handle_reject: anything there would never be reached.
-    expect(resources.some((r) => r.name.includes("chain-post/input"))).toBe(false);
-  });
+  it.each(["uplink-1", "uplink-2"])(
+    "%s: the routing role writes both where fw4 reads them (reloading fw4) and their kept copies",
+    (node) => {
+      const resources = playResources(node);
+      for (const inc of fw4Includes(admissionOf(node))) {
+        expect(contentOf(resources, `/usr/share/nftables.d/${inc.path}`)).toBe(inc.content);
+        expect(contentOf(resources, `/etc/meshisp/fw4/${inc.path}`)).toBe(inc.content);
+        expect(resources.find((r) => r.name === `Write /usr/share/nftables.d/${inc.path}`)!.notify).toEqual([
+          "reload fw4",
+        ]);
+      }
+      // chain-post/input comes after the final jump handle_reject: anything there would never be reached.
+      expect(resources.some((r) => r.name.includes("chain-post/input"))).toBe(false);
+    },
+  );
 
   // fw4's captured rulesets (shared/openwrt, both releases) with our files in place of its include lines, checked by nft.
   const splice = (release: string, input: string, forward: string) =>
@@ -111,26 +128,34 @@ describe("fw4 include files: the mesh's own traffic, from the hub only", () => {
       .replace(/^\s*include "\/usr\/share\/nftables\.d\/chain-pre\/forward\/[^"]*"$/m, forward)
       .replace(/^\s*include ".*"$/gm, "");
   const nftCheck = (ruleset: string) => spawnSync("nft", ["-c", "-f", "-"], { input: ruleset, encoding: "utf8" });
-  it.each(["23.05", "24.10"])("fw4 %s's ruleset loads with them, ours right after `iif lo accept` and before the ct state rule", (release) => {
-    const [inc, fwd] = fw4Includes(admissionOf("uplink-1"));
-    const ruleset = splice(release, inc.content, fwd.content);
-    const input = ruleset.slice(ruleset.indexOf("chain input {"));
-    // 24.10 prints `iif "lo" accept` and `ct state vmap {...}`, 23.05 `iifname "lo" accept` and `ct state established,related accept`.
-    expect(input.search(/iif(name)? "lo" accept/)).toBeGreaterThan(0);
-    expect(input.search(/iif(name)? "lo" accept/)).toBeLessThan(input.indexOf("meshisp: the hub's VXLAN"));
-    expect(input.indexOf("meshisp: node exporter for the hub only")).toBeLessThan(input.search(/^\s*ct state/m));
-    const r = nftCheck(ruleset);
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
-    // The check can fail: a broken rule in the include is refused.
-    expect(nftCheck(splice(release, "iifname nebula1 ip saddr accept", fwd.content)).status).not.toBe(0);
-  });
+  it.each(["23.05", "24.10"])(
+    "fw4 %s's ruleset loads with them, ours right after `iif lo accept` and before the ct state rule",
+    (release) => {
+      const [inc, fwd] = fw4Includes(admissionOf("uplink-1"));
+      const ruleset = splice(release, inc.content, fwd.content);
+      const input = ruleset.slice(ruleset.indexOf("chain input {"));
+      // 24.10 prints `iif "lo" accept` and `ct state vmap {...}`, 23.05 `iifname "lo" accept` and `ct state established,related accept`.
+      expect(input.search(/iif(name)? "lo" accept/)).toBeGreaterThan(0);
+      expect(input.search(/iif(name)? "lo" accept/)).toBeLessThan(input.indexOf("meshisp: the hub's VXLAN"));
+      expect(input.indexOf("meshisp: node exporter for the hub only")).toBeLessThan(input.search(/^\s*ct state/m));
+      const r = nftCheck(ruleset);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      // The check can fail: a broken rule in the include is refused.
+      expect(nftCheck(splice(release, "iifname nebula1 ip saddr accept", fwd.content)).status).not.toBe(0);
+    },
+  );
 });
 
 describe("init scripts as real rc.common runs them", () => {
   // kind a: USE_PROCD=1 with start_service; kind b: old-style start() (both run at boot); kind c (start_service
   // without USE_PROCD) never runs at all (shared/openwrt/rc-common-behaviour.tsv).
-  const kindOf = (script: string) => (/^USE_PROCD=1$/m.test(script) && /^start_service\(\)/m.test(script) ? "procd" : !/^USE_PROCD=/m.test(script) && /^start\(\)/m.test(script) ? "old-style start()" : "never runs");
+  const kindOf = (script: string) =>
+    /^USE_PROCD=1$/m.test(script) && /^start_service\(\)/m.test(script)
+      ? "procd"
+      : !/^USE_PROCD=/m.test(script) && /^start\(\)/m.test(script)
+        ? "old-style start()"
+        : "never runs";
   const respawnOf = (script: string) => /^\s*procd_set_param respawn(.*)$/m.exec(script)?.[1].trim() ?? null;
   const resources = playResources("uplink-1");
   const cases = [
@@ -148,7 +173,10 @@ describe("init scripts as real rc.common runs them", () => {
   });
   const hubScripts = [
     { template: "routing/failover.init.hbs", vars: { dir: "/etc/meshisp" } },
-    { template: "routing/metrics.init.hbs", vars: { metrics_dir: "/run/m", busybox: "/bin/busybox", listen: "10.0.4.1:9102" } },
+    {
+      template: "routing/metrics.init.hbs",
+      vars: { metrics_dir: "/run/m", busybox: "/bin/busybox", listen: "10.0.4.1:9102" },
+    },
     { template: "dns/mesh-dns.init.hbs", vars: { dns_bin: "/usr/sbin/dnsmasq", dns_dir: "/etc/meshisp/dns" } },
     { template: "monitoring/service.init.hbs", vars: { description: "x", command: "/usr/bin/x" } },
   ];
@@ -201,7 +229,8 @@ describe("sysupgrade: what is kept, and what the restore service puts back", () 
     const dir = mkdtempSync(join(tmpdir(), "meshisp-restore-"));
     const bin = join(dir, "bin");
     const initd = join(dir, "init.d");
-    for (const d of [bin, initd, join(dir, "pkgs"), join(dir, "copy/chain-pre/input"), join(dir, "root")]) mkdirSync(d, { recursive: true });
+    for (const d of [bin, initd, join(dir, "pkgs"), join(dir, "copy/chain-pre/input"), join(dir, "root")])
+      mkdirSync(d, { recursive: true });
     writeFileSync(join(dir, "copy/chain-pre/input/30-meshisp.nft"), "iifname x accept\n");
     if (opts.installed) {
       for (const p of ["nebula", "ip-full"]) writeFileSync(join(dir, "pkgs", p), "");
@@ -212,12 +241,15 @@ describe("sysupgrade: what is kept, and what the restore service puts back", () 
       writeFileSync(join(bin, name), `#!/bin/sh\nD=${dir}\n${body}\n`);
       chmodSync(join(bin, name), 0o755);
     };
-    stub("opkg", `echo "opkg $*" >> $D/calls
+    stub(
+      "opkg",
+      `echo "opkg $*" >> $D/calls
 case "$1" in
   list-installed) for p in $D/pkgs/*; do [ -f "$p" ] && echo "$(basename $p) - 1"; done ;;
   update) n=$(cat $D/updates 2>/dev/null || echo 0); echo $((n + 1)) > $D/updates; [ "$n" -ge ${opts.wanFailures} ] ;;
   install) shift; for p in "$@"; do : > $D/pkgs/$p; done ;;
-esac`);
+esac`,
+    );
     stub("logger", `echo "$*" >> $D/syslog`);
     stub("fw4", `echo "fw4 $*" >> $D/calls`);
     stub("nft", `echo "nft $*" >> $D/calls`);
@@ -225,12 +257,34 @@ esac`);
       writeFileSync(join(initd, s), `#!/bin/sh\necho "${s} $1" >> ${dir}/calls\n`);
       chmodSync(join(initd, s), 0o755);
     }
-    const play: PlayFootprint = { packages: ["nebula", "ip-full"], services: ["nebula-mesh", "meshisp-shaping"], bootServices: ["meshisp-routing"], files: [] };
-    const script = restoreScript(play, { ...sysupgradeDefaults, sysupgrade_restore_deadline_seconds: opts.deadline, sysupgrade_restore_retry_seconds: 1 }, { fw4Copy: join(dir, "copy"), fw4Root: join(dir, "root"), initd });
+    const play: PlayFootprint = {
+      packages: ["nebula", "ip-full"],
+      services: ["nebula-mesh", "meshisp-shaping"],
+      bootServices: ["meshisp-routing"],
+      files: [],
+    };
+    const script = restoreScript(
+      play,
+      {
+        ...sysupgradeDefaults,
+        sysupgrade_restore_deadline_seconds: opts.deadline,
+        sysupgrade_restore_retry_seconds: 1,
+      },
+      { fw4Copy: join(dir, "copy"), fw4Root: join(dir, "root"), initd },
+    );
     writeFileSync(join(dir, "restore.sh"), script);
-    const r = spawnSync("sh", [join(dir, "restore.sh")], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync("sh", [join(dir, "restore.sh")], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : "");
-    return { code: r.status, calls: read("calls").split("\n").filter(Boolean), syslog: read("syslog"), restored: existsSync(join(dir, "root/chain-pre/input/30-meshisp.nft")) };
+    return {
+      code: r.status,
+      calls: read("calls").split("\n").filter(Boolean),
+      syslog: read("syslog"),
+      restored: existsSync(join(dir, "root/chain-pre/input/30-meshisp.nft")),
+    };
   }
   it("an ordinary boot: everything installed, includes in place: nothing done, nothing logged", () => {
     const r = scratch({ installed: true, wanFailures: 0, deadline: 10 });
@@ -244,10 +298,18 @@ esac`);
     expect(r.restored).toBe(true);
     const after = r.calls.filter((c) => !c.startsWith("opkg list-installed"));
     expect(after).toEqual([
-      "opkg update", "opkg update", "opkg update", "opkg install nebula ip-full",
+      "opkg update",
+      "opkg update",
+      "opkg update",
+      "opkg install nebula ip-full",
       "fw4 reload",
-      "nebula-mesh enable", "nebula-mesh restart", "meshisp-shaping enable", "meshisp-shaping restart",
-      "nft delete table ip meshisp", "meshisp-routing enable", "meshisp-routing start",
+      "nebula-mesh enable",
+      "nebula-mesh restart",
+      "meshisp-shaping enable",
+      "meshisp-shaping restart",
+      "nft delete table ip meshisp",
+      "meshisp-routing enable",
+      "meshisp-routing start",
     ]);
     expect(r.syslog).toMatch(/packages missing .*nebula ip-full/);
     expect(r.syslog).toMatch(/again in 1 s/);
@@ -273,7 +335,11 @@ describe("dropbear, logs and the exporter as OpenWrt has them", () => {
   it("the exporter's UCI file sets only the options its init script reads (23.05: listen_interface, listen_port)", () => {
     const resources = playResources("uplink-1");
     const uci = contentOf(resources, "/etc/config/prometheus-node-exporter-lua");
-    expect(rules(uci)).toEqual(["config prometheus-node-exporter-lua 'main'", "\toption listen_interface '*'", "\toption listen_port '9100'"]);
+    expect(rules(uci)).toEqual([
+      "config prometheus-node-exporter-lua 'main'",
+      "\toption listen_interface '*'",
+      "\toption listen_port '9100'",
+    ]);
   });
 });
 

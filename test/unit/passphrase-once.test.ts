@@ -13,7 +13,12 @@ import { CHEAP_ARGON2 } from "./fixtures/pki/helpers.ts";
 const derivations = vi.hoisted(() => ({ count: 0 }));
 vi.mock("../../lib/pki/argon2.ts", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../lib/pki/argon2.ts")>();
-  return { argon2idOffThread: (input: Parameters<typeof real.argon2idOffThread>[0]) => (derivations.count++, real.argon2idOffThread(input)) };
+  return {
+    argon2idOffThread: (input: Parameters<typeof real.argon2idOffThread>[0]) => (
+      derivations.count++,
+      real.argon2idOffThread(input)
+    ),
+  };
 });
 
 const PASS = "the one passphrase of this run";
@@ -79,8 +84,14 @@ describe("one CA unlock per run", () => {
 
 describe("Argon2id off the main thread", () => {
   it("gives noble's argon2id bytes", async () => {
-    const input = { password: Buffer.from("pw"), salt: Buffer.alloc(16, 7), options: { t: 2, m: 512, p: 2, dkLen: 32 } };
-    expect((await argon2idOffThread(input)).equals(Buffer.from(argon2id(input.password, input.salt, input.options)))).toBe(true);
+    const input = {
+      password: Buffer.from("pw"),
+      salt: Buffer.alloc(16, 7),
+      options: { t: 2, m: 512, p: 2, dkLen: 32 },
+    };
+    expect(
+      (await argon2idOffThread(input)).equals(Buffer.from(argon2id(input.password, input.salt, input.options))),
+    ).toBe(true);
   });
 
   it("leaves the event loop free while it derives (a timer keeps ticking)", async () => {
@@ -95,7 +106,11 @@ describe("Argon2id off the main thread", () => {
     }, 10);
     const started = Date.now();
     try {
-      await argon2idOffThread({ password: Buffer.from("pw"), salt: Buffer.alloc(16), options: { t: 3, m: 32 * 1024, p: 4, dkLen: 32 } });
+      await argon2idOffThread({
+        password: Buffer.from("pw"),
+        salt: Buffer.alloc(16),
+        options: { t: 3, m: 32 * 1024, p: 4, dkLen: 32 },
+      });
     } finally {
       clearInterval(timer);
     }

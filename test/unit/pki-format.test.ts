@@ -1,7 +1,17 @@
 // The v1 wire format, byte for byte: certificates made by nebula-cert 1.6.1 round-trip, fingerprint and print exactly as it does.
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../lib/errors.ts";
-import { certFromPem, certToPem, certsFromPem, describeCert, describeCertJson, fingerprint, marshalCert, unmarshalCert, verifyCert } from "../../lib/pki/cert.ts";
+import {
+  certFromPem,
+  certToPem,
+  certsFromPem,
+  describeCert,
+  describeCertJson,
+  fingerprint,
+  marshalCert,
+  unmarshalCert,
+  verifyCert,
+} from "../../lib/pki/cert.ts";
 import { durationMs } from "../../lib/pki/duration.ts";
 import { toPem } from "../../lib/pki/pem.ts";
 import { readFields, unpackUint32, Writer } from "../../lib/pki/protobuf.ts";
@@ -17,7 +27,9 @@ describe("certificates made by nebula-cert 1.6.1 (fixtures)", () => {
   });
 
   it.each(certs)("%s has the fingerprint nebula-cert printed", (name) => {
-    expect(fingerprint(certFromPem(fixture(`${name}.crt`)))).toBe(JSON.parse(fixture(`${name}.print.json`)).fingerprint);
+    expect(fingerprint(certFromPem(fixture(`${name}.crt`)))).toBe(
+      JSON.parse(fixture(`${name}.print.json`)).fingerprint,
+    );
   });
 
   it.each(certs)("%s is described exactly as `nebula-cert print` and `print -json` do", (name) => {
@@ -29,10 +41,27 @@ describe("certificates made by nebula-cert 1.6.1 (fixtures)", () => {
   it("reads every field of the host certificate", () => {
     const host = certFromPem(fixture("nebula-host.crt"));
     const ca = certFromPem(fixture("nebula-ca.crt"));
-    expect(host.details).toMatchObject({ name: "uplink-7", ips: ["10.0.4.71/16"], subnets: ["192.168.7.0/24"], groups: ["uplink", "relay"], isCA: false, issuer: fingerprint(ca) });
-    expect(ca.details).toMatchObject({ name: "Fixture Mesh CA", ips: ["10.0.4.0/16"], subnets: ["192.168.0.0/16"], groups: ["hub", "uplink", "relay"], isCA: true, issuer: "" });
+    expect(host.details).toMatchObject({
+      name: "uplink-7",
+      ips: ["10.0.4.71/16"],
+      subnets: ["192.168.7.0/24"],
+      groups: ["uplink", "relay"],
+      isCA: false,
+      issuer: fingerprint(ca),
+    });
+    expect(ca.details).toMatchObject({
+      name: "Fixture Mesh CA",
+      ips: ["10.0.4.0/16"],
+      subnets: ["192.168.0.0/16"],
+      groups: ["hub", "uplink", "relay"],
+      isCA: true,
+      issuer: "",
+    });
     expect(verifyCert(host, ca, INSIDE_VALIDITY)).toEqual([]);
-    expect(certsFromPem(fixture("nebula-ca.crt") + fixture("nebula-host.crt")).map((c) => c.details.name)).toEqual(["Fixture Mesh CA", "uplink-7"]);
+    expect(certsFromPem(fixture("nebula-ca.crt") + fixture("nebula-host.crt")).map((c) => c.details.name)).toEqual([
+      "Fixture Mesh CA",
+      "uplink-7",
+    ]);
   });
 });
 
@@ -50,13 +79,34 @@ describe("protobuf", () => {
 describe("damaged input is a clear error naming the file", () => {
   const host = certFromPem(fixture("nebula-host.crt"));
   const details = readFields(marshalCert(host)).find((f) => f.n === 1)!.value as Buffer;
-  const withDetails = (extra: Buffer) => toPem("NEBULA CERTIFICATE", new Writer().bytes(1, Buffer.concat([details, extra])).finish());
+  const withDetails = (extra: Buffer) =>
+    toPem("NEBULA CERTIFICATE", new Writer().bytes(1, Buffer.concat([details, extra])).finish());
   const cases: [string, string, RegExp][] = [
-    ["a key instead of a certificate", fixture("nebula-test-encrypted.key"), /host\.crt is not a PEM block "NEBULA CERTIFICATE" \(it holds "NEBULA ED25519 ENCRYPTED PRIVATE KEY"\)/],
-    ["truncated bytes", toPem("NEBULA CERTIFICATE", marshalCert(host).subarray(0, 40)), /host\.crt: not a Nebula certificate/],
-    ["no details", toPem("NEBULA CERTIFICATE", new Writer().bytes(2, Buffer.alloc(64, 1)).finish()), /host\.crt: the certificate has no details/],
-    ["an address without its mask", withDetails(new Writer().packedUint32(2, [1]).finish()), /host\.crt: ips: addresses should come in \(address, mask\) pairs/],
-    ["a mask that is not a prefix", withDetails(new Writer().packedUint32(3, [0x0a000000, 0xff00ff00]).finish()), /subnets: mask 255\.0\.255\.0 is not a prefix length/],
+    [
+      "a key instead of a certificate",
+      fixture("nebula-test-encrypted.key"),
+      /host\.crt is not a PEM block "NEBULA CERTIFICATE" \(it holds "NEBULA ED25519 ENCRYPTED PRIVATE KEY"\)/,
+    ],
+    [
+      "truncated bytes",
+      toPem("NEBULA CERTIFICATE", marshalCert(host).subarray(0, 40)),
+      /host\.crt: not a Nebula certificate/,
+    ],
+    [
+      "no details",
+      toPem("NEBULA CERTIFICATE", new Writer().bytes(2, Buffer.alloc(64, 1)).finish()),
+      /host\.crt: the certificate has no details/,
+    ],
+    [
+      "an address without its mask",
+      withDetails(new Writer().packedUint32(2, [1]).finish()),
+      /host\.crt: ips: addresses should come in \(address, mask\) pairs/,
+    ],
+    [
+      "a mask that is not a prefix",
+      withDetails(new Writer().packedUint32(3, [0x0a000000, 0xff00ff00]).finish()),
+      /subnets: mask 255\.0\.255\.0 is not a prefix length/,
+    ],
   ];
   it.each(cases)("%s", (_name, pem, message) => {
     expect(() => certFromPem(pem, "host.crt")).toThrow(UserError);
@@ -64,7 +114,9 @@ describe("damaged input is a clear error naming the file", () => {
   });
 
   it("refuses to marshal an address that is not a CIDR", () => {
-    expect(() => marshalCert({ ...host, details: { ...host.details, ips: ["10.0.4.300/16"] } })).toThrow(/ip "10\.0\.4\.300\/16" is not an IPv4 CIDR/);
+    expect(() => marshalCert({ ...host, details: { ...host.details, ips: ["10.0.4.300/16"] } })).toThrow(
+      /ip "10\.0\.4\.300\/16" is not an IPv4 CIDR/,
+    );
   });
 
   it("unmarshalCert keeps unknown bytes out of the result and still re-marshals canonically", () => {

@@ -37,11 +37,15 @@ describe("Nebula's own encrypted test key (slackhq/nebula cert/crypto_test.go)",
     const argon = readFields(readFields(outer[0].value as Buffer)[1].value as Buffer);
     const salt = argon.find((f) => f.n === 5)!.value as Buffer;
     const nonce = (outer[1].value as Buffer).subarray(0, 12);
-    expect(await encryptPrivateKey(nebulaKey, NEBULA_PASSPHRASE, encryptionParams(nebulaKeyPem), { salt, nonce })).toBe(nebulaKeyPem);
+    expect(await encryptPrivateKey(nebulaKey, NEBULA_PASSPHRASE, encryptionParams(nebulaKeyPem), { salt, nonce })).toBe(
+      nebulaKeyPem,
+    );
   }, 60_000);
 
   it("the short key decrypts but is refused as not 64 bytes", async () => {
-    await expect(decryptPrivateKey(fixture("nebula-test-encrypted-short.key"), NEBULA_PASSPHRASE, "short.key")).rejects.toThrow(/short\.key: the decrypted key is \d+ bytes, not 64/);
+    await expect(
+      decryptPrivateKey(fixture("nebula-test-encrypted-short.key"), NEBULA_PASSPHRASE, "short.key"),
+    ).rejects.toThrow(/short\.key: the decrypted key is \d+ bytes, not 64/);
   }, 60_000);
 
   it("a wrong passphrase is a clear UserError naming the file, without the passphrase", async () => {
@@ -56,7 +60,9 @@ describe("our encrypted keys", () => {
   it("round-trip with the passphrase (string or Secret), and use the default parameters unless told", async () => {
     const { privateKey } = generateEd25519();
     const pem = await encryptPrivateKey(privateKey, new Secret("pw-123456"), CHEAP_ARGON2);
-    expect(pem).toMatch(/^-----BEGIN NEBULA ED25519 ENCRYPTED PRIVATE KEY-----\n([A-Za-z0-9+/=]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END NEBULA ED25519 ENCRYPTED PRIVATE KEY-----\n$/);
+    expect(pem).toMatch(
+      /^-----BEGIN NEBULA ED25519 ENCRYPTED PRIVATE KEY-----\n([A-Za-z0-9+/=]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END NEBULA ED25519 ENCRYPTED PRIVATE KEY-----\n$/,
+    );
     expect((await decryptPrivateKey(pem, "pw-123456", "k")).equals(privateKey)).toBe(true);
     expect(encryptionParams(pem)).toEqual(CHEAP_ARGON2);
     expect(DEFAULT_ARGON2).toEqual({ memoryKiB: 65536, iterations: 3, parallelism: 4 });
@@ -65,14 +71,35 @@ describe("our encrypted keys", () => {
 
   it("two encryptions of one key differ (fresh salt and nonce)", async () => {
     const { privateKey } = generateEd25519();
-    expect(await encryptPrivateKey(privateKey, "pw-123456", CHEAP_ARGON2)).not.toBe(await encryptPrivateKey(privateKey, "pw-123456", CHEAP_ARGON2));
+    expect(await encryptPrivateKey(privateKey, "pw-123456", CHEAP_ARGON2)).not.toBe(
+      await encryptPrivateKey(privateKey, "pw-123456", CHEAP_ARGON2),
+    );
   });
 
   const damaged: [string, string, RegExp][] = [
-    ["an unencrypted key", ed25519KeyToPem(generateEd25519().privateKey).reveal(), /ca\.key: this CA key is not encrypted/],
-    ["a certificate", fixture("nebula-ca.crt"), /ca\.key is not a PEM block "NEBULA ED25519 ENCRYPTED PRIVATE KEY" \(it holds "NEBULA CERTIFICATE"\)/],
-    ["another algorithm", toPem("NEBULA ED25519 ENCRYPTED PRIVATE KEY", new Writer().bytes(1, new Writer().bytes(1, "ChaCha20").finish()).finish()), /encrypted with ChaCha20; only AES-256-GCM/],
-    ["garbage", toPem("NEBULA ED25519 ENCRYPTED PRIVATE KEY", Buffer.from("ffffffffffffffffffff", "hex")), /ca\.key: not a valid encrypted Nebula key/],
+    [
+      "an unencrypted key",
+      ed25519KeyToPem(generateEd25519().privateKey).reveal(),
+      /ca\.key: this CA key is not encrypted/,
+    ],
+    [
+      "a certificate",
+      fixture("nebula-ca.crt"),
+      /ca\.key is not a PEM block "NEBULA ED25519 ENCRYPTED PRIVATE KEY" \(it holds "NEBULA CERTIFICATE"\)/,
+    ],
+    [
+      "another algorithm",
+      toPem(
+        "NEBULA ED25519 ENCRYPTED PRIVATE KEY",
+        new Writer().bytes(1, new Writer().bytes(1, "ChaCha20").finish()).finish(),
+      ),
+      /encrypted with ChaCha20; only AES-256-GCM/,
+    ],
+    [
+      "garbage",
+      toPem("NEBULA ED25519 ENCRYPTED PRIVATE KEY", Buffer.from("ffffffffffffffffffff", "hex")),
+      /ca\.key: not a valid encrypted Nebula key/,
+    ],
   ];
   it.each(damaged)("%s is a clear error", async (_name, pem, message) => {
     const err = await errorOf(() => decryptPrivateKey(pem, "pw-123456", "ca.key"));
@@ -84,7 +111,9 @@ describe("our encrypted keys", () => {
     const pem = await encryptPrivateKey(generateEd25519().privateKey, "pw-123456", CHEAP_ARGON2);
     const bytes = fromPem("NEBULA ED25519 ENCRYPTED PRIVATE KEY", pem);
     bytes[bytes.length - 20] ^= 1;
-    await expect(decryptPrivateKey(toPem("NEBULA ED25519 ENCRYPTED PRIVATE KEY", bytes), "pw-123456", "k")).rejects.toThrow(/wrong passphrase for the CA key k \(or the file is damaged\)/);
+    await expect(
+      decryptPrivateKey(toPem("NEBULA ED25519 ENCRYPTED PRIVATE KEY", bytes), "pw-123456", "k"),
+    ).rejects.toThrow(/wrong passphrase for the CA key k \(or the file is damaged\)/);
   });
 
   it("plain CA keys as nebula-cert writes them are read, and a damaged one is refused", () => {
@@ -92,7 +121,9 @@ describe("our encrypted keys", () => {
     expect(ed25519KeyFromPem(ed25519KeyToPem(privateKey).reveal()).equals(privateKey)).toBe(true);
     const broken = Buffer.from(privateKey);
     broken[40] ^= 1;
-    expect(() => ed25519KeyFromPem(ed25519KeyToPem(broken).reveal(), "old.key")).toThrow(/old\.key: the key is damaged/);
+    expect(() => ed25519KeyFromPem(ed25519KeyToPem(broken).reveal(), "old.key")).toThrow(
+      /old\.key: the key is damaged/,
+    );
     expect(String(ed25519KeyToPem(privateKey))).toBe("***");
   });
 });

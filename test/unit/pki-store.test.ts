@@ -18,7 +18,14 @@ import { waitFor } from "../helpers/poll.ts";
 const PASS = "correct horse battery staple";
 const newStore = async (label: string) => {
   const store = new CaStore(join(tempDir(label), "pki"));
-  await store.create({ name: "Store CA", passphrase: PASS, groups: ["hub", "uplink"], ips: ["10.0.4.0/16"], duration: "365d", argon2: CHEAP_ARGON2 });
+  await store.create({
+    name: "Store CA",
+    passphrase: PASS,
+    groups: ["hub", "uplink"],
+    ips: ["10.0.4.0/16"],
+    duration: "365d",
+    argon2: CHEAP_ARGON2,
+  });
   return store;
 };
 const errorOf = async (f: () => unknown): Promise<Error> => {
@@ -44,8 +51,12 @@ describe("CaStore", () => {
 
   it("refuses to replace a CA, a short passphrase, a wrong one, and a key that belongs to another CA", async () => {
     const store = await newStore("store-refuse");
-    await expect(store.create({ name: "again", passphrase: PASS })).rejects.toThrow(/a CA already exists in .*; refusing to replace it/);
-    await expect(new CaStore(join(tempDir("short"), "pki")).create({ name: "x", passphrase: "short" })).rejects.toThrow(/at least 8 characters/);
+    await expect(store.create({ name: "again", passphrase: PASS })).rejects.toThrow(
+      /a CA already exists in .*; refusing to replace it/,
+    );
+    await expect(new CaStore(join(tempDir("short"), "pki")).create({ name: "x", passphrase: "short" })).rejects.toThrow(
+      /at least 8 characters/,
+    );
     const wrong = await errorOf(() => store.unlock("not the passphrase"));
     expect(wrong).toBeInstanceOf(UserError);
     expect(wrong.message).toBe(`wrong passphrase for the CA key ${store.keyFile} (or the file is damaged)`);
@@ -60,13 +71,31 @@ describe("CaStore", () => {
     run("nebula-cert", ["ca", "-name", "field ca", "-out-crt", join(d, "ca.crt"), "-out-key", join(d, "ca.key")]);
     const store = new CaStore(join(d, "pki"));
     const certPem = readFileSync(join(d, "ca.crt"), "utf8");
-    await store.importCa({ certPem, keyPem: readFileSync(join(d, "ca.key"), "utf8"), passphrase: PASS, argon2: CHEAP_ARGON2 });
+    await store.importCa({
+      certPem,
+      keyPem: readFileSync(join(d, "ca.key"), "utf8"),
+      passphrase: PASS,
+      argon2: CHEAP_ARGON2,
+    });
     expect(readFileSync(store.certFile, "utf8")).toBe(certPem);
     expect(readFileSync(store.keyFile, "utf8")).toMatch(/ENCRYPTED PRIVATE KEY/);
-    const cert = signHostCert({ ca: store.cert(), caKey: await store.unlock(PASS), name: "n", ip: "10.0.4.9/16", groups: [], publicKey: generateX25519().publicKey });
+    const cert = signHostCert({
+      ca: store.cert(),
+      caKey: await store.unlock(PASS),
+      name: "n",
+      ip: "10.0.4.9/16",
+      groups: [],
+      publicKey: generateX25519().publicKey,
+    });
     expect(verifyCert(cert, store.cert())).toEqual([]);
     const mismatched = new CaStore(join(d, "pki2"));
-    await expect(mismatched.importCa({ certPem: readFileSync(join(FIXTURES, "nebula-ca.crt"), "utf8"), keyPem: readFileSync(join(d, "ca.key"), "utf8"), passphrase: PASS })).rejects.toThrow(/the key does not belong to the certificate/);
+    await expect(
+      mismatched.importCa({
+        certPem: readFileSync(join(FIXTURES, "nebula-ca.crt"), "utf8"),
+        keyPem: readFileSync(join(d, "ca.key"), "utf8"),
+        passphrase: PASS,
+      }),
+    ).rejects.toThrow(/the key does not belong to the certificate/);
   });
 });
 
@@ -74,17 +103,27 @@ describe("the issued register", () => {
   it("records each node once (the newest certificate), with name, ip, groups, fingerprint and dates, and finds those expiring", async () => {
     const store = await newStore("issued");
     const auth = await openAuthority(store, PASS);
-    const issue = (name: string, ip: string, days: number) => certFromPem(auth.issue({ name, ip, groups: ["uplink"], subnets: [], days }, auth.generateKeyPair().publicKeyPem));
-    await Promise.all([store.record(issue("uplink-1", "10.0.4.65/16", 10)), store.record(issue("uplink-2", "10.0.4.66/16", 200))]);
+    const issue = (name: string, ip: string, days: number) =>
+      certFromPem(auth.issue({ name, ip, groups: ["uplink"], subnets: [], days }, auth.generateKeyPair().publicKeyPem));
+    await Promise.all([
+      store.record(issue("uplink-1", "10.0.4.65/16", 10)),
+      store.record(issue("uplink-2", "10.0.4.66/16", 200)),
+    ]);
     const renewed = issue("uplink-1", "10.0.4.65/16", 100);
     await store.record(renewed);
     const entries = store.issued();
-    expect(entries.map((e) => [e.name, e.ip, e.groups])).toEqual([["uplink-1", "10.0.4.65/16", ["uplink"]], ["uplink-2", "10.0.4.66/16", ["uplink"]]]);
+    expect(entries.map((e) => [e.name, e.ip, e.groups])).toEqual([
+      ["uplink-1", "10.0.4.65/16", ["uplink"]],
+      ["uplink-2", "10.0.4.66/16", ["uplink"]],
+    ]);
     expect(entries[0].fingerprint).toBe(describeCertJson(renewed).fingerprint);
     expect(entries[0].notAfter).toBe(renewed.details.notAfter.toISOString());
     expect(store.certsExpiringWithin(30)).toEqual([]);
     expect(store.certsExpiringWithin(150).map((e) => e.name)).toEqual(["uplink-1"]);
-    expect(store.certsExpiringWithin(30, new Date(Date.now() + 365 * 86_400_000)).map((e) => e.name)).toEqual(["uplink-1", "uplink-2"]);
+    expect(store.certsExpiringWithin(30, new Date(Date.now() + 365 * 86_400_000)).map((e) => e.name)).toEqual([
+      "uplink-1",
+      "uplink-2",
+    ]);
     expect(statSync(store.issuedFile).mode & 0o777).toBe(0o600);
   });
 
@@ -93,7 +132,11 @@ describe("the issued register", () => {
     const worker = join(FIXTURES, "record-worker.ts");
     const started = Date.now();
     await Promise.all(
-      Array.from({ length: 8 }, (_, w) => promisify(execFile)(process.execPath, ["--import", "tsx", worker, store.dir, String(w), "5"], { cwd: process.cwd() })),
+      Array.from({ length: 8 }, (_, w) =>
+        promisify(execFile)(process.execPath, ["--import", "tsx", worker, store.dir, String(w), "5"], {
+          cwd: process.cwd(),
+        }),
+      ),
     );
     const names = store.issued().map((e) => e.name);
     expect(names).toHaveLength(40);
@@ -122,7 +165,9 @@ describe("openAuthority (the nebula role's CA)", () => {
 
   it("issues a certificate that passes nebula-cert and lasts as asked, never beyond the CA", () => {
     writeFileSync(join(store.dir, "..", "host.crt"), certPem);
-    expect(() => run("nebula-cert", ["verify", "-ca", store.certFile, "-crt", join(store.dir, "..", "host.crt")])).not.toThrow();
+    expect(() =>
+      run("nebula-cert", ["verify", "-ca", store.certFile, "-crt", join(store.dir, "..", "host.crt")]),
+    ).not.toThrow();
     const cert = certFromPem(certPem);
     expect(Math.round((cert.details.notAfter.getTime() - Date.now()) / 86_400_000)).toBe(90);
     const long = certFromPem(auth.issue({ ...request, days: 5000 }, pair.publicKeyPem));
@@ -153,9 +198,13 @@ describe("openAuthority (the nebula role's CA)", () => {
   });
 
   it("problems: an unreadable certificate, or one from another CA", async () => {
-    expect(auth.problems("garbage", request, pair.publicKeyPem, 30)).toEqual(["the certificate on the node cannot be read"]);
+    expect(auth.problems("garbage", request, pair.publicKeyPem, 30)).toEqual([
+      "the certificate on the node cannot be read",
+    ]);
     const other = await openAuthority(await newStore("authority-other"), PASS);
-    expect(auth.problems(other.issue(request, pair.publicKeyPem), request, pair.publicKeyPem, 30).join("; ")).toMatch(/issued by another CA/);
+    expect(auth.problems(other.issue(request, pair.publicKeyPem), request, pair.publicKeyPem, 30).join("; ")).toMatch(
+      /issued by another CA/,
+    );
   });
 });
 
@@ -164,7 +213,9 @@ describe("openInventoryCa under --check", () => {
     const inventory = inventoryFrom("groups:\n  hub:\n    hosts:\n      hub: { address: 198.18.9.10 }\n");
     const lines: string[] = [];
     const ca = await openInventoryCa(inventory, { create: true, check: true, log: (l) => lines.push(l) });
-    expect(lines.join("\n")).toMatch(/check mode: a new mesh CA would be created in .*\/pki; planning with a throwaway one/);
+    expect(lines.join("\n")).toMatch(
+      /check mode: a new mesh CA would be created in .*\/pki; planning with a throwaway one/,
+    );
     expect(existsSync(join(dirname(inventory.file), "pki"))).toBe(false);
     expect(ca.caCertPem).toContain("BEGIN NEBULA CERTIFICATE");
     // Without --init-ca, a missing CA is still a clear error, check mode or not.
@@ -174,7 +225,14 @@ describe("openInventoryCa under --check", () => {
 
 describe("readPassphrase", () => {
   const fakeTerminal = () => {
-    const input = Object.assign(new PassThrough(), { isTTY: true, rawMode: false, setRawMode(on: boolean) { this.rawMode = on; return this; } });
+    const input = Object.assign(new PassThrough(), {
+      isTTY: true,
+      rawMode: false,
+      setRawMode(on: boolean) {
+        this.rawMode = on;
+        return this;
+      },
+    });
     const output = new PassThrough();
     let shown = "";
     output.on("data", (c) => (shown += c));
@@ -205,7 +263,10 @@ describe("readPassphrase", () => {
     const answer = readNewPassphrase("the test CA", { env: null, input: term.input, output: term.output });
     term.input.write("first-passphrase\r");
     // The second answer is typed once the second prompt is shown (before it, the first read would take it).
-    await waitFor("the second prompt", () => term.shown().includes("The same passphrase again: "), { timeoutMs: 5000, everyMs: 2 });
+    await waitFor("the second prompt", () => term.shown().includes("The same passphrase again: "), {
+      timeoutMs: 5000,
+      everyMs: 2,
+    });
     term.input.write("other-passphrase\r");
     expect((await errorOf(() => answer)).message).toBe("the two passphrases differ; nothing was created");
   });
@@ -223,12 +284,27 @@ describe("secrets stay secret", () => {
     const store = await newStore("secrets");
     const auth = await openAuthority(store, PASS);
     const pair = auth.generateKeyPair();
-    const certPem = auth.issue({ name: "n", ip: "10.0.4.70/16", groups: ["uplink"], subnets: [], days: 5 }, pair.publicKeyPem);
+    const certPem = auth.issue(
+      { name: "n", ip: "10.0.4.70/16", groups: ["uplink"], subnets: [], days: 5 },
+      pair.publicKeyPem,
+    );
     auth.record(certPem);
     await Promise.all(auth.pending);
     const caKey = await store.unlock(PASS);
-    const seen = [String(pair.privateKeyPem), JSON.stringify(pair), describeCert(auth.ca), describeCert(certFromPem(certPem)), JSON.stringify(describeCertJson(auth.ca)), readFileSync(store.issuedFile, "utf8"), readFileSync(store.certFile, "utf8")];
-    for (const attempt of [() => store.unlock("wrong-passphrase"), () => store.create({ name: "x", passphrase: PASS }), () => signHostCert({ ca: auth.ca, caKey, name: "bad", ip: "1.2.3.4/8", groups: [], publicKey: pair.publicKey })]) {
+    const seen = [
+      String(pair.privateKeyPem),
+      JSON.stringify(pair),
+      describeCert(auth.ca),
+      describeCert(certFromPem(certPem)),
+      JSON.stringify(describeCertJson(auth.ca)),
+      readFileSync(store.issuedFile, "utf8"),
+      readFileSync(store.certFile, "utf8"),
+    ];
+    for (const attempt of [
+      () => store.unlock("wrong-passphrase"),
+      () => store.create({ name: "x", passphrase: PASS }),
+      () => signHostCert({ ca: auth.ca, caKey, name: "bad", ip: "1.2.3.4/8", groups: [], publicKey: pair.publicKey }),
+    ]) {
       const err = await errorOf(attempt);
       seen.push(String(err), err.stack ?? "", (err as UserError).hint ?? "");
     }

@@ -11,7 +11,9 @@ describe("waitFor", () => {
   });
   it("fails at the deadline with what it waited for and the last value", async () => {
     const start = Date.now();
-    await expect(waitFor("a port to open", async () => 0, { timeoutMs: 120, everyMs: 10 })).rejects.toThrow(/timed out after 120 ms waiting for a port to open \(last: 0\)/);
+    await expect(waitFor("a port to open", async () => 0, { timeoutMs: 120, everyMs: 10 })).rejects.toThrow(
+      /timed out after 120 ms waiting for a port to open \(last: 0\)/,
+    );
     expect(Date.now() - start).toBeGreaterThanOrEqual(120);
   });
 });

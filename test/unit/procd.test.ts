@@ -5,9 +5,19 @@ import { helpText, ubusSample, verbRows } from "../../scripts/lab/procd/fixture.
 
 describe("procdImageScript", () => {
   const cases = [
-    { name: "openwrt image: OpenWrt's own paths", args: { root: '"$R"' }, has: ['"$R"/etc/rc.common', '"$R"/lib/functions/procd.sh', '"$R"/bin/ubus'], not: ["usr/bin/ubus"] },
+    {
+      name: "openwrt image: OpenWrt's own paths",
+      args: { root: '"$R"' },
+      has: ['"$R"/etc/rc.common', '"$R"/lib/functions/procd.sh', '"$R"/bin/ubus'],
+      not: ["usr/bin/ubus"],
+    },
     // Debian's /bin and /lib are symlinks: a directory of that name in the upper layer would hide the whole system.
-    { name: "debian layer: under /usr", args: { root: '"$U"', mergedUsr: true }, has: ['"$U"/usr/lib/functions/procd.sh', '"$U"/usr/bin/ubus'], not: ['"$U"/bin', '"$U"/lib/'] },
+    {
+      name: "debian layer: under /usr",
+      args: { root: '"$U"', mergedUsr: true },
+      has: ['"$U"/usr/lib/functions/procd.sh', '"$U"/usr/bin/ubus'],
+      not: ['"$U"/bin', '"$U"/lib/'],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -23,10 +33,20 @@ describe("procd fixtures", () => {
   it("17 verbs for each of the three script kinds, in the probe's order", () => {
     const rows = verbRows();
     for (const s of ["fxa", "fxb", "fxc"] as const) {
-      expect(rows.filter((r) => r.script === s).map((r) => r.verb)).toEqual("enabled enable enabled start start status running reload restart stop status running stop boot disable enabled stop".split(" "));
+      expect(rows.filter((r) => r.script === s).map((r) => r.verb)).toEqual(
+        "enabled enable enabled start start status running reload restart stop status running stop boot disable enabled stop".split(
+          " ",
+        ),
+      );
     }
-    expect(rows.find((r) => r.script === "fxa" && r.step === 13)?.stderr).toBe('Command failed: ubus call service delete { "name": "fxa" } (Not found)');
-    expect(rows.find((r) => r.script === "fxb" && r.step === 5)).toMatchObject({ processes: 2, newPid: true, stdout: "fxb: starting" });
+    expect(rows.find((r) => r.script === "fxa" && r.step === 13)?.stderr).toBe(
+      'Command failed: ubus call service delete { "name": "fxa" } (Not found)',
+    );
+    expect(rows.find((r) => r.script === "fxb" && r.step === 5)).toMatchObject({
+      processes: 2,
+      newPid: true,
+      stdout: "fxb: starting",
+    });
     expect(rows.find((r) => r.script === "fxc" && r.step === 6)?.stdout).toBe("help");
   });
 

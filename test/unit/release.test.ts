@@ -57,15 +57,30 @@ describe("host facts", () => {
     {
       name: "OpenWrt 23.05 with fw4 and nebula",
       out: "os=openwrt\nrelease=23.05.5\ninit=initd\narch=mips\nkernel=5.15.167\nhostname=OpenWrt\npm=opkg\nfirewall=fw4\nnebula=1.8.2\n",
-      want: { os: "openwrt", release: "23.05.5", packageManager: "opkg", firewall: "fw4", nebulaVersion: "1.8.2", pendingHandlers: [] },
+      want: {
+        os: "openwrt",
+        release: "23.05.5",
+        packageManager: "opkg",
+        firewall: "fw4",
+        nebulaVersion: "1.8.2",
+        pendingHandlers: [],
+      },
     },
     {
       name: "OpenWrt 25.12 (apk), no nebula yet, a pending handler",
       out: "os=openwrt\nrelease=25.12.0\ninit=initd\npm=apk\nfirewall=fw4\npending=restart nebula\npending=restart nebula\n",
       want: { release: "25.12.0", packageManager: "apk", nebulaVersion: null, pendingHandlers: ["restart nebula"] },
     },
-    { name: "GL.iNet 4.x on 21.02 (fw3)", out: "os=openwrt\nrelease=21.02-SNAPSHOT\npm=opkg\nfirewall=fw3\n", want: { firewall: "fw3", release: "21.02-SNAPSHOT" } },
-    { name: "no package manager, no firewall", out: "os=openwrt\n", want: { packageManager: null, firewall: "none", release: "" } },
+    {
+      name: "GL.iNet 4.x on 21.02 (fw3)",
+      out: "os=openwrt\nrelease=21.02-SNAPSHOT\npm=opkg\nfirewall=fw3\n",
+      want: { firewall: "fw3", release: "21.02-SNAPSHOT" },
+    },
+    {
+      name: "no package manager, no firewall",
+      out: "os=openwrt\n",
+      want: { packageManager: null, firewall: "none", release: "" },
+    },
     { name: "FreeBSD", out: "os=FreeBSD\n", want: { unsupported: "FreeBSD" } },
   ])("$name", ({ out, want }) => {
     expect(parseHostFacts(out)).toMatchObject(want);
@@ -75,7 +90,11 @@ describe("host facts", () => {
     it(`the probe runs under ${shell.name}`, () => {
       const { script, parse } = gatherScript([hostFacts]);
       const facts = hostFacts.parse(parse(shell.run(script.render()).stdout).get("host")!);
-      expect(facts).toMatchObject({ os: "debian", release: readFileSync("/etc/debian_version", "utf8").trim(), hostname: readFileSync("/proc/sys/kernel/hostname", "utf8").trim() });
+      expect(facts).toMatchObject({
+        os: "debian",
+        release: readFileSync("/etc/debian_version", "utf8").trim(),
+        hostname: readFileSync("/proc/sys/kernel/hostname", "utf8").trim(),
+      });
       // This machine has Debian's nebula 1.6.1 in /usr/bin (found by path where PATH has only BusyBox's applets).
       expect("nebulaVersion" in facts && facts.nebulaVersion).toMatch(/^\d+\.\d+\.\d+/);
     });

@@ -22,7 +22,9 @@ const cases: { name: string; resource: Resource; probes: Record<string, ProbeRes
     name: "file absent -> written atomically",
     resource: file({ path: "/etc/x", content: "hello\n" }),
     probes: { "path:/etc/x": "absent\n" },
-    expect: [/printf 'hello\\012' >> \/etc\/\.x\.meshisp-new.*sha256sum.*chmod 0644.*mv -f \/etc\/\.x\.meshisp-new \/etc\/x/],
+    expect: [
+      /printf 'hello\\012' >> \/etc\/\.x\.meshisp-new.*sha256sum.*chmod 0644.*mv -f \/etc\/\.x\.meshisp-new \/etc\/x/,
+    ],
   },
   {
     name: "file identical -> nothing",
@@ -54,36 +56,59 @@ const cases: { name: string; resource: Resource; probes: Record<string, ProbeRes
     probes: { "path:/etc/x": `file\n-rw-r--r-- 6\nroot\nroot\n${HELLO_SHA}\n` },
     expect: [/^rm -rf \/etc\/x$/],
   },
-  { name: "file to remove, absent", resource: file({ path: "/etc/x", absent: true }), probes: { "path:/etc/x": "absent\n" }, expect: null },
+  {
+    name: "file to remove, absent",
+    resource: file({ path: "/etc/x", absent: true }),
+    probes: { "path:/etc/x": "absent\n" },
+    expect: null,
+  },
   {
     name: "directory missing",
     resource: directory({ path: "/etc/d", mode: "0700" }),
     probes: { "path:/etc/d": "absent\n" },
     expect: [/^mkdir -p \/etc\/d$/, /^chmod 0700 \/etc\/d$/],
   },
-  { name: "directory present", resource: directory({ path: "/etc/d", mode: "0700" }), probes: { "path:/etc/d": "directory\ndrwx------ 4096\nroot\nroot\n" }, expect: null },
+  {
+    name: "directory present",
+    resource: directory({ path: "/etc/d", mode: "0700" }),
+    probes: { "path:/etc/d": "directory\ndrwx------ 4096\nroot\nroot\n" },
+    expect: null,
+  },
   {
     name: "line missing -> file rewritten with it",
     resource: lineInFile({ path: "/etc/hosts", line: "127.0.1.1 hub", match: /^127\.0\.1\.1\s/ }),
-    probes: { "content:/etc/hosts": "127.0.0.1 localhost\n", "path:/etc/hosts": "file\n-rw-r--r-- 20\nroot\nroot\nab\n" },
+    probes: {
+      "content:/etc/hosts": "127.0.0.1 localhost\n",
+      "path:/etc/hosts": "file\n-rw-r--r-- 20\nroot\nroot\nab\n",
+    },
     expect: [/127\.0\.1\.1 hub.*mv -f/],
   },
   {
     name: "line present -> nothing",
     resource: lineInFile({ path: "/etc/hosts", line: "127.0.1.1 hub", match: /^127\.0\.1\.1\s/ }),
-    probes: { "content:/etc/hosts": "127.0.0.1 localhost\n127.0.1.1 hub\n", "path:/etc/hosts": "file\n-rw-r--r-- 20\nroot\nroot\nab\n" },
+    probes: {
+      "content:/etc/hosts": "127.0.0.1 localhost\n127.0.1.1 hub\n",
+      "path:/etc/hosts": "file\n-rw-r--r-- 20\nroot\nroot\nab\n",
+    },
     expect: null,
   },
   {
     name: "sysctl differs and not persisted",
     resource: sysctl({ key: "net.ipv4.ip_forward", value: 1 }),
     probes: { "sysctl:net.ipv4.ip_forward": "0\n", "content:/etc/sysctl.d/90-meshisp.conf": ["", 3] },
-    expect: [/^echo 1 > \/proc\/sys\/net\/ipv4\/ip_forward$/, /^mkdir -p \/etc\/sysctl\.d$/, /net\.ipv4\.ip_forward = 1/],
+    expect: [
+      /^echo 1 > \/proc\/sys\/net\/ipv4\/ip_forward$/,
+      /^mkdir -p \/etc\/sysctl\.d$/,
+      /net\.ipv4\.ip_forward = 1/,
+    ],
   },
   {
     name: "sysctl set and persisted",
     resource: sysctl({ key: "net.ipv4.ip_forward", value: 1 }),
-    probes: { "sysctl:net.ipv4.ip_forward": "1\n", "content:/etc/sysctl.d/90-meshisp.conf": "net.ipv4.ip_forward = 1\n" },
+    probes: {
+      "sysctl:net.ipv4.ip_forward": "1\n",
+      "content:/etc/sysctl.d/90-meshisp.conf": "net.ipv4.ip_forward = 1\n",
+    },
     expect: null,
   },
   {
@@ -128,11 +153,19 @@ const cases: { name: string; resource: Resource; probes: Record<string, ProbeRes
     probes: { "packages:openwrt": "@opkg\nbusybox - 1.36\n" },
     expect: [/^opkg update && opkg install nebula$/],
   },
-  { name: "opkg package present", resource: packages({ names: ["nebula"], os: "openwrt" }), probes: { "packages:openwrt": "@opkg\nnebula - 1.6.1\n" }, expect: null },
+  {
+    name: "opkg package present",
+    resource: packages({ names: ["nebula"], os: "openwrt" }),
+    probes: { "packages:openwrt": "@opkg\nnebula - 1.6.1\n" },
+    expect: null,
+  },
   {
     name: "apk (OpenWrt 25.12) package missing",
     resource: packages({ names: ["nebula", "ip-full"], os: "openwrt" }),
-    probes: { "packages:openwrt": "@apk\nip-full-6.11.0-r1 x86_64 {iproute2} (GPL-2.0-only) [installed]\nbusybox-1.37.0-r3 x86_64 {busybox} (GPL-2.0) [installed]\n" },
+    probes: {
+      "packages:openwrt":
+        "@apk\nip-full-6.11.0-r1 x86_64 {iproute2} (GPL-2.0-only) [installed]\nbusybox-1.37.0-r3 x86_64 {busybox} (GPL-2.0) [installed]\n",
+    },
     expect: [/^apk update && apk add nebula$/],
   },
   {
@@ -179,14 +212,22 @@ const cases: { name: string; resource: Resource; probes: Record<string, ProbeRes
   },
   {
     name: "nft table absent -> created in one transaction, stamped with its hash",
-    resource: nftTable({ family: "ip", name: "t", body: "\tchain c {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}" }),
+    resource: nftTable({
+      family: "ip",
+      name: "t",
+      body: "\tchain c {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}",
+    }),
     probes: { "nft-comment:ip:t": ["", 1] },
-    expect: [/^printf '%s' 'table ip t\ndelete table ip t\ntable ip t \{\n\tcomment "meshisp sha256:[0-9a-f]{16}"\n\tchain c \{.*' \| nft -f -$/s],
+    expect: [
+      /^printf '%s' 'table ip t\ndelete table ip t\ntable ip t \{\n\tcomment "meshisp sha256:[0-9a-f]{16}"\n\tchain c \{.*' \| nft -f -$/s,
+    ],
   },
   {
     name: "nft table carrying the stamp of the same body -> nothing (however this nft version prints the rules)",
     resource: nftTable({ family: "ip", name: "t", body: "\tchain c {\n\t}" }),
-    probes: { "nft-comment:ip:t": `table ip t {\n\tcomment "${nftTableStamp("\tchain c {\n\t}")}"\n\tchain c {\n\t}\n}\n` },
+    probes: {
+      "nft-comment:ip:t": `table ip t {\n\tcomment "${nftTableStamp("\tchain c {\n\t}")}"\n\tchain c {\n\t}\n}\n`,
+    },
     expect: null,
   },
   {
@@ -221,7 +262,9 @@ describe("resource plans", () => {
   });
 
   it("refuses to replace a directory with a file", () => {
-    expect(() => plan(file({ path: "/etc/x", content: "a" }), { "path:/etc/x": "directory\ndrwxr-xr-x 4096\nroot\nroot\n" })).toThrow(/is a directory/);
+    expect(() =>
+      plan(file({ path: "/etc/x", content: "a" }), { "path:/etc/x": "directory\ndrwxr-xr-x 4096\nroot\nroot\n" }),
+    ).toThrow(/is a directory/);
   });
 
   it("a guarded command without a guard is refused", () => {

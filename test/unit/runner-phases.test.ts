@@ -50,12 +50,22 @@ function fakeHost(shell: ShellKind) {
 
 /** A resource that needs `mytool` (as the routing role needs ip -j): absent before it is installed. */
 const configured = (root: string): Resource => {
-  const state = defineFact("mytool:state", raw(`if command -v mytool >/dev/null 2>&1; then mytool; else echo absent; fi`), ({ stdout }) => stdout.trim());
+  const state = defineFact(
+    "mytool:state",
+    raw(`if command -v mytool >/dev/null 2>&1; then mytool; else echo absent; fi`),
+    ({ stdout }) => stdout.trim(),
+  );
   return {
     name: "Configure mytool",
     facts: [state],
     notify: ["restart mytool"],
-    plan: (read) => (read(state) === "yes" ? null : { commands: [sh`mytool configure`], summary: read(state) === "absent" ? "create (mytool not installed yet)" : "configure" }),
+    plan: (read) =>
+      read(state) === "yes"
+        ? null
+        : {
+            commands: [sh`mytool configure`],
+            summary: read(state) === "absent" ? "create (mytool not installed yet)" : "configure",
+          },
   };
 };
 
@@ -90,7 +100,10 @@ for (const shell of SHELL_KINDS) {
       const { recap, events } = await converge(h, { check: true });
       expect(recap.failed, recap.error).toBe(0);
       expect(recap.changed).toBe(2);
-      expect(events.find((e) => e.task === "Configure mytool")).toMatchObject({ status: "changed", summary: "create (mytool not installed yet)" });
+      expect(events.find((e) => e.task === "Configure mytool")).toMatchObject({
+        status: "changed",
+        summary: "create (mytool not installed yet)",
+      });
       expect(events.find((e) => e.task === "handler: restart mytool")).toMatchObject({ summary: "would run" });
       expect(read(h.file("installed"))).not.toContain("mytool");
       expect(recap.roundTrips).toBe(2);
@@ -100,7 +113,11 @@ for (const shell of SHELL_KINDS) {
       const h = fakeHost(shell);
       const first = await converge(h);
       expect(first.recap.failed, first.recap.error).toBe(0);
-      expect(first.events.filter((e) => e.status === "changed").map((e) => e.task)).toEqual(["Install mytool", "Configure mytool", "handler: restart mytool"]);
+      expect(first.events.filter((e) => e.status === "changed").map((e) => e.task)).toEqual([
+        "Install mytool",
+        "Configure mytool",
+        "handler: restart mytool",
+      ]);
       expect(first.events.find((e) => e.task === "Configure mytool")?.summary).toBe("configure");
       expect(read(h.file("configured")).trim()).toBe("yes");
       expect(read(h.file("restarts"))).toBe("restarted\n");
@@ -144,27 +161,46 @@ for (const shell of SHELL_KINDS) {
 
 describe("planning errors end the host's run with what the plan had found so far", () => {
   const seen = defineFact("seen", raw("echo yes"), ({ stdout }) => stdout.trim());
-  const reads = (name: string, declared: boolean): Resource => ({ name, facts: declared ? [seen] : [], plan: (r) => (r(seen) === "yes" ? null : { commands: [sh`false`] }) });
-  const tasks = (...resources: Resource[]): Play => ({ name: "p", hosts: ["all"], roles: [{ name: "r", defaults: {}, tasks: () => resources }] });
+  const reads = (name: string, declared: boolean): Resource => ({
+    name,
+    facts: declared ? [seen] : [],
+    plan: (r) => (r(seen) === "yes" ? null : { commands: [sh`false`] }),
+  });
+  const tasks = (...resources: Resource[]): Play => ({
+    name: "p",
+    hosts: ["all"],
+    roles: [{ name: "r", defaults: {}, tasks: () => resources }],
+  });
 
   it("a resource that reads a fact it does not declare fails the host, even when another task gathered that fact", async () => {
     const h = fakeHost("dash");
     const { recap, events } = await converge(h, {}, tasks(reads("Declares it", true), reads("Borrows it", false)));
     expect(recap).toMatchObject({ ok: 1, changed: 0, failed: 1, roundTrips: 2 });
     expect(recap.error).toMatch(/"Borrows it" read fact seen, which it does not declare/);
-    expect(events.map((e) => [e.task, e.status])).toEqual([["Declares it", "ok"], ["internal error", "failed"]]);
+    expect(events.map((e) => [e.task, e.status])).toEqual([
+      ["Declares it", "ok"],
+      ["internal error", "failed"],
+    ]);
   });
 
   it("a plan refused for a user's mistake: the tasks before it are ok, the host failed at plan, nothing applied", async () => {
     const h = fakeHost("dash");
-    const refused: Resource = { name: "Refuse", facts: [], plan: () => { throw new UserError("r1: bad value", "fix it"); } };
+    const refused: Resource = {
+      name: "Refuse",
+      facts: [],
+      plan: () => {
+        throw new UserError("r1: bad value", "fix it");
+      },
+    };
     const marker = h.file("applied");
     const after: Resource = { name: "After", facts: [], plan: () => ({ commands: [sh`touch ${marker}`] }) };
     const { recap, events } = await converge(h, {}, tasks(reads("First", true), refused, after));
     expect(recap).toMatchObject({ ok: 1, changed: 0, failed: 1, roundTrips: 2 });
-    expect(events.map((e) => [e.task, e.status])).toEqual([["First", "ok"], ["plan", "failed"]]);
+    expect(events.map((e) => [e.task, e.status])).toEqual([
+      ["First", "ok"],
+      ["plan", "failed"],
+    ]);
     expect(recap.error).toMatch(/bad value/);
     expect(existsSync(marker)).toBe(false);
   });
 });
-

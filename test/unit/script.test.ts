@@ -57,7 +57,11 @@ for (const shell of shells()) {
 
     it("apply: handlers run and leave the pending file; record-only ones stay in it", () => {
       const state = join(dir, `${shell.name.split(" ")[0]}-ok`);
-      const { script, parse } = applyScript([{ label: "one", commands: [sh`true`] }], [{ name: "restart x", step: { label: "handler: restart x", commands: [sh`true`] } }], ["restart y"]);
+      const { script, parse } = applyScript(
+        [{ label: "one", commands: [sh`true`] }],
+        [{ name: "restart x", step: { label: "handler: restart x", commands: [sh`true`] } }],
+        ["restart y"],
+      );
       expect(parse(shell.run(moved(script.render(), state)).stdout)).toEqual({ done: 2 });
       expect(readFileSync(join(state, "pending-handlers"), "utf8")).toBe("restart y\n");
     });
@@ -85,8 +89,14 @@ const ODD_BYTES: { name: string; content: Buffer }[] = [
   { name: "CRLF and no final newline", content: Buffer.from("a\r\nb\r\nc") },
   { name: "quotes of every kind", content: Buffer.from(`'"\`$(id)'\\''`) },
   { name: "empty", content: Buffer.alloc(0) },
-  { name: "across printf chunks (2048 bytes each), ending in a high byte", content: Buffer.concat([Buffer.alloc(4095, "x"), Buffer.from([0xff])]) },
-  { name: "UTF-8 and invalid UTF-8", content: Buffer.concat([Buffer.from("ünïcødé ✓\n"), Buffer.from([0xc3, 0x28, 0xa0, 0xa1])]) },
+  {
+    name: "across printf chunks (2048 bytes each), ending in a high byte",
+    content: Buffer.concat([Buffer.alloc(4095, "x"), Buffer.from([0xff])]),
+  },
+  {
+    name: "UTF-8 and invalid UTF-8",
+    content: Buffer.concat([Buffer.from("ünïcødé ✓\n"), Buffer.from([0xc3, 0x28, 0xa0, 0xa1])]),
+  },
 ];
 
 const GATHERED: { name: string; command: string; stdout: string; code: number }[] = [
@@ -95,10 +105,20 @@ const GATHERED: { name: string; command: string; stdout: string; code: number }[
   { name: "only newlines", command: "printf '\\n\\n'", stdout: "\n\n", code: 0 },
   { name: "an exit code, with its output", command: "echo partial; exit 42", stdout: "partial\n", code: 42 },
   { name: "a command not found: 127, stderr dropped", command: "no-such-command-meshisp", stdout: "", code: 127 },
-  { name: "lines that look like another script's framing", command: "printf '@@meshisp-000000000000 0\\n@@meshisp-000000000000-rc 0\\n'", stdout: "@@meshisp-000000000000 0\n@@meshisp-000000000000-rc 0\n", code: 0 },
+  {
+    name: "lines that look like another script's framing",
+    command: "printf '@@meshisp-000000000000 0\\n@@meshisp-000000000000-rc 0\\n'",
+    stdout: "@@meshisp-000000000000 0\n@@meshisp-000000000000-rc 0\n",
+    code: 0,
+  },
   { name: "1 MiB", command: "head -c 1048576 /dev/zero | tr '\\000' a", stdout: "a".repeat(1 << 20), code: 0 },
   { name: "stdin is empty (the script itself is never read)", command: "cat; echo end", stdout: "end\n", code: 0 },
-  { name: "a variable set by an earlier probe does not leak", command: "echo \"[${leak:-}]\"; pwd", stdout: `[]\n${process.cwd()}\n`, code: 0 },
+  {
+    name: "a variable set by an earlier probe does not leak",
+    command: 'echo "[${leak:-}]"; pwd',
+    stdout: `[]\n${process.cwd()}\n`,
+    code: 0,
+  },
 ];
 
 describe.each(SHELL_KINDS)("the protocol through the runner's transport, under %s", (kind) => {
@@ -111,7 +131,10 @@ describe.each(SHELL_KINDS)("the protocol through the runner's transport, under %
 
   it("gather: each probe's exact stdout and exit code, in one round trip, probes isolated from each other", async () => {
     // The first probe sets a variable and leaves the directory: each probe runs in its own subshell, from the script's directory.
-    const facts = [defineFact("leaker", raw("leak=yes; cd /tmp; exit 9"), (o) => o), ...GATHERED.map((c, i) => defineFact(`g:${i}`, raw(c.command), (o) => o))];
+    const facts = [
+      defineFact("leaker", raw("leak=yes; cd /tmp; exit 9"), (o) => o),
+      ...GATHERED.map((c, i) => defineFact(`g:${i}`, raw(c.command), (o) => o)),
+    ];
     const t = transport("gather");
     const read = await gather(t, facts);
     expect(t.roundTrips).toBe(1);
@@ -124,13 +147,17 @@ describe.each(SHELL_KINDS)("the protocol through the runner's transport, under %
     const read = await gather(t, [defineFact("a", raw("echo a"), (o) => o.stdout)]);
     expect(() => read(defineFact("b", raw("echo b"), (o) => o.stdout))).toThrow(/never gathered/);
     // A probe that kills the script's shell ($$ in a subshell is the script's own shell), as a lost connection would.
-    await expect(gather(t, [defineFact("x", raw("kill -9 $$"), (o) => o), defineFact("y", raw("echo y"), (o) => o)])).rejects.toThrow(/cut short/);
+    await expect(
+      gather(t, [defineFact("x", raw("kill -9 $$"), (o) => o), defineFact("y", raw("echo y"), (o) => o)]),
+    ).rejects.toThrow(/cut short/);
   });
 
   it("apply: hostile values as arguments reach the command exactly", async () => {
     const out = join(dir, `${kind}-hostile`);
     mkdirSync(out, { recursive: true });
-    const { outcome } = await runApply(HOSTILE.map((v, i) => ({ label: `value ${i}`, commands: [sh`printf '%s' ${v} > ${join(out, String(i))}`] })));
+    const { outcome } = await runApply(
+      HOSTILE.map((v, i) => ({ label: `value ${i}`, commands: [sh`printf '%s' ${v} > ${join(out, String(i))}`] })),
+    );
     expect(outcome).toEqual({ done: HOSTILE.length });
     HOSTILE.forEach((v, i) => expect(readFileSync(join(out, String(i)), "utf8"), JSON.stringify(v)).toBe(v));
   });
@@ -138,23 +165,43 @@ describe.each(SHELL_KINDS)("the protocol through the runner's transport, under %
   it.each(ODD_BYTES)("apply: a file write keeps its bytes: $name", async ({ content }) => {
     const target = join(dir, `${kind}-odd name 'q' $x`, "file");
     mkdirSync(dirname(target), { recursive: true });
-    const { outcome } = await runApply([{ label: "write", commands: [writeFileCommand({ path: target, content, mode: "0640" })] }]);
+    const { outcome } = await runApply([
+      { label: "write", commands: [writeFileCommand({ path: target, content, mode: "0640" })] },
+    ]);
     expect(outcome).toEqual({ done: 1 });
     expect(readFileSync(target).equals(content)).toBe(true);
     expect(statSync(target).mode & 0o777).toBe(0o640);
   });
 
   const FAILING: { name: string; command: string; code: number; output: string }[] = [
-    { name: "exit code, stdout and stderr", command: "echo out; echo err >&2; exit 42", code: 42, output: "out\nerr\n" },
+    {
+      name: "exit code, stdout and stderr",
+      command: "echo out; echo err >&2; exit 42",
+      code: 42,
+      output: "out\nerr\n",
+    },
     { name: "a command not found", command: "no-such-command-meshisp 2>/dev/null", code: 127, output: "" },
     { name: "the step's own exit", command: "exit 3", code: 3, output: "" },
-    { name: "256 KiB of output, all kept", command: "head -c 262144 /dev/zero | tr '\\000' e; exit 1", code: 1, output: "e".repeat(262144) },
-    { name: "output that looks like another script's framing", command: "echo '@@meshisp-000000000000 ok 5'; exit 4", code: 4, output: "@@meshisp-000000000000 ok 5\n" },
+    {
+      name: "256 KiB of output, all kept",
+      command: "head -c 262144 /dev/zero | tr '\\000' e; exit 1",
+      code: 1,
+      output: "e".repeat(262144),
+    },
+    {
+      name: "output that looks like another script's framing",
+      command: "echo '@@meshisp-000000000000 ok 5'; exit 4",
+      code: 4,
+      output: "@@meshisp-000000000000 ok 5\n",
+    },
   ];
   it.each(FAILING)("apply: a failing step: $name", async ({ command, code, output }) => {
     const after = join(dir, `${kind}-after-${code}`);
     const { outcome } = await runApply([
-      { label: "loud success", commands: [raw("head -c 100000 /dev/zero | tr '\\000' s; echo '@@meshisp-000000000000 fail 0 1'")] },
+      {
+        label: "loud success",
+        commands: [raw("head -c 100000 /dev/zero | tr '\\000' s; echo '@@meshisp-000000000000 fail 0 1'")],
+      },
       { label: "fails", commands: [raw(command)] },
       { label: "never", commands: [sh`touch ${after}`] },
     ]);

@@ -7,7 +7,10 @@ describe("line crossings from byte counters", () => {
     expect(countersCommand(["wan0", "radio0"])).toBe(
       "cat /sys/class/net/wan0/statistics/rx_bytes /sys/class/net/wan0/statistics/tx_bytes /sys/class/net/radio0/statistics/rx_bytes /sys/class/net/radio0/statistics/tx_bytes",
     );
-    expect(parseCounters(["wan0", "radio0"], "100\n20\n3\n4000\n")).toEqual({ wan0: { rx: 100, tx: 20 }, radio0: { rx: 3, tx: 4000 } });
+    expect(parseCounters(["wan0", "radio0"], "100\n20\n3\n4000\n")).toEqual({
+      wan0: { rx: 100, tx: 20 },
+      radio0: { rx: 3, tx: 4000 },
+    });
   });
 
   it.each([
@@ -20,9 +23,21 @@ describe("line crossings from byte counters", () => {
 
   it.each([
     // A download over the radio: in once on the line, only ACKs out.
-    { name: "once (radio)", before: { rx: 1000, tx: 500 }, after: { rx: 1_051_000, tx: 28_500 }, payload: 1_000_000, want: { rx: 1.05, tx: 0.028, both: 1.078 } },
+    {
+      name: "once (radio)",
+      before: { rx: 1000, tx: 500 },
+      after: { rx: 1_051_000, tx: 28_500 },
+      payload: 1_000_000,
+      want: { rx: 1.05, tx: 0.028, both: 1.078 },
+    },
     // The same download with the tunnel on the line: in, and out again inside the tunnel.
-    { name: "twice (remote)", before: { rx: 0, tx: 0 }, after: { rx: 1_140_000, tx: 1_170_000 }, payload: 1_000_000, want: { rx: 1.14, tx: 1.17, both: 2.31 } },
+    {
+      name: "twice (remote)",
+      before: { rx: 0, tx: 0 },
+      after: { rx: 1_140_000, tx: 1_170_000 },
+      payload: 1_000_000,
+      want: { rx: 1.14, tx: 1.17, both: 2.31 },
+    },
   ])("shares of the payload both ways: $name", ({ before, after, payload, want }) => {
     const got = crossings({ before, after, payloadBytes: payload });
     expect(got.rx).toBeCloseTo(want.rx, 6);
@@ -31,6 +46,8 @@ describe("line crossings from byte counters", () => {
   });
 
   it("refuses a run that delivered nothing (no ratio to give)", () => {
-    expect(() => crossings({ before: { rx: 0, tx: 0 }, after: { rx: 10, tx: 10 }, payloadBytes: 0 })).toThrow(/no payload/);
+    expect(() => crossings({ before: { rx: 0, tx: 0 }, after: { rx: 10, tx: 10 }, payloadBytes: 0 })).toThrow(
+      /no payload/,
+    );
   });
 });

@@ -28,9 +28,34 @@ exit 2
 `;
 
 function context(): HostContext {
-  const host = { name: "uplink-2", address: "198.18.1.3", port: 22, user: "root", os: "openwrt", group: "uplinks", meshIp: "10.0.4.66", vars: {}, source: "hosts.yml:30" } as Host;
-  const vars = mergeVars(shapingDefaults, { bandwidth: { up_mbit: 5, down_mbit: 20 }, shaping_mesh_device: "lo", shaping_ifb_device: "lo" });
-  const facts = { os: "openwrt", init: "initd", arch: "x86_64", kernel: "6.1", hostname: "uplink-2", release: "23.05.5", packageManager: "opkg", firewall: "fw4", nebulaVersion: null, pendingHandlers: [] as string[] } as const;
+  const host = {
+    name: "uplink-2",
+    address: "198.18.1.3",
+    port: 22,
+    user: "root",
+    os: "openwrt",
+    group: "uplinks",
+    meshIp: "10.0.4.66",
+    vars: {},
+    source: "hosts.yml:30",
+  } as Host;
+  const vars = mergeVars(shapingDefaults, {
+    bandwidth: { up_mbit: 5, down_mbit: 20 },
+    shaping_mesh_device: "lo",
+    shaping_ifb_device: "lo",
+  });
+  const facts = {
+    os: "openwrt",
+    init: "initd",
+    arch: "x86_64",
+    kernel: "6.1",
+    hostname: "uplink-2",
+    release: "23.05.5",
+    packageManager: "opkg",
+    firewall: "fw4",
+    nebulaVersion: null,
+    pendingHandlers: [] as string[],
+  } as const;
   return { host, os: "openwrt", facts, vars, inventory: {} as Inventory };
 }
 
@@ -60,7 +85,10 @@ describe("the shaping watcher under OpenWrt's BusyBox", () => {
     running.push(child);
     child.stdout.on("data", (d) => (out.stdout += d));
     child.stderr.on("data", (d) => (out.stderr += d));
-    const applies = () => (existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8").match(/^qdisc replace dev lo root /gm)?.length ?? 0 : 0);
+    const applies = () =>
+      existsSync(join(dir, "calls"))
+        ? (readFileSync(join(dir, "calls"), "utf8").match(/^qdisc replace dev lo root /gm)?.length ?? 0)
+        : 0;
 
     // Rounds of a failing apply (the kernel lacks a qdisc, say): tc's errors and our line in the first round only.
     const errors = () => out.stderr.match(/Specified qdisc kind is unknown/g)?.length ?? 0;
@@ -76,11 +104,17 @@ describe("the shaping watcher under OpenWrt's BusyBox", () => {
     writeFileSync(join(dir, "works"), "");
     await until("the caps are set", () => out.stdout.includes("shaping: caps set on lo and lo"));
     const after = readFileSync(join(dir, "calls"), "utf8").split("\n").length;
-    await until("two more rounds of checks", () => readFileSync(join(dir, "calls"), "utf8").split("\n").length >= after + 4);
+    await until(
+      "two more rounds of checks",
+      () => readFileSync(join(dir, "calls"), "utf8").split("\n").length >= after + 4,
+    );
     expect(out.stdout.match(/caps set/g)).toHaveLength(1);
     // No apply runs while shaped() holds.
     const settled = applies();
-    await until("another round of checks", () => readFileSync(join(dir, "calls"), "utf8").split("\n").length >= after + 8);
+    await until(
+      "another round of checks",
+      () => readFileSync(join(dir, "calls"), "utf8").split("\n").length >= after + 8,
+    );
     expect(applies()).toBe(settled);
   }, 30_000);
 });

@@ -28,17 +28,58 @@ const TC = {
   // An IFB someone created and left down, nothing on it.
   ifbBare: "exists\n0x1082\n@qdisc\n[]\n@class\n@filter\n[]\n",
 };
-const SUPPORT = { none: fixture("support-none.txt"), fqCodel: "fq_codel yes\ncake no\n", cakeOnly: "fq_codel no\ncake yes\n", both: "fq_codel yes\ncake yes\n", unprobed: "unprobed\n" };
+const SUPPORT = {
+  none: fixture("support-none.txt"),
+  fqCodel: "fq_codel yes\ncake no\n",
+  cakeOnly: "fq_codel no\ncake yes\n",
+  both: "fq_codel yes\ncake yes\n",
+  unprobed: "unprobed\n",
+};
 
 function context(vars: Record<string, unknown>, os: "openwrt" | "debian" = "openwrt"): HostContext {
-  const host = { name: "uplink-2", address: "198.18.1.3", port: 22, user: "root", os, group: "uplinks", meshIp: "10.0.4.66", vars: {}, source: "hosts.yml:30" } as Host;
-  const merged = mergeVars(shapingRole.defaults, { bandwidth: { up_mbit: 5, down_mbit: 20 }, shaping_mesh_device: "tunx", shaping_ifb_device: "ifbx" }, vars);
-  return { host, os, facts: { os, init: "initd", arch: "x86_64", kernel: "6.1", hostname: "uplink-2", release: "23.05.5", packageManager: "opkg", firewall: "fw4", nebulaVersion: null, pendingHandlers: [] }, vars: merged, inventory: {} as Inventory };
+  const host = {
+    name: "uplink-2",
+    address: "198.18.1.3",
+    port: 22,
+    user: "root",
+    os,
+    group: "uplinks",
+    meshIp: "10.0.4.66",
+    vars: {},
+    source: "hosts.yml:30",
+  } as Host;
+  const merged = mergeVars(
+    shapingRole.defaults,
+    { bandwidth: { up_mbit: 5, down_mbit: 20 }, shaping_mesh_device: "tunx", shaping_ifb_device: "ifbx" },
+    vars,
+  );
+  return {
+    host,
+    os,
+    facts: {
+      os,
+      init: "initd",
+      arch: "x86_64",
+      kernel: "6.1",
+      hostname: "uplink-2",
+      release: "23.05.5",
+      packageManager: "opkg",
+      firewall: "fw4",
+      nebulaVersion: null,
+      pendingHandlers: [],
+    },
+    vars: merged,
+    inventory: {} as Inventory,
+  };
 }
 
 /** The tc part of the role (IFB, both caps, the ingress redirect) planned against the given probe outputs. */
 function planTc(vars: Record<string, unknown>, probes: { tun: string; ifb: string; support: string }): string[] {
-  const outputs: Record<string, string> = { "tc:tunx": probes.tun, "tc:ifbx": probes.ifb, [qdiscSupportFact.key]: probes.support };
+  const outputs: Record<string, string> = {
+    "tc:tunx": probes.tun,
+    "tc:ifbx": probes.ifb,
+    [qdiscSupportFact.key]: probes.support,
+  };
   const tc = shapingRole.tasks(context(vars)).filter((r) => /^(Create IFB|Cap |Redirect )/.test(r.name));
   return planAll(tc, outputs).changes.flatMap((c) => c.plan.commands.map((x) => x.display()));
 }
@@ -50,7 +91,14 @@ const FRESH_TUN = [
 ];
 
 describe("shaping plans", () => {
-  const cases: { name: string; vars?: Record<string, unknown>; tun: string; ifb: string; support: string; expect: RegExp[] }[] = [
+  const cases: {
+    name: string;
+    vars?: Record<string, unknown>;
+    tun: string;
+    ifb: string;
+    support: string;
+    expect: RegExp[];
+  }[] = [
     {
       name: "fresh host, no fq_codel or cake (this lab's kernel): pfifo sized to 50 ms at each cap",
       tun: TC.absent,
@@ -92,7 +140,17 @@ describe("shaping plans", () => {
       tun: TC.tunFresh,
       ifb: TC.ifbBare,
       support: SUPPORT.cakeOnly,
-      expect: [/^ip link set dev ifbx up$/, /root handle 1: htb/, /tunx .* rate 20000000bit/, /^tc qdisc replace dev tunx parent 1:10 handle 10: cake besteffort$/, /ifbx root handle 1: htb/, /ifbx .* rate 5000000bit/, /^tc qdisc replace dev ifbx parent 1:10 handle 10: cake besteffort$/, /ingress$/, /redirect dev ifbx$/],
+      expect: [
+        /^ip link set dev ifbx up$/,
+        /root handle 1: htb/,
+        /tunx .* rate 20000000bit/,
+        /^tc qdisc replace dev tunx parent 1:10 handle 10: cake besteffort$/,
+        /ifbx root handle 1: htb/,
+        /ifbx .* rate 5000000bit/,
+        /^tc qdisc replace dev ifbx parent 1:10 handle 10: cake besteffort$/,
+        /ingress$/,
+        /redirect dev ifbx$/,
+      ],
     },
     {
       name: "cake preferred by the inventory",
@@ -100,10 +158,32 @@ describe("shaping plans", () => {
       tun: TC.tunFresh,
       ifb: TC.ifbBare,
       support: SUPPORT.both,
-      expect: [/^ip link set dev ifbx up$/, /htb default 10$/, /rate 20000000bit/, /tunx parent 1:10 handle 10: cake besteffort$/, /htb default 10$/, /rate 5000000bit/, /ifbx parent 1:10 handle 10: cake besteffort$/, /ingress$/, /redirect dev ifbx$/],
+      expect: [
+        /^ip link set dev ifbx up$/,
+        /htb default 10$/,
+        /rate 20000000bit/,
+        /tunx parent 1:10 handle 10: cake besteffort$/,
+        /htb default 10$/,
+        /rate 5000000bit/,
+        /ifbx parent 1:10 handle 10: cake besteffort$/,
+        /ingress$/,
+        /redirect dev ifbx$/,
+      ],
     },
-    { name: "already shaped (tc JSON): nothing", tun: TC.tunShaped, ifb: TC.ifbShaped, support: SUPPORT.none, expect: [] },
-    { name: "already shaped (a tc that prints text): nothing", tun: TC.tunShapedText, ifb: TC.ifbShaped, support: SUPPORT.none, expect: [] },
+    {
+      name: "already shaped (tc JSON): nothing",
+      tun: TC.tunShaped,
+      ifb: TC.ifbShaped,
+      support: SUPPORT.none,
+      expect: [],
+    },
+    {
+      name: "already shaped (a tc that prints text): nothing",
+      tun: TC.tunShapedText,
+      ifb: TC.ifbShaped,
+      support: SUPPORT.none,
+      expect: [],
+    },
     {
       name: "loopback busy, qdiscs not probed: the fifo, never a guess",
       tun: TC.tunShaped,
@@ -124,7 +204,10 @@ describe("shaping plans", () => {
       tun: TC.tunShaped,
       ifb: TC.ifbShaped,
       support: SUPPORT.none,
-      expect: [/^tc class replace dev tunx parent 1: classid 1:10 htb rate 50000000bit ceil 50000000bit$/, /^tc qdisc replace dev tunx parent 1:10 handle 10: pfifo limit 241$/],
+      expect: [
+        /^tc class replace dev tunx parent 1: classid 1:10 htb rate 50000000bit ceil 50000000bit$/,
+        /^tc qdisc replace dev tunx parent 1:10 handle 10: pfifo limit 241$/,
+      ],
     },
     {
       name: "shaped with a fifo, fq_codel now available: only the leaves",
@@ -132,28 +215,47 @@ describe("shaping plans", () => {
       ifb: TC.ifbShaped,
       support: SUPPORT.fqCodel,
       // The kernel refuses to replace a leaf by one of another kind: the fifo is deleted first.
-      expect: [/^tc qdisc del dev tunx parent 1:10$/, /^tc qdisc replace dev tunx parent 1:10 handle 10: fq_codel$/, /^tc qdisc del dev ifbx parent 1:10$/, /^tc qdisc replace dev ifbx parent 1:10 handle 10: fq_codel$/],
+      expect: [
+        /^tc qdisc del dev tunx parent 1:10$/,
+        /^tc qdisc replace dev tunx parent 1:10 handle 10: fq_codel$/,
+        /^tc qdisc del dev ifbx parent 1:10$/,
+        /^tc qdisc replace dev ifbx parent 1:10 handle 10: fq_codel$/,
+      ],
     },
     {
       name: "an HTB root with another default class: deleted (HTB cannot be changed in place) and built again",
       tun: TC.tunShaped.replace('"default":"0x10"', '"default":"0x20"'),
       ifb: TC.ifbShaped,
       support: SUPPORT.none,
-      expect: [/^tc qdisc del dev tunx root$/, /^tc qdisc replace dev tunx root handle 1: htb default 10$/, /^tc class replace dev tunx .* rate 20000000bit/, /^tc qdisc replace dev tunx parent 1:10 handle 10: pfifo limit 97$/],
+      expect: [
+        /^tc qdisc del dev tunx root$/,
+        /^tc qdisc replace dev tunx root handle 1: htb default 10$/,
+        /^tc class replace dev tunx .* rate 20000000bit/,
+        /^tc qdisc replace dev tunx parent 1:10 handle 10: pfifo limit 97$/,
+      ],
     },
     {
       name: "a foreign redirect on the ingress hook: cleared, ours put in",
       tun: TC.tunForeign,
       ifb: TC.ifbShaped,
       support: SUPPORT.none,
-      expect: [/^tc filter del dev tunx parent ffff:$/, /^tc filter replace dev tunx parent ffff: .* redirect dev ifbx$/],
+      expect: [
+        /^tc filter del dev tunx parent ffff:$/,
+        /^tc filter replace dev tunx parent ffff: .* redirect dev ifbx$/,
+      ],
     },
     {
       name: "Nebula restarted (a new tun with no qdiscs), IFB still shaped: the tun only",
       tun: TC.tunFresh,
       ifb: TC.ifbShaped,
       support: SUPPORT.none,
-      expect: [/tunx root handle 1: htb/, /tunx .* rate 20000000bit/, /tunx parent 1:10 handle 10: pfifo limit 97$/, /^tc qdisc replace dev tunx handle ffff: ingress$/, /redirect dev ifbx$/],
+      expect: [
+        /tunx root handle 1: htb/,
+        /tunx .* rate 20000000bit/,
+        /tunx parent 1:10 handle 10: pfifo limit 97$/,
+        /^tc qdisc replace dev tunx handle ffff: ingress$/,
+        /redirect dev ifbx$/,
+      ],
     },
   ];
 
@@ -165,7 +267,9 @@ describe("shaping plans", () => {
 
   it("refuses an uplink without a donated bandwidth, saying where to set it", () => {
     expect(() => shapingRole.tasks(context({ bandwidth: { up_mbit: 0 } }))).toThrow(UserError);
-    expect(() => shapingRole.tasks(context({ bandwidth: { up_mbit: 0 } }))).toThrow(/uplink-2 \(hosts.yml:30\): bandwidth.up_mbit is 0/);
+    expect(() => shapingRole.tasks(context({ bandwidth: { up_mbit: 0 } }))).toThrow(
+      /uplink-2 \(hosts.yml:30\): bandwidth.up_mbit is 0/,
+    );
   });
 
   it("the watcher runs under procd-style init scripts and under systemd", () => {
@@ -199,11 +303,18 @@ describe("the tc parser, on real tc output", () => {
       { kind: "pfifo", handle: "10:", parent: "1:10", defaultClass: undefined, limit: 97 },
       { kind: "ingress", handle: "ffff:", parent: "ffff:fff1", defaultClass: undefined, limit: undefined },
     ]);
-    expect(state.classes).toEqual([{ kind: "htb", classid: "1:10", parent: "root", rateBit: 20e6, ceilBit: 20e6, prio: 0 }]);
+    expect(state.classes).toEqual([
+      { kind: "htb", classid: "1:10", parent: "root", rateBit: 20e6, ceilBit: 20e6, prio: 0 },
+    ]);
   });
 
   it("reads a fresh tun, a missing device and a changed rate", () => {
-    expect(parseTcDevice(TC.tunFresh)).toMatchObject({ exists: true, qdiscs: [{ kind: "pfifo_fast", parent: "root" }], classes: [], ingressRedirects: [] });
+    expect(parseTcDevice(TC.tunFresh)).toMatchObject({
+      exists: true,
+      qdiscs: [{ kind: "pfifo_fast", parent: "root" }],
+      classes: [],
+      ingressRedirects: [],
+    });
     expect(parseTcDevice(TC.absent).exists).toBe(false);
     expect(parseTcDevice(TC.ifb2500k).classes[0].rateBit).toBe(2.5e6);
     expect(parseTcDevice(TC.tunForeign).ingressRedirects).toEqual(["ifby"]);
@@ -228,12 +339,20 @@ describe("the watcher's script", () => {
   it("carries the same caps and is valid sh", () => {
     const s = uplinkShaping(context({}));
     const fifo = renderShapingScript(s, new Set());
-    expect(fifo).toContain("tc class replace dev tunx parent 1: classid 1:10 htb rate 20000000bit ceil 20000000bit || return 1");
-    expect(fifo).toContain("{ tc qdisc replace dev ifbx parent 1:10 handle 10: pfifo limit 25 2>/dev/null || { tc qdisc del dev ifbx parent 1:10 2>/dev/null; tc qdisc replace dev ifbx parent 1:10 handle 10: pfifo limit 25; }; } || return 1");
+    expect(fifo).toContain(
+      "tc class replace dev tunx parent 1: classid 1:10 htb rate 20000000bit ceil 20000000bit || return 1",
+    );
+    expect(fifo).toContain(
+      "{ tc qdisc replace dev ifbx parent 1:10 handle 10: pfifo limit 25 2>/dev/null || { tc qdisc del dev ifbx parent 1:10 2>/dev/null; tc qdisc replace dev ifbx parent 1:10 handle 10: pfifo limit 25; }; } || return 1",
+    );
     expect(fifo).toContain("[ -e /sys/class/net/$IFB ] || ip link add name ifbx type ifb || return 1");
     // HTB refuses "replace" on itself: the script sets the root only where it is not there yet.
-    expect(fifo).toContain("{ tc qdisc show dev tunx | grep -q '^qdisc htb 1: root' || { tc qdisc del dev tunx root 2>/dev/null; tc qdisc replace dev tunx root handle 1: htb default 10; }; } || return 1");
-    expect(renderShapingScript(s, new Set(["fq_codel"]))).toContain("tc qdisc replace dev tunx parent 1:10 handle 10: fq_codel 2>/dev/null");
+    expect(fifo).toContain(
+      "{ tc qdisc show dev tunx | grep -q '^qdisc htb 1: root' || { tc qdisc del dev tunx root 2>/dev/null; tc qdisc replace dev tunx root handle 1: htb default 10; }; } || return 1",
+    );
+    expect(renderShapingScript(s, new Set(["fq_codel"]))).toContain(
+      "tc qdisc replace dev tunx parent 1:10 handle 10: fq_codel 2>/dev/null",
+    );
     execFileSync("sh", ["-n"], { input: fifo });
   });
 });
@@ -249,8 +368,14 @@ describe("scripts/test-shaping.ts's verdicts", () => {
   it("prints one row per uplink, up before down, and fails the run on any failure", () => {
     const ok = { uplink: "uplink-3", up: judge(2e6, 1.91e6), down: judge(5e6, 4.78e6) };
     const swapped = { uplink: "uplink-1", up: judge(10e6, 48e6), down: judge(50e6, 9.6e6) };
-    const table = formatTable([ok, swapped, { uplink: "uplink-2", up: judge(5e6, NaN), down: judge(20e6, NaN), error: "iperf3: unable to connect to server" }]);
-    expect(table.split("\n")[0]).toMatch(/^uplink\s+cap up\/down Mbit\/s\s+measured up\/down Mbit\/s\s+error up\/down\s+result$/);
+    const table = formatTable([
+      ok,
+      swapped,
+      { uplink: "uplink-2", up: judge(5e6, NaN), down: judge(20e6, NaN), error: "iperf3: unable to connect to server" },
+    ]);
+    expect(table.split("\n")[0]).toMatch(
+      /^uplink\s+cap up\/down Mbit\/s\s+measured up\/down Mbit\/s\s+error up\/down\s+result$/,
+    );
     expect(table).toMatch(/uplink-3\s+2\.00 \/ 5\.00\s+1\.91 \/ 4\.78\s+-4\.5% \/ -4\.4%\s+PASS/);
     expect(table).toMatch(/uplink-1\s+10\.00 \/ 50\.00\s+48\.00 \/ 9\.60\s+\+380\.0% \/ -80\.8%\s+FAIL/);
     expect(table).toMatch(/uplink-2\s+5\.00 \/ 20\.00\s+-\s+-\s+FAIL: iperf3: unable to connect/);
@@ -264,11 +389,19 @@ describe("scripts/test-shaping.ts's verdicts", () => {
     { direction: "up", want: ["-c", "10.0.4.1", "-p", "20001", "-t", "5", "-O", "1", "-J", "-R"] },
     { direction: "down", want: ["-c", "10.0.4.1", "-p", "20001", "-t", "5", "-O", "1", "-J"] },
   ] as const)("the uplink's iperf3 client for $direction", ({ direction, want }) => {
-    expect(iperfClientArgs({ hubAddress: "10.0.4.1", port: 20001, direction, options: { seconds: 5, omit: 1 } })).toEqual(want);
+    expect(
+      iperfClientArgs({ hubAddress: "10.0.4.1", port: 20001, direction, options: { seconds: 5, omit: 1 } }),
+    ).toEqual(want);
   });
 
   it("reads iperf3's JSON (receiver side) and its errors", () => {
-    expect(iperfGoodput(JSON.stringify({ end: { sum_sent: { bits_per_second: 5e6 }, sum_received: { bits_per_second: 4.8e6 } } }))).toBe(4.8e6);
-    expect(() => iperfGoodput(JSON.stringify({ error: "unable to connect to server: Connection refused" }))).toThrow(/Connection refused/);
+    expect(
+      iperfGoodput(
+        JSON.stringify({ end: { sum_sent: { bits_per_second: 5e6 }, sum_received: { bits_per_second: 4.8e6 } } }),
+      ),
+    ).toBe(4.8e6);
+    expect(() => iperfGoodput(JSON.stringify({ error: "unable to connect to server: Connection refused" }))).toThrow(
+      /Connection refused/,
+    );
   });
 });

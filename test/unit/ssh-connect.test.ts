@@ -29,11 +29,13 @@ async function listen(onSocket: (socket: Socket, n: number) => void): Promise<nu
 /** A real SSH server (ssh2's) that lets any key in and answers `true` with exit 0. */
 const sshd = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
   client.on("authentication", (ctx) => (ctx.method === "publickey" ? ctx.accept() : ctx.reject(["publickey"])));
-  client.on("session", (accept) => accept().on("exec", (ok) => {
-    const stream = ok();
-    stream.exit(0);
-    stream.end();
-  }));
+  client.on("session", (accept) =>
+    accept().on("exec", (ok) => {
+      const stream = ok();
+      stream.exit(0);
+      stream.end();
+    }),
+  );
   client.on("error", () => undefined);
 });
 
@@ -62,7 +64,11 @@ describe("SshTransport.connect", () => {
     const err = (await done.catch((e: unknown) => e)) as TransportError;
     expect(err).toBeInstanceOf(TransportError);
     expect([err.unreachable, attempts.map((a) => a.outcome)]).toEqual([true, ["tcp-refused"]]);
-    expect(err.message).toMatch(new RegExp(`^root@127\\.0\\.0\\.1:${port}: could not connect: .*ECONNREFUSED.* \\(down: the TCP connection was refused`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^root@127\\.0\\.0\\.1:${port}: could not connect: .*ECONNREFUSED.* \\(down: the TCP connection was refused`,
+      ),
+    );
   });
 
   it("a server that accepts TCP and never speaks is slow: three attempts of 150, 300 and 600 ms, then 'slow, not down'", async () => {
@@ -73,8 +79,13 @@ describe("SshTransport.connect", () => {
     const err = (await done.catch((e: unknown) => e)) as TransportError;
     const took = performance.now() - start;
     held.forEach((s) => s.destroy());
-    expect([err.unreachable, attempts.map((a) => a.outcome)]).toEqual([true, ["ssh-timeout", "ssh-timeout", "ssh-timeout"]]);
-    expect(err.message).toBe(`root@127.0.0.1:${port}: slow, not down: it accepted TCP but did not finish the SSH handshake in time (3 attempts, allowed 0.15 s, 0.3 s, 0.6 s); a slow line or a busy SSH server`);
+    expect([err.unreachable, attempts.map((a) => a.outcome)]).toEqual([
+      true,
+      ["ssh-timeout", "ssh-timeout", "ssh-timeout"],
+    ]);
+    expect(err.message).toBe(
+      `root@127.0.0.1:${port}: slow, not down: it accepted TCP but did not finish the SSH handshake in time (3 attempts, allowed 0.15 s, 0.3 s, 0.6 s); a slow line or a busy SSH server`,
+    );
     expect(took).toBeGreaterThanOrEqual(1_050);
     expect(held.length).toBe(3);
   });
@@ -84,7 +95,10 @@ describe("SshTransport.connect", () => {
     const { done, attempts } = connect(port);
     const transport = await done;
     expect(attempts.map((a) => a.outcome)).toEqual(["ssh-closed", "ssh-timeout", "ready"]);
-    expect(attempts[2]).toMatchObject({ kex: expect.stringMatching(/^curve25519-sha256/), cipher: expect.stringMatching(/gcm|chacha20/) });
+    expect(attempts[2]).toMatchObject({
+      kex: expect.stringMatching(/^curve25519-sha256/),
+      cipher: expect.stringMatching(/gcm|chacha20/),
+    });
     expect((await transport.run({ render: () => "true", display: () => "true" } as never)).code).toBe(0);
     await transport.close();
   });
@@ -99,7 +113,9 @@ describe("SshTransport.connect", () => {
     });
     const gate = new HandshakeGate(2);
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => connect(port, { gate, pinName: `q-${i}`, policy: { ...quick, attempts: 1 } }).done.catch((e: Error) => e)),
+      Array.from({ length: 6 }, (_, i) =>
+        connect(port, { gate, pinName: `q-${i}`, policy: { ...quick, attempts: 1 } }).done.catch((e: Error) => e),
+      ),
     );
     await new Promise((r) => setTimeout(r, 50));
     expect(results.every((r) => r instanceof TransportError && /slow, not down/.test(r.message))).toBe(true);

@@ -12,7 +12,10 @@ const root = mkdtempSync(join(tmpdir(), "qdisc-probe-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** A kernel as the probe sees it: the default qdisc, loaded modules, module files, built-ins, and what ip link prints. */
-function kernel(name: string, k: { def?: string; loaded?: string[]; files?: string[]; builtin?: string[]; ipLink?: string }): { script: string; path: string } {
+function kernel(
+  name: string,
+  k: { def?: string; loaded?: string[]; files?: string[]; builtin?: string[]; ipLink?: string },
+): { script: string; path: string } {
   const dir = join(root, name);
   const release = "6.6.73";
   mkdirSync(join(dir, "proc"), { recursive: true });
@@ -27,7 +30,10 @@ function kernel(name: string, k: { def?: string; loaded?: string[]; files?: stri
   writeFileSync(join(mods, "modules.builtin"), (k.builtin ?? []).map((b) => `${b}\n`).join(""));
   const bin = join(dir, "bin");
   mkdirSync(bin);
-  writeFileSync(join(bin, "ip"), `#!/bin/sh\nprintf '%s\\n' ${JSON.stringify(k.ipLink ?? "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000")}\n`);
+  writeFileSync(
+    join(bin, "ip"),
+    `#!/bin/sh\nprintf '%s\\n' ${JSON.stringify(k.ipLink ?? "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000")}\n`,
+  );
   writeFileSync(join(bin, "uname"), `#!/bin/sh\necho ${release}\n`);
   chmodSync(join(bin, "ip"), 0o755);
   chmodSync(join(bin, "uname"), 0o755);
@@ -43,12 +49,28 @@ describe("qdiscSupportFact (read-only)", () => {
   const cases = [
     { name: "this lab's kernel: none", k: {}, want: [] },
     { name: "OpenWrt: fq_codel is the default qdisc", k: { def: "fq_codel" }, want: ["fq_codel"] },
-    { name: "OpenWrt with kmod-sched-cake installed (flat module dir)", k: { def: "fq_codel", files: ["sch_cake.ko"] }, want: ["fq_codel", "cake"] },
-    { name: "Debian: modules under kernel/net/sched, compressed", k: { files: ["kernel/net/sched/sch_fq_codel.ko.xz", "kernel/net/sched/sch_cake.ko"] }, want: ["fq_codel", "cake"] },
+    {
+      name: "OpenWrt with kmod-sched-cake installed (flat module dir)",
+      k: { def: "fq_codel", files: ["sch_cake.ko"] },
+      want: ["fq_codel", "cake"],
+    },
+    {
+      name: "Debian: modules under kernel/net/sched, compressed",
+      k: { files: ["kernel/net/sched/sch_fq_codel.ko.xz", "kernel/net/sched/sch_cake.ko"] },
+      want: ["fq_codel", "cake"],
+    },
     { name: "loaded module", k: { loaded: ["sch_cake"] }, want: ["cake"] },
     { name: "built in", k: { builtin: ["kernel/net/sched/sch_fq_codel.ko"] }, want: ["fq_codel"] },
-    { name: "in use on a device", k: { ipLink: "2: eth0: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc fq_codel qlen 1000" }, want: ["fq_codel"] },
-    { name: "a name that only contains the kind does not count", k: { files: ["sch_fq_codel_x.txt"], ipLink: "2: fq_codel0: <UP> mtu 1500 qdisc noqueue" }, want: [] },
+    {
+      name: "in use on a device",
+      k: { ipLink: "2: eth0: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc fq_codel qlen 1000" },
+      want: ["fq_codel"],
+    },
+    {
+      name: "a name that only contains the kind does not count",
+      k: { files: ["sch_fq_codel_x.txt"], ipLink: "2: fq_codel0: <UP> mtu 1500 qdisc noqueue" },
+      want: [],
+    },
   ];
   const owrt = openwrtPath();
   it.each(cases)("$name", ({ name, k, want }) => {
@@ -67,7 +89,14 @@ describe("tcDeviceFact without tc", () => {
       const fact = tcDeviceFact("lo");
       const { script, parse } = gatherScript([fact]);
       const state = fact.parse(parse(shell.run(script.render()).stdout).get(fact.key)!);
-      expect(state).toEqual({ exists: true, up: true, qdiscs: [], classes: [], ingressRedirects: [], otherIngressFilters: 0 });
+      expect(state).toEqual({
+        exists: true,
+        up: true,
+        qdiscs: [],
+        classes: [],
+        ingressRedirects: [],
+        otherIngressFilters: 0,
+      });
     });
   }
 });
@@ -94,13 +123,16 @@ describe("tcDeviceFact across iproute2 versions", () => {
     { version: "6.3", ships: "OpenWrt 23.05", classes: "json", filters: "json" },
     { version: "6.11", ships: "OpenWrt 24.10", classes: "json", filters: "json" },
   ];
-  it.each(versions)("iproute2 $version ($ships): classes as $classes, filters as $filters, the same state", ({ version, classes, filters }) => {
-    const text = readFileSync(join(import.meta.dirname, "fixtures/tc", `iproute2-${version}-tun-shaped.txt`), "utf8");
-    const section = (name: string) => text.split(`@${name}\n`)[1].split("\n@")[0];
-    expect(section("class").startsWith("[") ? "json" : "text").toBe(classes);
-    expect(section("filter").startsWith("[") ? "json" : "text").toBe(filters);
-    expect(parseTcDevice(text)).toEqual(SHAPED);
-  });
+  it.each(versions)(
+    "iproute2 $version ($ships): classes as $classes, filters as $filters, the same state",
+    ({ version, classes, filters }) => {
+      const text = readFileSync(join(import.meta.dirname, "fixtures/tc", `iproute2-${version}-tun-shaped.txt`), "utf8");
+      const section = (name: string) => text.split(`@${name}\n`)[1].split("\n@")[0];
+      expect(section("class").startsWith("[") ? "json" : "text").toBe(classes);
+      expect(section("filter").startsWith("[") ? "json" : "text").toBe(filters);
+      expect(parseTcDevice(text)).toEqual(SHAPED);
+    },
+  );
 
   it("before 5.18, `tc -j` wraps u32's text in JSON that cannot be read: the reason the probe asks for text there", () => {
     const broken = readFileSync(join(import.meta.dirname, "fixtures/tc", "iproute2-5.15-filter-json.txt"), "utf8");
@@ -110,7 +142,10 @@ describe("tcDeviceFact across iproute2 versions", () => {
   // A tc that says which version it is and echoes how it was asked: the probe picks -j for filters from 5.18 on.
   const fakeTc = (version: string) => {
     const bin = mkdtempSync(join(tmpdir(), "fake-tc-"));
-    writeFileSync(join(bin, "tc"), `#!/bin/sh\n[ "$1" = -V ] && { echo 'tc utility, ${version}'; exit 0; }\necho "tc $*"\n`);
+    writeFileSync(
+      join(bin, "tc"),
+      `#!/bin/sh\n[ "$1" = -V ] && { echo 'tc utility, ${version}'; exit 0; }\necho "tc $*"\n`,
+    );
     chmodSync(join(bin, "tc"), 0o755);
     return bin;
   };

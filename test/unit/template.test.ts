@@ -13,7 +13,9 @@ describe("renderTemplate", () => {
   it.each(["base_contact", "mesh_ip", "os"])("names the template and the missing variable %s", (missing) => {
     const partial = Object.fromEntries(Object.entries(vars).filter(([k]) => k !== missing));
     expect(() => renderTemplate("base/node.conf.hbs", partial)).toThrow(TemplateError);
-    expect(() => renderTemplate("base/node.conf.hbs", partial)).toThrow(new RegExp(`template base/node.conf.hbs: uses the variable "${missing}"`));
+    expect(() => renderTemplate("base/node.conf.hbs", partial)).toThrow(
+      new RegExp(`template base/node.conf.hbs: uses the variable "${missing}"`),
+    );
   });
 
   it("a missing template file is a clear error", () => {
@@ -21,6 +23,8 @@ describe("renderTemplate", () => {
   });
 
   it("does not HTML-escape config text", () => {
-    expect(renderTemplate("base/node.conf.hbs", { ...vars, base_contact: "A & B <x@y>" })).toContain("contact=A & B <x@y>");
+    expect(renderTemplate("base/node.conf.hbs", { ...vars, base_contact: "A & B <x@y>" })).toContain(
+      "contact=A & B <x@y>",
+    );
   });
 });

@@ -2,7 +2,9 @@
 import { readFileSync } from "node:fs";
 
 export function fixtureRows(file: string): Record<string, string>[] {
-  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l && !l.startsWith("#"));
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#"));
   const head = lines[0].split("\t");
   return lines.slice(1).map((l) => Object.fromEntries(l.split("\t").map((c, i) => [head[i], c])));
 }

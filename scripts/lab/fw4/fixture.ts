@@ -5,7 +5,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The captured facts, beside the repository (../shared/openwrt). */
-export const SHARED_OPENWRT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "shared", "openwrt");
+export const SHARED_OPENWRT = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "..",
+  "..",
+  "shared",
+  "openwrt",
+);
 
 /** What a probe saw: a TCP/UDP answer or a rejection (RST, ICMP port-unreachable); a ping answered or not. */
 type UnzonedOutcome = "accepted" | "refused" | "answered" | "no answer";

@@ -24,7 +24,8 @@ export const fw4Files = {
 export const FW4_DATA_DIR = "/usr/share/lab-fw4";
 
 export function fw4ImageScript({ root, release = "24.10" }: { root: string; release?: string }): string {
-  if (!(FW4_RELEASES as readonly string[]).includes(release)) throw new Error(`lab fw4: no captured ruleset for OpenWrt ${release} (have ${FW4_RELEASES.join(", ")})`);
+  if (!(FW4_RELEASES as readonly string[]).includes(release))
+    throw new Error(`lab fw4: no captured ruleset for OpenWrt ${release} (have ${FW4_RELEASES.join(", ")})`);
   const r = (path: string) => q(`${root}${path}`);
   return [
     `mkdir -p ${r("/sbin")} ${r("/bin")} ${r("/etc/init.d")} ${r("/etc/rc.d")} ${r("/etc/config")} ${r("/etc/nftables.d")} ${r("/usr/share/nftables.d")} ${r(FW4_DATA_DIR)}`,

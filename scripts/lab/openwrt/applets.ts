@@ -46,18 +46,50 @@ export type AppletSource =
  * OpenWrt turns off (FLOAT_DURATION, DESKTOP, NC_SERVER/NC_EXTRA/NC_110_COMPAT, FEATURE_IP_TUNNEL).
  */
 export const APPLET_DECISIONS: Record<string, AppletSource> = {
-  sleep: { kind: "wrapper", file: "sleep", why: "FLOAT_DURATION=n: whole numbers only (`sleep 0.5` fails: invalid number)" },
-  ps: { kind: "wrapper", file: "ps", why: "DESKTOP=n: only `w` (no -o, -e, -f); OpenWrt's column layout PID USER VSZ STAT COMMAND" },
-  nc: { kind: "wrapper", file: "nc", why: "NC_SERVER=n, NC_EXTRA=n, NC_110_COMPAT=n: `nc IPADDR PORT` only (no -l -p -w -z -u -v -e)" },
-  ip: { kind: "wrapper", file: "ip", why: "FEATURE_IP_TUNNEL=n: no `ip tunnel` (JSON -j is refused by BusyBox ip on both builds)" },
-  flock: { kind: "debian", binary: "/usr/bin/flock", why: "util-linux flock takes BusyBox's -s -x -u -n -c (and a few more)" },
+  sleep: {
+    kind: "wrapper",
+    file: "sleep",
+    why: "FLOAT_DURATION=n: whole numbers only (`sleep 0.5` fails: invalid number)",
+  },
+  ps: {
+    kind: "wrapper",
+    file: "ps",
+    why: "DESKTOP=n: only `w` (no -o, -e, -f); OpenWrt's column layout PID USER VSZ STAT COMMAND",
+  },
+  nc: {
+    kind: "wrapper",
+    file: "nc",
+    why: "NC_SERVER=n, NC_EXTRA=n, NC_110_COMPAT=n: `nc IPADDR PORT` only (no -l -p -w -z -u -v -e)",
+  },
+  ip: {
+    kind: "wrapper",
+    file: "ip",
+    why: "FEATURE_IP_TUNNEL=n: no `ip tunnel` (JSON -j is refused by BusyBox ip on both builds)",
+  },
+  flock: {
+    kind: "debian",
+    binary: "/usr/bin/flock",
+    why: "util-linux flock takes BusyBox's -s -x -u -n -c (and a few more)",
+  },
   nice: { kind: "debian", binary: "/usr/bin/nice", why: "coreutils nice takes BusyBox's -n N" },
   pgrep: { kind: "debian", binary: "/usr/bin/pgrep", why: "procps pgrep takes BusyBox's -l -a -f -n -o -v -x -s -P" },
   fsync: { kind: "standin", file: "fsync", why: "`fsync [-d] FILE...` is BusyBox `sync [-d] FILE...`" },
   lock: { kind: "standin", file: "lock", why: "OpenWrt's own applet (`lock [-suwn] FILE`), rebuilt on flock" },
-  crontab: { kind: "standin", file: "crontab", why: "reads and writes /etc/crontabs/<user> as BusyBox's does (-l, -r, FILE, -)" },
-  passwd: { kind: "standin", file: "passwd", why: "sets root's hash in /etc/shadow (SHA-512, as OpenWrt's default), reading the password twice" },
-  logger: { kind: "standin", file: "logger", why: "the lab has no syslog socket (its /dev is this machine's): lines go to /var/log/messages, which logread reads" },
+  crontab: {
+    kind: "standin",
+    file: "crontab",
+    why: "reads and writes /etc/crontabs/<user> as BusyBox's does (-l, -r, FILE, -)",
+  },
+  passwd: {
+    kind: "standin",
+    file: "passwd",
+    why: "sets root's hash in /etc/shadow (SHA-512, as OpenWrt's default), reading the password twice",
+  },
+  logger: {
+    kind: "standin",
+    file: "logger",
+    why: "the lab has no syslog socket (its /dev is this machine's): lines go to /var/log/messages, which logread reads",
+  },
   crond: { kind: "absent", why: "no scheduler in the lab: crontabs are kept and listed, never run" },
   ntpd: { kind: "absent", why: "the lab's clock is this machine's; there is no NTP server to reach" },
   netmsg: { kind: "absent", why: "OpenWrt's broadcast-message applet; nothing in the project sends one" },
@@ -67,7 +99,8 @@ export const APPLET_DECISIONS: Record<string, AppletSource> = {
 export const appletSource = (applet: string): AppletSource => APPLET_DECISIONS[applet] ?? { kind: "busybox" };
 
 /** The applets of a release that the image really contains (absent ones left out). */
-export const presentApplets = (release: OpenwrtRelease): Applet[] => releaseApplets(release).filter((a) => appletSource(a.applet).kind !== "absent");
+export const presentApplets = (release: OpenwrtRelease): Applet[] =>
+  releaseApplets(release).filter((a) => appletSource(a.applet).kind !== "absent");
 
 /** Tools of a default image that are not BusyBox applets, at their paths (what else a router has on PATH). */
 export const NON_BUSYBOX_TOOLS: Record<string, string> = {

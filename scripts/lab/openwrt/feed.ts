@@ -33,8 +33,17 @@ export function feedPackages(release: OpenwrtRelease): Record<string, FeedPackag
   });
   return {
     // Debian's nebula 1.6.1, labelled with its true version: real 23.05 and 24.10 feeds ship nebula 1.8.2-1.
-    nebula: { version: "1.6.1-1", section: "packages", files: { "/usr/sbin/nebula": "/usr/bin/nebula" }, depends: ["kmod-tun"] },
-    "nebula-cert": { version: "1.6.1-1", section: "packages", files: { "/usr/sbin/nebula-cert": "/usr/bin/nebula-cert" } },
+    nebula: {
+      version: "1.6.1-1",
+      section: "packages",
+      files: { "/usr/sbin/nebula": "/usr/bin/nebula" },
+      depends: ["kmod-tun"],
+    },
+    "nebula-cert": {
+      version: "1.6.1-1",
+      section: "packages",
+      files: { "/usr/sbin/nebula-cert": "/usr/bin/nebula-cert" },
+    },
     // ip-tiny lacks some objects of ip-full on a router (e.g. no tunnel types beyond the basics); here both are iproute2's full ip.
     "ip-tiny": iproute("ip-tiny", "ip", 200, IP),
     "ip-full": iproute("ip-full", "ip", 300, IP),
@@ -53,7 +62,12 @@ export function feedPackages(release: OpenwrtRelease): Record<string, FeedPackag
     "kmod-nft-nat": kmod(["kmod-nft-core"]),
     "kmod-nft-core": kmod(),
     // Installed by default (firewall4 depends on it); provides the "nftables" name the nebula role asks for.
-    "nftables-json": { version: r.nftables, section: "base", files: { "/usr/sbin/nft": "/usr/sbin/nft" }, provides: ["nftables"] },
+    "nftables-json": {
+      version: r.nftables,
+      section: "base",
+      files: { "/usr/sbin/nft": "/usr/sbin/nft" },
+      provides: ["nftables"],
+    },
   };
 }
 

@@ -20,7 +20,11 @@ export interface LifecycleDeps {
 }
 
 /** Power cycle: processes end, the kernel's network state is forgotten but the lab's wiring, /tmp goes, flash stays. */
-export async function rebootHost(host: LiveHost, deps: LifecycleDeps, reflash?: (paths: ReturnType<typeof hostPaths>) => Promise<void>): Promise<void> {
+export async function rebootHost(
+  host: LiveHost,
+  deps: LifecycleDeps,
+  reflash?: (paths: ReturnType<typeof hostPaths>) => Promise<void>,
+): Promise<void> {
   const { plan } = host;
   const paths = hostPaths(deps.ctx.labDir, plan.spec.name);
   await stopHost(plan, host);
@@ -37,13 +41,17 @@ export async function rebootHost(host: LiveHost, deps: LifecycleDeps, reflash?: 
  */
 export async function sysupgradeHost(host: LiveHost, deps: LifecycleDeps, keepSettings: boolean): Promise<void> {
   const { plan } = host;
-  if (plan.spec.kind !== "openwrt") throw new Error(`lab host ${plan.spec.name}: sysupgrade is for "openwrt" hosts (this one is ${plan.spec.kind})`);
+  if (plan.spec.kind !== "openwrt")
+    throw new Error(`lab host ${plan.spec.name}: sysupgrade is for "openwrt" hosts (this one is ${plan.spec.kind})`);
   const paths = hostPaths(deps.ctx.labDir, plan.spec.name);
   const archive = join(paths.hostDir, "sysupgrade.tgz");
   rmSync(archive, { force: true });
   if (keepSettings) {
     const made = await inHost(host.pid, "rm -f /tmp/sysupgrade.tgz && /sbin/sysupgrade -b /tmp/sysupgrade.tgz");
-    if (made.code !== 0) throw new Error(`lab host ${plan.spec.name}: sysupgrade -b failed (exit ${made.code}):\n${made.stdout}${made.stderr}`);
+    if (made.code !== 0)
+      throw new Error(
+        `lab host ${plan.spec.name}: sysupgrade -b failed (exit ${made.code}):\n${made.stdout}${made.stderr}`,
+      );
     // The host's /tmp is a tmpfs of its own mount namespace: read it through the init's root.
     copyFileSync(`/proc/${host.pid}/root/tmp/sysupgrade.tgz`, archive);
   }

@@ -20,11 +20,30 @@ export interface ReleaseInfo {
 }
 
 export const RELEASE_INFO: Record<OpenwrtRelease, ReleaseInfo> = {
-  "23.05": { version: "23.05.5", revision: "r24106-10cc5fcd00", kernel: "5.15.167-1", iproute2: "6.3.0-1", nftables: "1.0.8-1", dropbear: "2022.82-6", iperf3: "3.17.1-1", baseFiles: "1552-r24106-10cc5fcd00" },
-  "24.10": { version: "24.10.4", revision: "r28959-29397011cc", kernel: "6.6.110-1", iproute2: "6.11.0-1", nftables: "1.1.1-1", dropbear: "2024.86-1", iperf3: "3.18-1", baseFiles: "1565-r28959-29397011cc" },
+  "23.05": {
+    version: "23.05.5",
+    revision: "r24106-10cc5fcd00",
+    kernel: "5.15.167-1",
+    iproute2: "6.3.0-1",
+    nftables: "1.0.8-1",
+    dropbear: "2022.82-6",
+    iperf3: "3.17.1-1",
+    baseFiles: "1552-r24106-10cc5fcd00",
+  },
+  "24.10": {
+    version: "24.10.4",
+    revision: "r28959-29397011cc",
+    kernel: "6.6.110-1",
+    iproute2: "6.11.0-1",
+    nftables: "1.1.1-1",
+    dropbear: "2024.86-1",
+    iperf3: "3.18-1",
+    baseFiles: "1565-r28959-29397011cc",
+  },
 };
 
-export const isOpenwrtRelease = (r: unknown): r is OpenwrtRelease => (OPENWRT_RELEASES as readonly unknown[]).includes(r);
+export const isOpenwrtRelease = (r: unknown): r is OpenwrtRelease =>
+  (OPENWRT_RELEASES as readonly unknown[]).includes(r);
 
 /** The two files a tool reads to learn the release (the project's facts read openwrt_release). */
 export function releaseFiles(release: OpenwrtRelease): Record<string, string> {

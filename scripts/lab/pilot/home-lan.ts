@@ -10,13 +10,17 @@ import { q } from "../shell.ts";
 import type { PilotHostPlan } from "./plan.ts";
 
 /** A host a laptop can join the home LAN of: behind a home router ("home" or "remote" site), not a router with br-lan. */
-export const hasHomeLan = (h: PilotHostPlan): boolean => !!h.home && (h.pilot.site === "home" || h.pilot.site === "remote") && !h.pilot.routerLan;
+export const hasHomeLan = (h: PilotHostPlan): boolean =>
+  !!h.home && (h.pilot.site === "home" || h.pilot.site === "remote") && !h.pilot.routerLan;
 
 /** The home LAN's first three octets, from its router's address ("192.168.15.1" -> "192.168.15"). */
 const homeBase = (h: PilotHostPlan) => h.home!.gatewayLan.split(".").slice(0, 3).join(".");
 
 /** Installer k's address on that home LAN (the first .100) and its port on the home router. */
-export const homeLanLaptop = (h: PilotHostPlan, k = 0): { address: string; port: string; gateway: string; prefix: number } => ({
+export const homeLanLaptop = (
+  h: PilotHostPlan,
+  k = 0,
+): { address: string; port: string; gateway: string; prefix: number } => ({
   address: `${homeBase(h)}.${100 + k}`,
   port: `lan${k + 1}`,
   gateway: h.home!.gatewayLan,

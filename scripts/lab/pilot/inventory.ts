@@ -25,7 +25,8 @@ export function pilotInventoryYaml(paths: InventoryPaths, plans: PilotHostPlan[]
   const hub = plans.find((p) => p.pilot.site === "kitchen")!;
   const groups: Record<string, { vars?: Record<string, unknown>; hosts: Record<string, unknown> }> = {};
   // Every mesh group is written, empty or not: routers enrolled later land in "uplinks" and must find `ssh_via` there.
-  for (const group of ["hub", "relays", "uplinks", "clients"]) groups[group] = { ...(group === hub.spec.group ? {} : { vars: { ssh_via: hub.spec.name } }), hosts: {} };
+  for (const group of ["hub", "relays", "uplinks", "clients"])
+    groups[group] = { ...(group === hub.spec.group ? {} : { vars: { ssh_via: hub.spec.name } }), hosts: {} };
   for (const p of plans) {
     if (p.spec.notInInventory) continue;
     const isHub = p === hub;
@@ -43,7 +44,12 @@ export function pilotInventoryYaml(paths: InventoryPaths, plans: PilotHostPlan[]
     };
   }
   // As in the internet topology (inventory.ts): no Lua exporter in the lab's feed, lab traffic stays in the lab.
-  const vars = { lab: true, monitoring_openwrt_exporter: false, routing_probe_target: SERVICES_ADDRESS, dns_forwarders: [SERVICES_ADDRESS] };
+  const vars = {
+    lab: true,
+    monitoring_openwrt_exporter: false,
+    routing_probe_target: SERVICES_ADDRESS,
+    dns_forwarders: [SERVICES_ADDRESS],
+  };
   const doc = { ssh_key: paths.sshKeyPath, known_hosts: paths.knownHostsPath, vars, groups };
   return `# Lab inventory written by scripts/lab (run ${paths.runId}, topology pilot). The hub is reached on the kitchen LAN (run the\n# runner in the kitchen laptop's namespace), every other host at its mesh IP through the hub.\n${YAML.stringify(doc)}`;
 }

@@ -18,9 +18,18 @@ const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
  * connector is killed by its PID if it neither connects nor fails in time (plus a margin for its start on a loaded
  * machine); it exits by itself once the socket is handed over.
  */
-export function dialIn(netns: string, host: string, port: number, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS): Promise<Socket> {
+export function dialIn(
+  netns: string,
+  host: string,
+  port: number,
+  timeoutMs = DEFAULT_DIAL_TIMEOUT_MS,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const child = spawn("ip", ["netns", "exec", netns, process.execPath, CONNECTOR, host, String(port), String(timeoutMs)], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    const child = spawn(
+      "ip",
+      ["netns", "exec", netns, process.execPath, CONNECTOR, host, String(port), String(timeoutMs)],
+      { stdio: ["ignore", "ignore", "pipe", "ipc"] },
+    );
     let stderr = "";
     let settled = false;
     const settle = (err: Error | undefined, socket?: Socket) => {
@@ -46,7 +55,13 @@ export function dialIn(netns: string, host: string, port: number, timeoutMs = DE
     child.on("error", (err) => settle(new Error(`lab dial ${where}: could not start the connector: ${err.message}`)));
     // "close", not "exit": the handed-over socket's message can still be on its way when "exit" fires (seen on a loaded
     // machine: a connected dial reported as failed); "close" comes after the IPC channel and stderr are done.
-    child.on("close", (code) => settle(new Error(`lab dial ${where}: the connector exited (code ${code}) without a connection${stderr ? `:\n${stderr.trim()}` : ""}`)));
+    child.on("close", (code) =>
+      settle(
+        new Error(
+          `lab dial ${where}: the connector exited (code ${code}) without a connection${stderr ? `:\n${stderr.trim()}` : ""}`,
+        ),
+      ),
+    );
   });
 }
 
@@ -55,7 +70,8 @@ export function laptop(netns: string, address: string): LabLaptop {
     netns,
     address,
     exec: (cmd: string) => inNetns(netns, cmd),
-    dial: (host: string, port: number, options: { timeoutMs?: number } = {}) => dialIn(netns, host, port, options.timeoutMs),
+    dial: (host: string, port: number, options: { timeoutMs?: number } = {}) =>
+      dialIn(netns, host, port, options.timeoutMs),
   };
 }
 
@@ -87,7 +103,10 @@ export function installer(netns: string, routerOf: (name: string) => PilotHostPl
       const router = routerOf(hostName);
       // A member's machine (no br-lan of its own) is reached on its home's LAN: the laptop joins that one.
       const home = !router.pilot.routerLan && hasHomeLan(router);
-      if (!router.pilot.routerLan && !home) throw new Error(`lab host ${hostName} has no LAN to plug into (only "openwrt" hosts at a home or remote site have br-lan ${ROUTER_LAN.subnet}; other hosts there, their home's LAN)`);
+      if (!router.pilot.routerLan && !home)
+        throw new Error(
+          `lab host ${hostName} has no LAN to plug into (only "openwrt" hosts at a home or remote site have br-lan ${ROUTER_LAN.subnet}; other hosts there, their home's LAN)`,
+        );
       if (plugged) await unplug();
       await bash(home ? plugHomeLanScript(router, netns, k) : plugScript(router, netns, k));
       plugged = hostName;

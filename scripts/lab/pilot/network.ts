@@ -40,7 +40,11 @@ ip netns exec ${n.radio} nft -f - <<'NFT'\n${CUT_TABLE}\nNFT`;
 }
 
 /** The links the host's own namespace holds (moved aside and back across a reboot), in creation order. */
-const pilotHostLinks = (h: PilotHostPlan): string[] => ["wan0", ...(h.pilot.radio ? ["radio0"] : []), ...(h.pilot.kitchen ? ["lan0"] : [])];
+const pilotHostLinks = (h: PilotHostPlan): string[] => [
+  "wan0",
+  ...(h.pilot.radio ? ["radio0"] : []),
+  ...(h.pilot.kitchen ? ["lan0"] : []),
+];
 
 /** A host's namespace, its internet edge (itself or its gateway), the gateway's NAT, its radio port, its LANs. */
 export function pilotHostNetworkScript(h: PilotHostPlan, n: PilotNames): string {
@@ -64,7 +68,10 @@ export function pilotHostNetworkScript(h: PilotHostPlan, n: PilotNames): string 
   }
   const r = h.pilot.radio;
   if (r) {
-    lines.push(`ip -n ${n.radio} link add ${r.port} type veth peer name radio0 netns ${ns}`, `ip -n ${n.radio} link set ${r.port} master br0 && ip -n ${n.radio} link set ${r.port} up`);
+    lines.push(
+      `ip -n ${n.radio} link add ${r.port} type veth peer name radio0 netns ${ns}`,
+      `ip -n ${n.radio} link set ${r.port} master br0 && ip -n ${n.radio} link set ${r.port} up`,
+    );
     if (r.mbit) lines.push(radioRateScript(n.radio, r.port, r.ifb, r.mbit));
   }
   const k = h.pilot.kitchen;
@@ -90,18 +97,29 @@ function pilotHostAddressesScript(h: PilotHostPlan): string {
   const ns = q(h.netns);
   const gateway = h.home ? h.home.gatewayLan : INTERNET_ROUTER;
   const prefix = h.home ? (h.home.prefix ?? 24) : 24;
-  const lines = [`ip -n ${ns} addr add ${h.wanAddress}/${prefix} dev wan0 && ip -n ${ns} link set wan0 up && ip -n ${ns} route add default via ${gateway}`];
+  const lines = [
+    `ip -n ${ns} addr add ${h.wanAddress}/${prefix} dev wan0 && ip -n ${ns} link set wan0 up && ip -n ${ns} route add default via ${gateway}`,
+  ];
   // The hub's radio address is the lab's wiring (a Debian host; the project does not configure it). A router's radio0
   // only comes up, cabled to its NanoStation and with no address, as on a real router: UCI on the router gives it one
   // (enrollment's radio-port role), netifd applies it, at every boot too.
   const r = h.pilot.radio;
-  if (r) lines.push(r.assigned ? `ip -n ${ns} addr add ${r.address}/${r.prefix} dev radio0 && ip -n ${ns} link set radio0 up` : `ip -n ${ns} link set radio0 up`);
-  if (h.pilot.kitchen && h.lan) lines.push(`ip -n ${ns} addr add ${h.lan.hostAddress}/${h.lan.prefix} dev lan0 && ip -n ${ns} link set lan0 up`);
+  if (r)
+    lines.push(
+      r.assigned
+        ? `ip -n ${ns} addr add ${r.address}/${r.prefix} dev radio0 && ip -n ${ns} link set radio0 up`
+        : `ip -n ${ns} link set radio0 up`,
+    );
+  if (h.pilot.kitchen && h.lan)
+    lines.push(`ip -n ${ns} addr add ${h.lan.hostAddress}/${h.lan.prefix} dev lan0 && ip -n ${ns} link set lan0 up`);
   const l = h.pilot.routerLan;
   if (l) {
     lines.push(
       `ip -n ${ns} link add br-lan type bridge && ip -n ${ns} addr add ${l.address}/${l.prefix} dev br-lan && ip -n ${ns} link set br-lan up`,
-      ...INSTALLER_PORTS.map((p) => `if ip -n ${ns} link show ${p} >/dev/null 2>&1; then ip -n ${ns} link set ${p} master br-lan && ip -n ${ns} link set ${p} up; fi`),
+      ...INSTALLER_PORTS.map(
+        (p) =>
+          `if ip -n ${ns} link show ${p} >/dev/null 2>&1; then ip -n ${ns} link set ${p} master br-lan && ip -n ${ns} link set ${p} up; fi`,
+      ),
     );
   }
   return lines.join("\n");
@@ -112,7 +130,10 @@ export function pilotFreshNetnsScript(h: PilotHostPlan): string {
   const ns = q(h.netns);
   const spare = q(`${h.netns}-x`);
   const links = [...pilotHostLinks(h), ...(h.pilot.routerLan ? INSTALLER_PORTS : [])];
-  const move = (from: string, to: string) => links.map((l) => `if ip -n ${from} link show ${l} >/dev/null 2>&1; then ip -n ${from} link set ${l} netns ${to}; fi`).join("\n");
+  const move = (from: string, to: string) =>
+    links
+      .map((l) => `if ip -n ${from} link show ${l} >/dev/null 2>&1; then ip -n ${from} link set ${l} netns ${to}; fi`)
+      .join("\n");
   return `set -euo pipefail
 ip netns del ${spare} 2>/dev/null || true
 ip netns add ${spare}
@@ -134,7 +155,11 @@ export function radioRateScript(netns: string, port: string, ifb: string, mbit: 
   const limit = Math.max(64_000, Math.round((mbit * 1e6 * 0.02) / 8));
   const tc = `tc -n ${netns}`;
   const htb = (dev: string) =>
-    [`${tc} qdisc add dev ${dev} root handle 1: htb default 1`, `${tc} class add dev ${dev} parent 1: classid 1:1 htb rate ${mbit}mbit ceil ${mbit}mbit`, `${tc} qdisc add dev ${dev} parent 1:1 handle 10: bfifo limit ${limit}`].join(" && ");
+    [
+      `${tc} qdisc add dev ${dev} root handle 1: htb default 1`,
+      `${tc} class add dev ${dev} parent 1: classid 1:1 htb rate ${mbit}mbit ceil ${mbit}mbit`,
+      `${tc} qdisc add dev ${dev} parent 1:1 handle 10: bfifo limit ${limit}`,
+    ].join(" && ");
   return [
     htb(port),
     `ip -n ${netns} link add ${ifb} type ifb && ip -n ${netns} link set ${ifb} up`,
@@ -146,7 +171,9 @@ export function radioRateScript(netns: string, port: string, ifb: string, mbit: 
 
 /** Cuts or restores a port (a line on the internet bridge, a link on the radio bridge): run in that namespace. */
 export const cutPortCommand = (port: string, cut: boolean) =>
-  cut ? `nft add element bridge labcut ports '{ "${port}" }'` : `nft delete element bridge labcut ports '{ "${port}" }' 2>/dev/null; true`;
+  cut
+    ? `nft add element bridge labcut ports '{ "${port}" }'`
+    : `nft delete element bridge labcut ports '{ "${port}" }' 2>/dev/null; true`;
 
 /** Plugs installer k's laptop into a router's br-lan (a veth: the router's lan1 for the first, the laptop's eth0). */
 export function plugScript(router: PilotHostPlan, laptopNetns: string, k = 0): string {

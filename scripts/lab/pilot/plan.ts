@@ -10,7 +10,15 @@
 import { UserError } from "../../../lib/errors.ts";
 import { isMeshGroup, lowestFree } from "../../../lib/inventory/mesh-ip.ts";
 import { DEFAULT_OPENWRT_RELEASE } from "../openwrt/release.ts";
-import { blockUdpTargets, checkHostSpecs, planLanSubnet, publicOf, RESERVED, specWhere, type HostPlanBase } from "../plan.ts";
+import {
+  blockUdpTargets,
+  checkHostSpecs,
+  planLanSubnet,
+  publicOf,
+  RESERVED,
+  specWhere,
+  type HostPlanBase,
+} from "../plan.ts";
 import type { LabHostSpec, PilotSite } from "../types.ts";
 
 const PILOT_SITES: readonly PilotSite[] = ["kitchen", "home", "remote", "public"];
@@ -55,7 +63,9 @@ export const installerAddress = (k: number): string => (k === 0 ? ROUTER_LAN.ins
 export function checkInstallers(installers: unknown): number {
   if (installers === undefined) return 1;
   if (!(Number.isInteger(installers) && (installers as number) >= 1 && (installers as number) <= MAX_INSTALLERS))
-    throw new UserError(`lab spec (topology pilot): installers must be a whole number from 1 to ${MAX_INSTALLERS} (installers' laptops, each at a home of its own), got ${JSON.stringify(installers)}`);
+    throw new UserError(
+      `lab spec (topology pilot): installers must be a whole number from 1 to ${MAX_INSTALLERS} (installers' laptops, each at a home of its own), got ${JSON.stringify(installers)}`,
+    );
   return installers as number;
 }
 
@@ -83,7 +93,8 @@ export interface PilotHostPlan extends HostPlanBase {
   pilot: PilotWiring;
 }
 
-const defaultSite = (group: string): PilotSite => (group === "hub" ? "kitchen" : group === "uplinks" ? "home" : group === "relays" ? "public" : "remote");
+const defaultSite = (group: string): PilotSite =>
+  group === "hub" ? "kitchen" : group === "uplinks" ? "home" : group === "relays" ? "public" : "remote";
 
 /** Ranges the kitchen LAN may not take: the lab's, the mesh's, the radio's and Starlink's CGNAT. */
 const PILOT_RESERVED: [string, number][] = [...RESERVED, ["10.44.0.0", 24], ["100.64.0.0", 10]];
@@ -92,20 +103,44 @@ export function planPilot(runId: string, specs: LabHostSpec[]): PilotHostPlan[] 
   checkHostSpecs(specs);
   const sites = specs.map((s, i) => {
     const where = specWhere(specs, i);
-    if (!isMeshGroup(s.group)) throw new UserError(`${where}: group must be hub, relays, uplinks or clients in the pilot topology (every host there is reached over the mesh), got ${JSON.stringify(s.group)}`);
-    if (s.site !== undefined && !PILOT_SITES.includes(s.site)) throw new UserError(`${where}: site must be one of ${PILOT_SITES.map((x) => JSON.stringify(x)).join(", ")}, got ${JSON.stringify(s.site)}`);
+    if (!isMeshGroup(s.group))
+      throw new UserError(
+        `${where}: group must be hub, relays, uplinks or clients in the pilot topology (every host there is reached over the mesh), got ${JSON.stringify(s.group)}`,
+      );
+    if (s.site !== undefined && !PILOT_SITES.includes(s.site))
+      throw new UserError(
+        `${where}: site must be one of ${PILOT_SITES.map((x) => JSON.stringify(x)).join(", ")}, got ${JSON.stringify(s.site)}`,
+      );
     return s.site ?? defaultSite(s.group);
   });
   const kitchens = sites.flatMap((site, i) => (site === "kitchen" ? [i] : []));
-  if (kitchens.length !== 1) throw new UserError(`lab spec (topology pilot): exactly one host sits in the kitchen (the hub: group hub, or site "kitchen"), found ${kitchens.length}${kitchens.length ? `: ${kitchens.map((i) => specs[i].name).join(", ")}` : ""}`);
+  if (kitchens.length !== 1)
+    throw new UserError(
+      `lab spec (topology pilot): exactly one host sits in the kitchen (the hub: group hub, or site "kitchen"), found ${kitchens.length}${kitchens.length ? `: ${kitchens.map((i) => specs[i].name).join(", ")}` : ""}`,
+    );
   const meshIps = allocateMeshIps(specs);
   return specs.map((spec, i): PilotHostPlan => {
     const where = specWhere(specs, i);
     const site = sites[i];
-    if (spec.radioMbit !== undefined && site !== "home") throw new UserError(`${where}: radioMbit is for hosts on the radio (site "home"); this one's site is ${JSON.stringify(site)}`);
-    if (spec.radioMbit !== undefined && !(Number.isInteger(spec.radioMbit) && spec.radioMbit >= 1 && spec.radioMbit <= MAX_RADIO_MBIT)) throw new UserError(`${where}: radioMbit must be a whole number of Mbit/s from 1 to ${MAX_RADIO_MBIT}, got ${JSON.stringify(spec.radioMbit)}`);
-    if (spec.lan && site !== "kitchen") throw new UserError(`${where}: lan is for the kitchen host in the pilot topology (a router's own LAN is br-lan ${ROUTER_LAN.subnet}, made by the lab)`);
-    if (spec.home && (site === "kitchen" || site === "public")) throw new UserError(`${where}: home is for hosts at a home (site "home" or "remote"); this one's site is ${JSON.stringify(site)}`);
+    if (spec.radioMbit !== undefined && site !== "home")
+      throw new UserError(
+        `${where}: radioMbit is for hosts on the radio (site "home"); this one's site is ${JSON.stringify(site)}`,
+      );
+    if (
+      spec.radioMbit !== undefined &&
+      !(Number.isInteger(spec.radioMbit) && spec.radioMbit >= 1 && spec.radioMbit <= MAX_RADIO_MBIT)
+    )
+      throw new UserError(
+        `${where}: radioMbit must be a whole number of Mbit/s from 1 to ${MAX_RADIO_MBIT}, got ${JSON.stringify(spec.radioMbit)}`,
+      );
+    if (spec.lan && site !== "kitchen")
+      throw new UserError(
+        `${where}: lan is for the kitchen host in the pilot topology (a router's own LAN is br-lan ${ROUTER_LAN.subnet}, made by the lab)`,
+      );
+    if (spec.home && (site === "kitchen" || site === "public"))
+      throw new UserError(
+        `${where}: home is for hosts at a home (site "home" or "remote"); this one's site is ${JSON.stringify(site)}`,
+      );
     const homeLan = `192.168.${10 + i}`;
     const plan: PilotHostPlan = {
       index: i,
@@ -117,16 +152,50 @@ export function planPilot(runId: string, specs: LabHostSpec[]): PilotHostPlan[] 
       links: { mgmt: "", wan: `w${i}`, home: "lan0", lan: `l${i}` },
       pilot: { site, linePort: `w${i}`, ...(meshIps[i] ? { meshIp: meshIps[i] } : {}) },
     };
-    if (site === "kitchen") plan.home = { netns: `${runId}-sl`, gatewayLan: CGNAT.gateway, prefix: CGNAT.prefix, blockUdpTo: [], symmetricNat: false };
-    if (site === "home" || site === "remote") plan.home = { netns: `${runId}-g${i}`, gatewayLan: `${homeLan}.1`, blockUdpTo: blockUdpTargets(specs, i), symmetricNat: !!spec.home?.symmetricNat };
+    if (site === "kitchen")
+      plan.home = {
+        netns: `${runId}-sl`,
+        gatewayLan: CGNAT.gateway,
+        prefix: CGNAT.prefix,
+        blockUdpTo: [],
+        symmetricNat: false,
+      };
+    if (site === "home" || site === "remote")
+      plan.home = {
+        netns: `${runId}-g${i}`,
+        gatewayLan: `${homeLan}.1`,
+        blockUdpTo: blockUdpTargets(specs, i),
+        symmetricNat: !!spec.home?.symmetricNat,
+      };
     if (site === "kitchen") {
       const l = planLanSubnet(spec.lan?.subnet ?? KITCHEN_SUBNET, where, PILOT_RESERVED);
-      plan.lan = { netns: `${runId}-l${i}`, subnet: l.subnet, prefix: l.prefix, hostAddress: `${l.base}.1`, deviceAddress: `${l.base}.10` };
-      plan.pilot.kitchen = { port: `k${i}`, devicePort: `d${i}`, laptopAddress: `${l.base}.${KITCHEN_LAPTOP_HOST}`, prefix: l.prefix, subnet: l.subnet };
+      plan.lan = {
+        netns: `${runId}-l${i}`,
+        subnet: l.subnet,
+        prefix: l.prefix,
+        hostAddress: `${l.base}.1`,
+        deviceAddress: `${l.base}.10`,
+      };
+      plan.pilot.kitchen = {
+        port: `k${i}`,
+        devicePort: `d${i}`,
+        laptopAddress: `${l.base}.${KITCHEN_LAPTOP_HOST}`,
+        prefix: l.prefix,
+        subnet: l.subnet,
+      };
       plan.pilot.radio = { address: RADIO_HUB, prefix: 24, port: `r${i}`, ifb: `rb${i}`, assigned: true };
     }
-    if (site === "home") plan.pilot.radio = { address: `10.44.0.${10 + i}`, prefix: 24, port: `r${i}`, ifb: `rb${i}`, mbit: spec.radioMbit ?? DEFAULT_RADIO_MBIT, assigned: false };
-    if (spec.kind === "openwrt" && (site === "home" || site === "remote")) plan.pilot.routerLan = { address: ROUTER_LAN.router, prefix: ROUTER_LAN.prefix, subnet: ROUTER_LAN.subnet };
+    if (site === "home")
+      plan.pilot.radio = {
+        address: `10.44.0.${10 + i}`,
+        prefix: 24,
+        port: `r${i}`,
+        ifb: `rb${i}`,
+        mbit: spec.radioMbit ?? DEFAULT_RADIO_MBIT,
+        assigned: false,
+      };
+    if (spec.kind === "openwrt" && (site === "home" || site === "remote"))
+      plan.pilot.routerLan = { address: ROUTER_LAN.router, prefix: ROUTER_LAN.prefix, subnet: ROUTER_LAN.subnet };
     return plan;
   });
 }

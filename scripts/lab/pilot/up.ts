@@ -29,7 +29,12 @@ export async function pilotLabUp(spec: LabSpec): Promise<PilotLab> {
     const names = pilotNames(runId, installers);
     const plans = planPilot(runId, spec.hosts);
     const kitchen = plans.find((p) => p.pilot.site === "kitchen")!;
-    const { sshKeyPath, authorizedKey } = await labKeyAndImages(dir, runId, plans.map((p) => p.release), bash(pilotCoreScript(names, kitchen)));
+    const { sshKeyPath, authorizedKey } = await labKeyAndImages(
+      dir,
+      runId,
+      plans.map((p) => p.release),
+      bash(pilotCoreScript(names, kitchen)),
+    );
     const ctx: HostContext = { pilot: names, labDir: dir, authorizedKey, record };
     const started = await pool(plans, CONCURRENCY, (plan) => startHost(plan, ctx));
     await pool(plans, 32, waitForSshInside);
@@ -43,7 +48,8 @@ export async function pilotLabUp(spec: LabSpec): Promise<PilotLab> {
       const port = (ns: string, p: string | undefined, what: string) => (cut: boolean) => async () => {
         if (!p) throw new Error(`lab host ${plan.spec.name} has no ${what} (site ${JSON.stringify(site)})`);
         const r = await inNetns(ns, cutPortCommand(p, cut));
-        if (r.code !== 0) throw new Error(`lab host ${plan.spec.name}: could not ${cut ? "cut" : "restore"} its ${what}: ${r.stderr}`);
+        if (r.code !== 0)
+          throw new Error(`lab host ${plan.spec.name}: could not ${cut ? "cut" : "restore"} its ${what}: ${r.stderr}`);
       };
       const line = port(names.internet, plan.home ? linePort : undefined, "line (a gateway in front of it)");
       const link = port(names.radio, radio?.port, "radio link");
@@ -58,10 +64,48 @@ export async function pilotLabUp(spec: LabSpec): Promise<PilotLab> {
         restoreRadio: link(false),
       });
     });
-    writeFileSync(join(dir, "hosts.json"), JSON.stringify(hosts.map(({ name, kind, group, site, wanAddress, publicAddress, lanAddress, radioAddress, routerLanAddress, meshIp, pid, netns }) => ({ name, kind, group, site, wanAddress, publicAddress, lanAddress, radioAddress, routerLanAddress, meshIp, pid, netns })), null, 2));
+    writeFileSync(
+      join(dir, "hosts.json"),
+      JSON.stringify(
+        hosts.map(
+          ({
+            name,
+            kind,
+            group,
+            site,
+            wanAddress,
+            publicAddress,
+            lanAddress,
+            radioAddress,
+            routerLanAddress,
+            meshIp,
+            pid,
+            netns,
+          }) => ({
+            name,
+            kind,
+            group,
+            site,
+            wanAddress,
+            publicAddress,
+            lanAddress,
+            radioAddress,
+            routerLanAddress,
+            meshIp,
+            pid,
+            netns,
+          }),
+        ),
+        null,
+        2,
+      ),
+    );
     const routerOf = (name: string): PilotHostPlan => {
       const plan = plans.find((p) => p.spec.name === name);
-      if (!plan) throw new Error(`lab ${runId} has no host ${JSON.stringify(name)} (it has ${plans.map((p) => p.spec.name).join(", ")})`);
+      if (!plan)
+        throw new Error(
+          `lab ${runId} has no host ${JSON.stringify(name)} (it has ${plans.map((p) => p.spec.name).join(", ")})`,
+        );
       return plan;
     };
     const kitchenLaptop = laptop(names.kitchenLaptop, kitchen.pilot.kitchen!.laptopAddress);
@@ -81,12 +125,18 @@ export async function pilotLabUp(spec: LabSpec): Promise<PilotLab> {
         if (which === "installer") return installerLaptop;
         const k = /^installer-([1-9]\d*)$/.exec(which)?.[1];
         if (k && Number(k) <= installerLaptops.length) return installerLaptops[Number(k) - 1];
-        throw new Error(`lab.laptop: "kitchen", "installer"${installerLaptops.length > 1 ? ` or "installer-1" to "installer-${installerLaptops.length}"` : " (the lab has one installer: LabSpec.installers gives more)"}, got ${JSON.stringify(which)}`);
+        throw new Error(
+          `lab.laptop: "kitchen", "installer"${installerLaptops.length > 1 ? ` or "installer-1" to "installer-${installerLaptops.length}"` : " (the lab has one installer: LabSpec.installers gives more)"}, got ${JSON.stringify(which)}`,
+        );
       },
       installer: installerLaptop,
       installers: installerLaptops,
       internet: { exec: (cmd: string) => inNetns(names.internet, cmd), netns: names.internet },
-      services: { exec: (cmd: string) => inNetns(names.services, cmd), address: SERVICES_ADDRESS, netns: names.services },
+      services: {
+        exec: (cmd: string) => inNetns(names.services, cmd),
+        address: SERVICES_ADDRESS,
+        netns: names.services,
+      },
       radio: { exec: (cmd: string) => inNetns(names.radio, cmd), netns: names.radio },
       kitchen: { exec: (cmd: string) => inNetns(names.kitchen, cmd), netns: names.kitchen },
       down: () => labDown(runId),
@@ -110,5 +160,8 @@ while [ $SECONDS -lt $end ]; do
 done
 exit 1`;
   const r = await bash(`exec ip netns exec ${q(plan.netns)} bash -c ${q(loop)}`, { check: false });
-  if (r.code !== 0) throw new Error(`lab host ${plan.spec.name}: its SSH daemon did not answer on 127.0.0.1:22 inside its namespace within ${SSH_WAIT_S} s${r.stderr ? `:\n${r.stderr}` : ""}`);
+  if (r.code !== 0)
+    throw new Error(
+      `lab host ${plan.spec.name}: its SSH daemon did not answer on 127.0.0.1:22 inside its namespace within ${SSH_WAIT_S} s${r.stderr ? `:\n${r.stderr}` : ""}`,
+    );
 }

@@ -52,6 +52,9 @@ export function helpText(kind: "fxa" | "fxb"): string {
 
 /** One captured `ubus call service list` answer, by state (running, crashed_waiting_for_respawn, ...). */
 export function ubusSample(state: string): unknown {
-  const doc = JSON.parse(readFileSync(join(DIR, "ubus-service-list.json"), "utf8")) as Record<string, { ubus_output: unknown }>;
+  const doc = JSON.parse(readFileSync(join(DIR, "ubus-service-list.json"), "utf8")) as Record<
+    string,
+    { ubus_output: unknown }
+  >;
   return doc[state].ubus_output;
 }
