@@ -1,7 +1,7 @@
 // The command line every playbook in tasks/ shares: flags, --help, recap, exit codes, and errors turned into messages.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { resolve } from "node:path";
-import { UserError } from "./errors.ts";
+import { Interrupted, UserError } from "./errors.ts";
 import { loadInventory } from "./inventory/load.ts";
 import { closest } from "./inventory/locate.ts";
 import { selectHosts } from "./inventory/select.ts";
@@ -141,6 +141,10 @@ export async function runPlaybook<O extends Options>(
 
 /** The one place an error becomes text: user mistakes without a stack, everything else with one. */
 export function reportError(err: unknown): number {
+  if (err instanceof Interrupted) {
+    console.error(`\ninterrupted; ${err.rerun}`);
+    return 130;
+  }
   if (err instanceof UserError) {
     console.error(`error: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ""}`);
     return 1;

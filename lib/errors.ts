@@ -62,3 +62,14 @@ export class TemplateError extends UserError {
     this.name = "TemplateError";
   }
 }
+
+/**
+ * The person stopped the run (Ctrl-C, or Ctrl-D at a question). Not a failure of theirs nor a bug: cli.ts prints one
+ * sentence saying what to do and exits 130, the shell's code for a run ended by SIGINT.
+ */
+export class Interrupted extends Error {
+  constructor(readonly rerun = "run the same command again to finish") {
+    super("interrupted");
+    this.name = "Interrupted";
+  }
+}
