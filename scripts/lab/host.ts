@@ -42,13 +42,12 @@ export const hostPaths = (labDir: string, name: string) => {
   };
 };
 
-const lowerOf = (plan: AnyHostPlan, labDir: string) =>
-  plan.spec.kind === "openwrt" ? openwrtImageDir(plan.release ?? "24.10") : "/";
+const lowerOf = (plan: AnyHostPlan) => (plan.spec.kind === "openwrt" ? openwrtImageDir(plan.release ?? "24.10") : "/");
 
 /** The overlay mount of a host's root (its image under its flash). */
 export const mountRootScript = (plan: AnyHostPlan, labDir: string) => {
   const p = hostPaths(labDir, plan.spec.name);
-  return `mount -t overlay overlay -o ${q(`lowerdir=${lowerOf(plan, labDir)},upperdir=${p.upper},workdir=${p.work}`)} ${q(p.root)}`;
+  return `mount -t overlay overlay -o ${q(`lowerdir=${lowerOf(plan)},upperdir=${p.upper},workdir=${p.work}`)} ${q(p.root)}`;
 };
 
 /** Starts the init in the host's namespaces; prints "PID <unshare's pid>". */
@@ -95,7 +94,7 @@ ${networkScript(plan, ctx)}
 U=${q(upper)}
 mount -t tmpfs -o size=256m,mode=755 tmpfs ${q(layer)}
 mkdir -p "$U" ${q(work)}
-${hostLayerScript({ kind: spec.kind, name: spec.name, authorizedKey: factoryFresh ? undefined : ctx.authorizedKey, passwordHash, image: lowerOf(plan, ctx.labDir) })}
+${hostLayerScript({ kind: spec.kind, name: spec.name, authorizedKey: factoryFresh ? undefined : ctx.authorizedKey, passwordHash, image: lowerOf(plan) })}
 ${mountRootScript(plan, ctx.labDir)}
 ${initScript(plan, root)}`;
   const out = (await bash(script)).stdout;

@@ -13,7 +13,7 @@ import type { HostRecap } from "../../lib/runner/report.ts";
 import { enrollUplink } from "../../tasks/enroll/enroll.ts";
 import { inspectRouter } from "../../tasks/enroll/checks.ts";
 import { decideRadioPort, freePorts } from "../../tasks/enroll/radio.ts";
-import { deployMesh, hubPlay } from "../../tasks/plays.ts";
+import { deployMesh } from "../../tasks/plays.ts";
 import { waitFor } from "../helpers/poll.ts";
 
 const PASSPHRASE = "radio port lab CA passphrase";

@@ -14,7 +14,6 @@ import { tunnel } from "../../roles/routing/resources.ts";
 import { nftTable } from "../../lib/resources/nft-table.ts";
 import { routingDefaults } from "../../roles/routing/defaults.ts";
 import { bootCommands } from "../../roles/routing/boot.ts";
-import type { Resource } from "../../lib/resources/resource.ts";
 import { commandsOf } from "../helpers/plan.ts";
 
 const out = (stdout: string, code = 0) => ({ stdout, code });

@@ -49,7 +49,7 @@ function fakeHost(shell: ShellKind) {
 }
 
 /** A resource that needs `mytool` (as the routing role needs ip -j): absent before it is installed. */
-const configured = (root: string): Resource => {
+const configured = (): Resource => {
   const state = defineFact(
     "mytool:state",
     raw(`if command -v mytool >/dev/null 2>&1; then mytool; else echo absent; fi`),
@@ -76,7 +76,7 @@ const play = (root: string): Play => ({
     {
       name: "mytool",
       defaults: {},
-      tasks: () => [packages({ names: ["mytool"], os: "openwrt", notify: ["restart mytool"] }), configured(root)],
+      tasks: () => [packages({ names: ["mytool"], os: "openwrt", notify: ["restart mytool"] }), configured()],
       handlers: () => [{ name: "restart mytool", command: sh`echo restarted >> ${join(root, "restarts")}` }],
     },
   ],
