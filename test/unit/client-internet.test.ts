@@ -12,7 +12,7 @@ import { nebulaSettings } from "../../roles/nebula/index.ts";
 import { nebulaDefaults } from "../../roles/nebula/defaults.ts";
 import { routingClientRole } from "../../roles/routing/client.ts";
 import { mainRoutesFact, parseMainRoutes, type MainRoute } from "../../roles/routing/ip-facts.ts";
-import { planOne } from "../helpers/plan.ts";
+import { identified, planOne } from "../helpers/plan.ts";
 import { planUnderlayRoutes, underlayBootCommands } from "../../roles/routing/underlay.ts";
 import {
   planUnderlayRule,
@@ -45,18 +45,7 @@ function ctx(yaml: string, name: string): HostContext {
   return {
     host,
     os: "debian",
-    facts: {
-      os: "debian",
-      init: "initd",
-      arch: "x86_64",
-      kernel: "6.1",
-      hostname: name,
-      release: "12.5",
-      packageManager: "apt",
-      firewall: "nft",
-      nebulaVersion: null,
-      pendingHandlers: [],
-    },
+    facts: identified("debian", name, "initd"),
     vars: mergeVars(nebulaDefaults, host.vars, {}),
     inventory,
   };

@@ -12,6 +12,8 @@ import { uplinkShaping } from "../../roles/shaping/caps.ts";
 import { renderShapingScript } from "../../roles/shaping/script.ts";
 import { shapingDefaults } from "../../roles/shaping/defaults.ts";
 import { openwrtPath } from "../openwrt-shell.ts";
+import { identified } from "../helpers/plan.ts";
+import { waitFor } from "../helpers/poll.ts";
 
 // `lo` stands in for both devices (it is always in /sys/class/net); the stubs never touch the machine's network.
 const STUB_TC = `#!/bin/sh
@@ -44,31 +46,11 @@ function context(): HostContext {
     shaping_mesh_device: "lo",
     shaping_ifb_device: "lo",
   });
-  const facts = {
-    os: "openwrt",
-    init: "initd",
-    arch: "x86_64",
-    kernel: "6.1",
-    hostname: "uplink-2",
-    release: "23.05.5",
-    packageManager: "opkg",
-    firewall: "fw4",
-    nebulaVersion: null,
-    pendingHandlers: [] as string[],
-  } as const;
-  return { host, os: "openwrt", facts, vars, inventory: {} as Inventory };
+  return { host, os: "openwrt", facts: identified("openwrt", host.name), vars, inventory: {} as Inventory };
 }
 
 const running: { kill(): void }[] = [];
 afterEach(() => running.splice(0).forEach((p) => p.kill()));
-
-async function until(what: string, check: () => boolean, seconds = 10) {
-  const deadline = Date.now() + seconds * 1000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("the shaping watcher under OpenWrt's BusyBox", () => {
   it("says a failure once while it keeps trying every second, then says the caps are set, then stays quiet", async () => {
@@ -92,26 +74,26 @@ describe("the shaping watcher under OpenWrt's BusyBox", () => {
 
     // Rounds of a failing apply (the kernel lacks a qdisc, say): tc's errors and our line in the first round only.
     const errors = () => out.stderr.match(/Specified qdisc kind is unknown/g)?.length ?? 0;
-    await until("a second failed round", () => applies() >= 2);
+    await waitFor("a second failed round", () => applies() >= 2);
     const firstRound = errors();
     expect(firstRound).toBeGreaterThan(0);
-    await until("a fourth failed round", () => applies() >= 4);
+    await waitFor("a fourth failed round", () => applies() >= 4);
     expect(out.stderr.match(/could not set the caps on lo and lo, trying again every 1 s/g)).toHaveLength(1);
     expect(errors()).toBe(firstRound);
     expect(out.stdout).toBe("");
 
     // The caps can be set now: said once, and nothing more once they are in place.
     writeFileSync(join(dir, "works"), "");
-    await until("the caps are set", () => out.stdout.includes("shaping: caps set on lo and lo"));
+    await waitFor("the caps are set", () => out.stdout.includes("shaping: caps set on lo and lo"));
     const after = readFileSync(join(dir, "calls"), "utf8").split("\n").length;
-    await until(
+    await waitFor(
       "two more rounds of checks",
       () => readFileSync(join(dir, "calls"), "utf8").split("\n").length >= after + 4,
     );
     expect(out.stdout.match(/caps set/g)).toHaveLength(1);
     // No apply runs while shaped() holds.
     const settled = applies();
-    await until(
+    await waitFor(
       "another round of checks",
       () => readFileSync(join(dir, "calls"), "utf8").split("\n").length >= after + 8,
     );

@@ -13,7 +13,7 @@ import { uplinkShaping } from "../../roles/shaping/caps.ts";
 import { renderShapingScript } from "../../roles/shaping/script.ts";
 import { iperfClientArgs, iperfGoodput, judge } from "../../scripts/shaping/measure.ts";
 import { allPass, formatTable } from "../../scripts/shaping/report.ts";
-import { planAll } from "../helpers/plan.ts";
+import { identified, planAll } from "../helpers/plan.ts";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures/tc", name), "utf8");
 // Captured with the fact's own probe (tc 6.1, this lab kernel): tunx is a tun device like nebula1, ifbx an IFB.
@@ -56,18 +56,7 @@ function context(vars: Record<string, unknown>, os: "openwrt" | "debian" = "open
   return {
     host,
     os,
-    facts: {
-      os,
-      init: "initd",
-      arch: "x86_64",
-      kernel: "6.1",
-      hostname: "uplink-2",
-      release: "23.05.5",
-      packageManager: "opkg",
-      firewall: "fw4",
-      nebulaVersion: null,
-      pendingHandlers: [],
-    },
+    facts: identified(os, host.name),
     vars: merged,
     inventory: {} as Inventory,
   };
