@@ -1,12 +1,12 @@
 // Inventories: good ones load with merged vars and mesh IPs; each bad one is refused with its line and field, changing nothing.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { mergeVars, parseExtraVar } from "../../lib/inventory/vars.ts";
 import { selectHosts } from "../../lib/inventory/select.ts";
-import { InventoryError } from "../../lib/errors.ts";
+import { inventoryRefusal } from "../helpers/refused.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "meshisp-inv-"));
 const write = (name: string, text: string) => {
@@ -156,19 +156,8 @@ describe("bad inventories", () => {
   it("there are at least 20 of them", () => expect(BAD.length).toBeGreaterThanOrEqual(20));
 
   it.each(BAD)("$name", ({ name, yaml, expect: fragments }) => {
-    const file = write(`${name.replace(/\W+/g, "-")}.yml`, yaml);
-    let error: unknown;
-    try {
-      loadInventory(file);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(InventoryError);
-    const message = (error as Error).message;
-    expect(message).toContain(file);
+    const message = inventoryRefusal(write(`${name.replace(/\W+/g, "-")}.yml`, yaml), yaml);
     for (const f of fragments) expect(message).toContain(f);
-    expect(message).not.toMatch(/\bat .*\.ts:\d+/);
-    expect(readFileSync(file, "utf8")).toBe(yaml);
   });
 
   it("reports every problem at once", () => {
