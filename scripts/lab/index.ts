@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { UserError } from "../../lib/errors.ts";
 import { labDown } from "./down.ts";
 import { startHost, type HostContext } from "./host.ts";
-import { CONCURRENCY, hostFinder, labHostBase } from "./lab-host.ts";
+import { CONCURRENCY, hostFinder, labHostBase, saveHosts } from "./lab-host.ts";
 import { inventoryYaml } from "./inventory.ts";
 import { coreNames, coreScript } from "./network.ts";
 import { pilotLabUp } from "./pilot/up.ts";
@@ -71,24 +71,17 @@ async function internetLabUp(spec: LabSpec): Promise<InternetLab> {
     const hosts: InternetLabHost[] = plans.map((plan, i) =>
       Object.assign(labHostBase(plan, started[i], deps), { mgmtAddress: plan.mgmtAddress }),
     );
-    writeFileSync(
-      join(dir, "hosts.json"),
-      JSON.stringify(
-        hosts.map(({ name, kind, group, mgmtAddress, wanAddress, publicAddress, lanAddress, pid, netns }) => ({
-          name,
-          kind,
-          group,
-          mgmtAddress,
-          wanAddress,
-          publicAddress,
-          lanAddress,
-          pid,
-          netns,
-        })),
-        null,
-        2,
-      ),
-    );
+    saveHosts(dir, hosts, [
+      "name",
+      "kind",
+      "group",
+      "mgmtAddress",
+      "wanAddress",
+      "publicAddress",
+      "lanAddress",
+      "pid",
+      "netns",
+    ]);
     return {
       topology: "internet",
       runId,

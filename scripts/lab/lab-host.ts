@@ -1,4 +1,6 @@
 // The part of a LabHost every topology shares: exec in the host and its neighbour namespaces, reboot, sysupgrade.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { HostContext, StartedHost } from "./host.ts";
 import { rebootHost, sysupgradeHost, type LiveHost } from "./openwrt/lifecycle.ts";
 import type { AnyHostPlan } from "./plan.ts";
@@ -7,6 +9,12 @@ import type { LabHostBase, LabNamespace } from "./types.ts";
 
 /** Hosts set up at once: enough to keep both cores busy while ip and mount wait on the kernel. */
 export const CONCURRENCY = 12;
+
+/** Writes hosts.json: the named fields of each host, in that order (scripts/lab.ts and the failover test read them back). */
+export function saveHosts<H>(dir: string, hosts: readonly H[], fields: readonly (keyof H & string)[]): void {
+  const pick = (h: H) => Object.fromEntries(fields.map((f) => [f, h[f]]));
+  writeFileSync(join(dir, "hosts.json"), JSON.stringify(hosts.map(pick), null, 2));
+}
 
 /** lab.host(name), with an error that lists the lab's hosts. */
 export const hostFinder =

@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { labDown } from "../down.ts";
 import { startHost, type HostContext } from "../host.ts";
-import { CONCURRENCY, hostFinder, labHostBase } from "../lab-host.ts";
+import { CONCURRENCY, hostFinder, labHostBase, saveHosts } from "../lab-host.ts";
 import { SERVICES_ADDRESS, type AnyHostPlan } from "../plan.ts";
 import { labKeyAndImages, startLab } from "../prepare.ts";
 import { bash, inNetns, pool, q } from "../shell.ts";
@@ -64,42 +64,20 @@ export async function pilotLabUp(spec: LabSpec): Promise<PilotLab> {
         restoreRadio: link(false),
       });
     });
-    writeFileSync(
-      join(dir, "hosts.json"),
-      JSON.stringify(
-        hosts.map(
-          ({
-            name,
-            kind,
-            group,
-            site,
-            wanAddress,
-            publicAddress,
-            lanAddress,
-            radioAddress,
-            routerLanAddress,
-            meshIp,
-            pid,
-            netns,
-          }) => ({
-            name,
-            kind,
-            group,
-            site,
-            wanAddress,
-            publicAddress,
-            lanAddress,
-            radioAddress,
-            routerLanAddress,
-            meshIp,
-            pid,
-            netns,
-          }),
-        ),
-        null,
-        2,
-      ),
-    );
+    saveHosts(dir, hosts, [
+      "name",
+      "kind",
+      "group",
+      "site",
+      "wanAddress",
+      "publicAddress",
+      "lanAddress",
+      "radioAddress",
+      "routerLanAddress",
+      "meshIp",
+      "pid",
+      "netns",
+    ]);
     const routerOf = (name: string): PilotHostPlan => {
       const plan = plans.find((p) => p.spec.name === name);
       if (!plan)
