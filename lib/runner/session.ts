@@ -7,7 +7,7 @@ import type { Play } from "../play.ts";
 import type { ConnectPolicy } from "../transport/connect-policy.ts";
 import { withDeadline } from "../transport/deadline.ts";
 import { DEFAULT_HANDSHAKES, HandshakeGate } from "../transport/handshake-gate.ts";
-import { SshTransport, type AttemptTiming } from "../transport/ssh.ts";
+import { SshTransport, type AttemptTiming, type SshOptions } from "../transport/ssh.ts";
 import type { Transport } from "../transport/types.ts";
 import { TransportError, UserError } from "../errors.ts";
 import { knownHostsName } from "../transport/known-hosts.ts";
@@ -28,6 +28,8 @@ export interface SessionOptions extends RunOptions {
   connectPolicy?: ConnectPolicy;
   /** Connection attempts in flight at most, whatever `forks` is (default DEFAULT_HANDSHAKES). */
   maxHandshakes?: number;
+  /** Per-host additions to the messages of a failed connection (enrollment: the router's LAN, --password). */
+  advice?: Record<string, SshOptions["advice"]>;
   /** Told how each connection attempt went, phase by phase (the benchmark). */
   onAttempt?: (timing: AttemptTiming) => void;
   /**
@@ -63,8 +65,18 @@ export function routeOf(host: Host, reach: SessionOptions["reach"] = {}): Route 
   return { address: o?.address ?? host.address, port: o?.port ?? host.port, ...(via ? { via } : {}) };
 }
 
+/** A host key a --check run saw for the first time: trusted for that run, and what a real run would pin. */
+export interface WouldPin {
+  name: string;
+  keyType: string;
+  fingerprint: string;
+  file: string;
+}
+
 export class Session {
   readonly reporter = new RecordingReporter();
+  /** Under --check: every new host key seen, for the run's last words (nothing was written). */
+  readonly wouldPin: WouldPin[] = [];
   /** By host name, with the host it is reached through (a jump host closes after the hosts reached through it). */
   readonly #connections = new Map<string, { via?: string; connection: Promise<SshTransport> }>();
 
@@ -153,6 +165,7 @@ export class Session {
             throw Object.assign(new TransportError(user, `could not connect: ${err.message}`), {
               timedOut: err.timedOut,
               code: err.code,
+              cause: err,
             });
           },
         );
@@ -174,6 +187,15 @@ export class Session {
       gate: this.#gate,
       onAttempt: this.options.onAttempt,
       onNewHostKey: (message) => this.#notice(host.name, message),
+      // --check writes nothing anywhere: a new key is trusted for this run and listed (wouldPin), not pinned.
+      pinNewKeys: !this.options.check,
+      onWouldPin: (pin) => this.wouldPin.push({ ...pin, file: this.inventory.knownHosts }),
+      advice: {
+        node: host.name,
+        via: route.via,
+        keyFile: this.inventory.sshKey,
+        ...this.options.advice?.[host.name],
+      },
     });
   }
 

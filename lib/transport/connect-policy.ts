@@ -81,20 +81,6 @@ export function tcpOutcome(err: Error & { code?: string }, timedOut: boolean): O
   return "tcp-other";
 }
 
-/** Why a host is down, in words, for the message after the TCP error itself. */
-export function downReason(outcome: Outcome): string {
-  switch (outcome) {
-    case "tcp-refused":
-      return "down: the TCP connection was refused (nothing listens on that port)";
-    case "tcp-no-route":
-      return "down: no route to the host";
-    case "tcp-timeout":
-      return "down: no answer to the TCP connect (host off, line cut, or nothing at that address)";
-    default:
-      return "down: no TCP connection to its SSH port";
-  }
-}
-
 /** The message for a host that accepted TCP every time but never finished the handshake: slow, not down. */
 export function slowMessage(policy: ConnectPolicy, attempts: number, last: Outcome): string {
   const allowed = Array.from({ length: attempts }, (_, i) => `${handshakeTimeoutMs(policy, i + 1) / 1000} s`).join(

@@ -6,10 +6,10 @@ import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { sh, type Command } from "../command.ts";
 import { TransportError, UserError } from "../errors.ts";
+import { authMessage, downMessage, protocolMessage, type ConnectContext } from "./advice.ts";
 import {
   DEFAULT_POLICY,
   decide,
-  downReason,
   handshakeTimeoutMs,
   slowMessage,
   tcpOutcome,
@@ -52,6 +52,15 @@ export interface SshOptions {
   label?: string;
   /** Called once when a new host key is recorded (trust on first use), or an old address pin is taken over: say it loudly. */
   onNewHostKey?: (message: string) => void;
+  /**
+   * false (--check): a key seen for the first time is trusted for this connection only and nothing is written;
+   * onNewHostKey says which key it would pin. Default true.
+   */
+  pinNewKeys?: boolean;
+  /** Told of each key a --check run would pin (pinNewKeys false). */
+  onWouldPin?: (pin: { name: string; keyType: string; fingerprint: string }) => void;
+  /** What the messages for a failed connection may say beyond the address (lib/transport/advice.ts). */
+  advice?: Pick<ConnectContext, "node" | "via" | "network" | "passwordOption" | "keyFile">;
   /** The TCP connect's timeout (default 10 s); the handshake's are the policy's. */
   connectTimeoutMs?: number;
   /** Handshake timeouts and attempts for a host that accepts TCP but is slow in SSH (default: DEFAULT_POLICY). */
@@ -115,13 +124,28 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<Dupl
 const dialOutcome = (err: Error & { outcome?: Outcome; timedOut?: boolean }): Outcome =>
   err.outcome ?? tcpOutcome(err, err.timedOut === true);
 
-/** The error for a host whose TCP connect failed; a dial's own TransportError keeps its target ("uplink-2 via hub"). */
-function downError(target: string, err: Error, outcome: Outcome): Error {
+/**
+ * The error for a host whose TCP connect failed, in words with what to check; a dial's own TransportError keeps its
+ * target ("uplink-2 via hub"), and its cause (node:net's error, a jump host's refused forward) says what happened.
+ */
+function downError(target: string, err: Error, outcome: Outcome, ctx: ConnectContext): Error {
   if (err instanceof UserError) return err;
-  const reason = downReason(outcome);
-  if (err instanceof TransportError)
-    return new TransportError(err.target, `${err.message.slice(err.target.length + 2)} (${reason})`, err.unreachable);
-  return new TransportError(target, `could not connect: ${err.message} (${reason})`, true);
+  const cause = err instanceof TransportError && err.cause instanceof Error ? err.cause : err;
+  const message = `could not connect: ${downMessage(outcome, ctx, cause as Error & { code?: unknown })}`;
+  if (err instanceof TransportError) return new TransportError(err.target, message, err.unreachable);
+  return new TransportError(target, message, true);
+}
+
+/** What the messages of one connection may say about it. */
+function contextOf(options: SshOptions, port: number, user: string): ConnectContext {
+  return {
+    address: options.host,
+    port,
+    user,
+    passwordGiven: options.password !== undefined,
+    timeoutMs: options.connectTimeoutMs ?? 10_000,
+    ...options.advice,
+  };
 }
 
 /** ssh2 refuses more than a few concurrent channels per connection on OpenSSH (MaxSessions 10): queue the rest. */
@@ -183,7 +207,7 @@ export class SshTransport implements Transport {
             timing.outcome = dialOutcome(err as Error);
             timing.tcpMs = performance.now() - dialStart;
             options.onAttempt?.(timing);
-            throw downError(target, err as Error, timing.outcome);
+            throw downError(target, err as Error, timing.outcome, contextOf(options, port, user));
           }
         } else return "ssh-closed";
         timing.tcpMs = performance.now() - dialStart;
@@ -371,6 +395,16 @@ function handshake(options: SshOptions, a: Attempt): Promise<SshTransport> {
           const name = typeof options.pinName === "string" ? options.pinName : await options.pinName(key);
           const verdict = checkHostKey(options.knownHostsFile, { name, legacyAddress: options.legacyAddress }, key);
           if (verdict.kind === "known") return true;
+          if ((verdict.kind === "new" || verdict.kind === "migrated") && options.pinNewKeys === false) {
+            // --check changes nothing anywhere, known_hosts included: trusted for this run only, said loudly.
+            options.onWouldPin?.({ name, keyType: verdict.keyType, fingerprint: verdict.fingerprint });
+            options.onNewHostKey?.(
+              verdict.kind === "new"
+                ? `${a.target}: first contact (check mode): trusted its ${verdict.keyType} host key ${verdict.fingerprint} for this run only; a real run pins it as ${name} in ${options.knownHostsFile}`
+                : `${a.target}: ${options.knownHostsFile}:${verdict.line} pins this ${verdict.keyType} key ${verdict.fingerprint} by address (${verdict.address}); a real run pins it as ${name} (check mode: not written)`,
+            );
+            return true;
+          }
           if (verdict.kind === "new" || verdict.kind === "migrated") {
             pinHostKey(options.knownHostsFile, name, key);
             options.onNewHostKey?.(
@@ -419,11 +453,7 @@ function handshake(options: SshOptions, a: Attempt): Promise<SshTransport> {
         return fail(
           new HandshakeFailure(
             "auth-refused",
-            new TransportError(
-              a.target,
-              "login refused (wrong key or password; for a router's first contact, pass its password)",
-              false,
-            ),
+            new TransportError(a.target, authMessage(contextOf(options, a.port, a.user)), false),
           ),
         );
       }
@@ -433,7 +463,7 @@ function handshake(options: SshOptions, a: Attempt): Promise<SshTransport> {
         return fail(
           new HandshakeFailure(
             "ssh-protocol",
-            new TransportError(a.target, `SSH handshake failed: ${err.message}`, true),
+            new TransportError(a.target, protocolMessage(contextOf(options, a.port, a.user), err.message), true),
           ),
         );
       }

@@ -6,6 +6,8 @@ import { loadInventory } from "../../lib/inventory/load.ts";
 import { withLock } from "../../lib/lock.ts";
 import type { SessionOptions } from "../../lib/runner/session.ts";
 import { fingerprintOf, keyTypeOf, pinHostKey, readPins } from "../../lib/transport/known-hosts.ts";
+import { downMessage } from "../../lib/transport/advice.ts";
+import { tcpOutcome } from "../../lib/transport/connect-policy.ts";
 import { SshTransport } from "../../lib/transport/ssh.ts";
 import type { Transport } from "../../lib/transport/types.ts";
 import { inspectRouter, type RouterFacts } from "./checks.ts";
@@ -64,8 +66,11 @@ export async function firstContact(
       }
       return identity.name;
     });
-  const unreachable = (err: Error) =>
-    new UserError(`cannot reach the ${noun} at ${address}: ${err.message}`, "check the cable/Wi-Fi and the address");
+  const network = `the ${noun}'s LAN (cable or Wi-Fi)`;
+  const unreachable = (err: Error & { code?: string; timedOut?: boolean }) =>
+    new UserError(
+      `cannot reach the ${noun} at ${address}: ${downMessage(tcpOutcome(err, err.timedOut === true), { address, port, network }, err)}`,
+    );
   const firstHop = options.dial
     ? await options.dial(address, port).catch((err: Error) => {
         throw unreachable(err);
@@ -80,15 +85,14 @@ export async function firstContact(
     pinName: decide,
     sock: firstHop,
     connectTimeoutMs: options.connectTimeoutMs,
+    // The messages of a failed contact say where the laptop must be and how a password is given (advice.ts).
+    advice: { network, passwordOption: "--password", keyFile: inventory.sshKey },
   }).catch((err: Error) => {
     throw err instanceof UserError
       ? err
       : err instanceof TransportError && !err.unreachable
         ? new UserError(err.message)
-        : new UserError(
-            `cannot reach the ${noun}: ${err.message}`,
-            "check the cable/Wi-Fi and the address; on first contact give its root password (--password)",
-          );
+        : new UserError(`cannot reach the ${noun}: ${err.message}`);
   });
   if (identity!.kind === "re-run")
     log(`This ${noun} is ${identity!.name} (its host key is pinned under that name): finishing its enrollment.`);

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_POLICY,
   decide,
-  downReason,
   handshakeTimeoutMs,
   slowMessage,
   tcpOutcome,
@@ -89,11 +88,7 @@ describe("tcpOutcome", () => {
 });
 
 describe("messages", () => {
-  it("down says which way it is down", () => {
-    expect(downReason("tcp-refused")).toMatch(/^down: .*refused/);
-    expect(downReason("tcp-timeout")).toMatch(/^down: no answer to the TCP connect/);
-    expect(downReason("tcp-no-route")).toMatch(/^down: no route/);
-  });
+  // Which way a host is down, in words with advice: advice.test.ts.
   it("slow says it accepted TCP, how many attempts and how long each had", () => {
     expect(slowMessage(policy, 3, "ssh-timeout")).toBe(
       "slow, not down: it accepted TCP but did not finish the SSH handshake in time (3 attempts, allowed 10 s, 20 s, 40 s); a slow line or a busy SSH server",

@@ -1,7 +1,7 @@
 // SshTransport.connect against servers on loopback: a closed port is down after one attempt; a server that accepts TCP
 // but stalls is slow, tried again with more time, and connects once it answers; the gate bounds the attempts in flight
 // and a queued attempt's deadline starts with its handshake.
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +39,12 @@ const sshd = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
   client.on("error", () => undefined);
 });
 
+/** An SSH server that refuses every login (a wrong password, a key not authorized). */
+const refusing = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
+  client.on("authentication", (ctx) => ctx.reject(["publickey", "password"]));
+  client.on("error", () => undefined);
+});
+
 const quick = { attempts: 3, handshakeTimeoutMs: 150, growth: 2 };
 const connect = (port: number, extra: Partial<Parameters<typeof SshTransport.connect>[0]> = {}) => {
   const attempts: AttemptTiming[] = [];
@@ -66,7 +72,7 @@ describe("SshTransport.connect", () => {
     expect([err.unreachable, attempts.map((a) => a.outcome)]).toEqual([true, ["tcp-refused"]]);
     expect(err.message).toMatch(
       new RegExp(
-        `^root@127\\.0\\.0\\.1:${port}: could not connect: .*ECONNREFUSED.* \\(down: the TCP connection was refused`,
+        `^root@127\\.0\\.0\\.1:${port}: could not connect: down: 127\\.0\\.0\\.1 answered but refused a connection to port ${port} \\(ECONNREFUSED\\): no SSH server listens there; check the port`,
       ),
     );
   });
@@ -124,5 +130,50 @@ describe("SshTransport.connect", () => {
     // Each connection was held open for its full 150 ms, the last ones too (they waited ~300 ms in the queue first).
     for (const o of opened) expect(o.closed! - o.at).toBeGreaterThanOrEqual(140);
     expect(opened[5].at - opened[0].at).toBeGreaterThanOrEqual(280);
+  });
+
+  it("--check (pinNewKeys false): a new key is trusted for that connection only, nothing is written, and it says which key it would pin", async () => {
+    const port = await listen((s) => sshd.injectSocket(s));
+    const file = join(dir, `known_hosts-check-${port}`);
+    const notices: string[] = [];
+    const pins: unknown[] = [];
+    const once = () =>
+      connect(port, {
+        knownHostsFile: file,
+        pinName: "uplink-9",
+        pinNewKeys: false,
+        onNewHostKey: (m) => notices.push(m),
+        onWouldPin: (p) => pins.push(p),
+      }).done;
+    await (await once()).close();
+    await (await once()).close();
+    expect(existsSync(file)).toBe(false);
+    // Seen as new both times: the first run pinned nothing.
+    expect(pins).toEqual([
+      { name: "uplink-9", keyType: "ssh-ed25519", fingerprint: expect.stringMatching(/^SHA256:[A-Za-z0-9+/]{43}$/) },
+      pins[0],
+    ]);
+    expect(notices[0]).toMatch(
+      /first contact \(check mode\): trusted its ssh-ed25519 host key SHA256:\S+ for this run only/,
+    );
+  });
+
+  it("a refused login with a password given says to check the password, never to give one", async () => {
+    const port = await listen((s) => refusing.injectSocket(s));
+    const { done, attempts } = connect(port, {
+      password: "wrong",
+      advice: { passwordOption: "--password (or ROUTER_PASSWORD)" },
+    });
+    const err = (await done.catch((e: unknown) => e)) as TransportError;
+    expect([err.unreachable, attempts.map((a) => a.outcome)]).toEqual([false, ["auth-refused"]]);
+    expect(err.message).toMatch(/login refused: root's password was not accepted/);
+    expect(err.message).not.toMatch(/--password/);
+  });
+
+  it("a refused login without a password, on a first contact, says how to give one", async () => {
+    const port = await listen((s) => refusing.injectSocket(s));
+    const { done } = connect(port, { advice: { passwordOption: "--password (or ROUTER_PASSWORD)" } });
+    const err = (await done.catch((e: unknown) => e)) as TransportError;
+    expect(err.message).toMatch(/is not authorized for root there: on first contact give root's password \(--password/);
   });
 });
