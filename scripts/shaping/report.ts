@@ -1,37 +1,36 @@
-// The pass/fail table scripts/test-shaping.ts prints: one row per uplink, caps and measurements in Mbit/s.
-import type { CapVerdict } from "./measure.ts";
+// What scripts/test-shaping.ts prints: a table (one row per uplink, Mbit/s), then one line per direction saying its
+// verdict with the figures and the limit it was held to, then the result.
+import { mbit, type Outcome } from "./verdict.ts";
+import type { DirectionResult, UplinkResult } from "./uplink.ts";
 
-export interface UplinkResult {
-  uplink: string;
-  /** The volunteer's upload: hub -> uplink over the mesh, which the uplink sends on to the internet. */
-  up: CapVerdict;
-  /** The volunteer's download: uplink -> hub over the mesh. */
-  down: CapVerdict;
-  error?: string;
-  /** Earlier measurements of this uplink that fell below the floor (never above the cap: that is never measured again). */
-  retried?: { up: CapVerdict; down: CapVerdict }[];
-}
+const pct = (p: number) => (Number.isFinite(p) ? `${p >= 0 ? "+" : ""}${p.toFixed(1)}%` : "?");
+const both = (r: UplinkResult, f: (d: DirectionResult) => string) =>
+  r.up && r.down ? `${f(r.up)} / ${f(r.down)}` : "-";
 
-const mbit = (bit: number) => (Number.isFinite(bit) ? (bit / 1e6).toFixed(2) : "?");
-const pct = (p: number) => `${p >= 0 ? "+" : ""}${p.toFixed(1)}%`;
+const outcomes = (results: UplinkResult[]): Outcome[] =>
+  results.flatMap((r) => (r.error ? ["FAIL" as const] : [r.up?.outcome ?? "FAIL", r.down?.outcome ?? "FAIL"]));
 
-export const allPass = (results: UplinkResult[]) =>
-  results.length > 0 && results.every((r) => !r.error && r.up.pass && r.down.pass);
+/** No uplink failed (a cap the path cannot fill is not judged: neither a pass nor a failure), and there was one. */
+export const noFailure = (results: UplinkResult[]) => results.length > 0 && !outcomes(results).includes("FAIL");
+
+const shortOutcome = (r: UplinkResult) => {
+  if (r.error) return "FAIL";
+  const [up, down] = [r.up!.outcome, r.down!.outcome];
+  return up === down ? up : `up ${up}, down ${down}`;
+};
 
 export function formatTable(results: UplinkResult[]): string {
-  const rows = [["uplink", "cap up/down Mbit/s", "measured up/down Mbit/s", "error up/down", "result"]];
-  for (const r of results) {
-    const caps = `${mbit(r.up.capBit)} / ${mbit(r.down.capBit)}`;
-    if (r.error) rows.push([r.uplink, caps, "-", "-", `FAIL: ${r.error}`]);
-    else
-      rows.push([
-        r.uplink,
-        caps,
-        `${mbit(r.up.measuredBit)} / ${mbit(r.down.measuredBit)}`,
-        `${pct(r.up.errorPercent)} / ${pct(r.down.errorPercent)}`,
-        r.up.pass && r.down.pass ? "PASS" : "FAIL",
-      ]);
-  }
+  const rows = [
+    ["uplink", "cap up/down Mbit/s", "path up/down", "measured up/down", "error up/down", "result"],
+    ...results.map((r) => [
+      r.uplink,
+      `${mbit(r.capUpBit)} / ${mbit(r.capDownBit)}`,
+      both(r, (d) => mbit(d.pathBit)),
+      both(r, (d) => mbit(d.measuredBit)),
+      both(r, (d) => pct(d.errorPercent)),
+      shortOutcome(r),
+    ]),
+  ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return rows
     .map((row) =>
@@ -41,4 +40,33 @@ export function formatTable(results: UplinkResult[]): string {
         .trimEnd(),
     )
     .join("\n");
+}
+
+/** One line per direction (or per uplink that could not be measured): "FAIL uplink-2 down: 4.20 Mbit/s, below ...". */
+export function verdictLines(results: UplinkResult[]): string[] {
+  return results.flatMap((r) =>
+    r.error
+      ? [`FAIL ${r.uplink}: ${r.error}`]
+      : (["up", "down"] as const).map((d) => {
+          const v = r[d]!;
+          const earlier = v.earlier?.length
+            ? ` (earlier: ${v.earlier.map((e) => `${mbit(e.measuredBit)} under the cap, path ${mbit(e.pathBit)}`).join("; ")})`
+            : "";
+          return `${v.outcome} ${r.uplink} ${d}: ${v.reason}${earlier}`;
+        }),
+  );
+}
+
+export function resultLine(results: UplinkResult[]): string {
+  const all = outcomes(results);
+  const count = (o: Outcome) => all.filter((x) => x === o).length;
+  const notJudged = count("NOT JUDGED");
+  const tail = notJudged
+    ? `; ${notJudged} not judged (the path carries less than the cap allows: a faster path or a quieter moment can judge ${notJudged === 1 ? "it" : "them"})`
+    : "";
+  if (results.length === 0) return "RESULT: FAIL (no uplink measured)";
+  if (noFailure(results) && count("PASS") === 0) return `RESULT: NOT JUDGED (no cap could be judged${tail})`;
+  return noFailure(results)
+    ? `RESULT: PASS (${count("PASS")} of ${all.length} caps held${tail})`
+    : `RESULT: FAIL (${count("FAIL")} of ${all.length} failed, ${count("PASS")} held${tail})`;
 }

@@ -5,7 +5,7 @@
 // the home's own traffic is not capped; caps survive Nebula restarts. No management network: the routers are set up
 // first from the installer's laptop on their LAN, then from the kitchen over the mesh.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { labUp, type Lab } from "../../scripts/lab/index.ts";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { Session, type SessionOptions } from "../../lib/runner/session.ts";
@@ -19,9 +19,12 @@ import { routingHubRole, routingUplinkRole, routingDefaults } from "../../roles/
 import { tunnelPair } from "../../roles/routing/tunnel.ts";
 import { shapingRole } from "../../roles/shaping/index.ts";
 import { uplinkPlay } from "../../tasks/plays.ts";
-import { iperfGoodput, judge, measureDirections } from "../../scripts/shaping/measure.ts";
+import { iperfGoodput } from "../../scripts/shaping/measure.ts";
 import { countersCommand, crossings, parseCounters } from "../../scripts/shaping/crossings.ts";
-import type { UplinkResult } from "../../scripts/shaping/report.ts";
+import { measureUplink, type UplinkResult } from "../../scripts/shaping/uplink.ts";
+import { FILL_MARGIN } from "../../scripts/shaping/verdict.ts";
+import { Cleanups } from "../../scripts/test-common/cleanup.ts";
+import { waitFor } from "../helpers/poll.ts";
 
 const PASSPHRASE = "lab CA passphrase shaping";
 // Up and down differ on each uplink, so a cap on the wrong direction fails. The fast download is 30 Mbit: on a CI
@@ -104,6 +107,17 @@ echo timeout`;
   const m = /shaped (\d+)/.exec(out);
   return m ? Number(m[1]) / 100 : Infinity;
 }
+/** `ip` arguments running scripts/test-shaping.ts where a maintainer runs it: the kitchen laptop's namespace. */
+const testShaping = () => [
+  "netns",
+  "exec",
+  lab.laptop("kitchen").netns,
+  "npx",
+  "tsx",
+  "scripts/test-shaping.ts",
+  "-i",
+  lab.inventoryPath,
+];
 /** The log's end (procd logs the watcher's output and its own restarts there) and the devices' qdiscs, for a failure's message. */
 const watcherState = async (name: string) => (await lab.host(name).exec("logread | tail -n 30; tc qdisc show")).stdout;
 
@@ -189,49 +203,88 @@ describe("uplink shaping on the pilot's network", () => {
     expect(qdiscs).toMatch(/qdisc pfifo 10: parent 1:10 limit 10p/);
   }, 240_000);
 
-  it("each cap holds in each direction over the mesh (scripts/test-shaping.ts run in the kitchen laptop's namespace)", () => {
-    const args = [
-      "netns",
-      "exec",
-      lab.laptop("kitchen").netns,
-      "npx",
-      "tsx",
-      "scripts/test-shaping.ts",
-      "-i",
-      lab.inventoryPath,
-      "--seconds",
-      "3",
-      "--omit",
-      "1",
-      "--json",
-    ];
-    const run = spawnSync("ip", args, { encoding: "utf8", timeout: 90_000 });
+  it("each cap holds in each direction over the mesh, judged against what the path carries with the cap lifted (scripts/test-shaping.ts run in the kitchen laptop's namespace)", () => {
+    const run = spawnSync("ip", [...testShaping(), "--seconds", "3", "--omit", "1", "--json"], {
+      encoding: "utf8",
+      timeout: 240_000,
+    });
     const results = JSON.parse(run.stdout.trim().split("\n").pop()!) as UplinkResult[];
-    // The table people read: a row per uplink, PASS on each.
-    expect(run.stdout).toMatch(/^uplink\s+cap up\/down Mbit\/s\s+measured up\/down/m);
-    expect(run.stdout).toMatch(/^up-remote\s+2\.00 \/ 5\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
-    expect(run.stdout).toMatch(/^up-radio\s+20\.00 \/ 30\.00\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m);
-    const lines = results.map(
-      (r) =>
-        `${r.uplink}: up ${(r.up.measuredBit / 1e6).toFixed(2)}/${r.up.capBit / 1e6} (${r.up.errorPercent.toFixed(1)}%), down ${(r.down.measuredBit / 1e6).toFixed(2)}/${r.down.capBit / 1e6} (${r.down.errorPercent.toFixed(1)}%)${r.retried ? ` (after ${r.retried.map((e) => `${(e.up.measuredBit / 1e6).toFixed(2)}/${(e.down.measuredBit / 1e6).toFixed(2)}`).join(", ")} below the floor)` : ""}${r.error ? ` ${r.error}` : ""}`,
+    // The table people read: a row per uplink; a verdict line per direction with its figures.
+    expect(run.stdout).toMatch(/^uplink\s+cap up\/down Mbit\/s\s+path up\/down\s+measured up\/down/m);
+    expect(run.stdout).toMatch(
+      /^up-remote\s+2\.00 \/ 5\.00\s+[\d.]+ \/ [\d.]+\s+[\d.]+ \/ [\d.]+\s+\S+ \/ \S+\s+PASS$/m,
+    );
+    // Progress while measuring: each run says what it measures before it starts.
+    expect(run.stdout).toMatch(/^up-radio down: the path with the cap lifted, down \(uplink -> hub\), 4 s \.\.\.$/m);
+    const fmt = (bit: number) => (bit / 1e6).toFixed(2);
+    const lines = results.flatMap((r) =>
+      r.error
+        ? [`${r.uplink}: ${r.error}`]
+        : (["up", "down"] as const).map(
+            (d) =>
+              `${r.uplink} ${d}: ${r[d]!.outcome}, ${fmt(r[d]!.measuredBit)} under the cap ${fmt(r[d]!.capBit)}, path ${fmt(r[d]!.pathBit)} (runs ${r[d]!.runs.map((x) => `${x.kind} ${fmt(x.bit)}`).join(", ")})`,
+          ),
     );
     console.log(`measured over the mesh from the kitchen (TCP goodput, iperf3 -t 3 -O 1):\n${lines.join("\n")}`);
     expect(results.map((r) => r.uplink).sort()).toEqual([...ROUTERS].sort());
     for (const r of results) {
       expect(r.error, r.uplink).toBeUndefined();
-      // Never above the cap: that is the promise, in every measurement (one below the floor is measured again: the
-      // lab's CPU is shared, and Nebula's encryption at 50 Mbit is what a busy machine slows first).
-      for (const dir of ["up", "down"] as const)
-        for (const earlier of r.retried ?? [])
-          expect(earlier[dir].measuredBit, `${r.uplink} ${dir}, earlier`).toBeLessThanOrEqual(earlier[dir].capBit);
-      // At most 10% below: the cap is what was donated, not less.
       for (const dir of ["up", "down"] as const) {
-        expect(r[dir].measuredBit, `${r.uplink} ${dir}`).toBeLessThanOrEqual(r[dir].capBit);
-        expect(r[dir].measuredBit, `${r.uplink} ${dir}`).toBeGreaterThanOrEqual(r[dir].capBit * 0.9);
+        const v = r[dir]!;
+        const all = lines.join("\n");
+        // Never above the cap: that is the promise, in every capped run (a path run goes around the cap on purpose).
+        for (const x of v.runs.filter((x) => x.kind === "capped"))
+          expect(x.bit, `${r.uplink} ${dir}: ${all}`).toBeLessThanOrEqual(v.capBit);
+        expect(v.outcome, `${r.uplink} ${dir}: ${v.reason}`).not.toBe("FAIL");
+        if (v.outcome === "PASS") expect(v.measuredBit, `${r.uplink} ${dir}`).toBeGreaterThanOrEqual(v.capBit * 0.9);
+        else
+          expect(v.pathBit, `${r.uplink} ${dir}: not judged only on a path too slow`).toBeLessThan(
+            v.capBit * (1 + FILL_MARGIN),
+          );
+        // Caps of 20 Mbit and less: any path here fills them (the radio carried 30-43 Mbit at load 10-15), so judged.
+        if (v.capBit <= 20e6) expect(v.outcome, `${r.uplink} ${dir}: ${v.reason}`).toBe("PASS");
       }
+      // The lifted measurement really went around the cap: the slow router's path carries far more than 2 and 5 Mbit.
+      if (r.uplink === "up-remote")
+        for (const dir of ["up", "down"] as const) expect(r[dir]!.pathBit, dir).toBeGreaterThan(2 * r[dir]!.capBit);
     }
+    expect(run.stdout).toMatch(/^RESULT: PASS \(/m);
     expect(run.status, run.stderr).toBe(0);
-  }, 100_000);
+  }, 260_000);
+
+  it("Ctrl-C during a measurement with the cap lifted stops the test's iperf3 on the hub and the router, puts the cap back, exits 130", async () => {
+    // As a terminal's Ctrl-C: SIGINT to the whole process group (npx, tsx, the script).
+    const child = spawn("ip", [...testShaping(), "--limit", "up-remote", "--seconds", "20"], { detached: true });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const exited = new Promise<number | null>((done) => child.on("close", done));
+    const router = lab.host("up-remote");
+    try {
+      await waitFor(
+        "test-shaping measuring up-remote with the cap lifted",
+        async () =>
+          /the path with the cap lifted/.test(output) &&
+          (await router.exec("tc class show dev nebula1")).stdout.includes("1:99") &&
+          /iperf3 -c/.test((await router.exec("ps w")).stdout),
+        { timeoutMs: 90_000, everyMs: 300 },
+      );
+    } catch (err) {
+      process.kill(-child.pid!, "SIGKILL");
+      throw new Error(`${(err as Error).message}\n${output}`);
+    }
+    process.kill(-child.pid!, "SIGINT");
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running"), 60_000))]);
+    console.log(`test-shaping after Ctrl-C (exit ${code}):\n${output.split("\n").slice(-8).join("\n")}`);
+    expect(code, output).toBe(130);
+    expect(output).toMatch(/interrupted; run the same command again/);
+    expect(output).toMatch(/stop iperf3 -c on .* \(pid \d+\)/);
+    // Nothing of the test left: no client on the router, no server on the hub, no lifted class on either device.
+    expect((await router.exec("ps w")).stdout).not.toMatch(/iperf3 -c/);
+    expect((await lab.host("hub").exec("ps ax -o args")).stdout).not.toMatch(/iperf3 -s -D -B/);
+    for (const dev of ["nebula1", "ifb-mesh"])
+      expect((await router.exec(`tc class show dev ${dev}`)).stdout, dev).not.toContain("1:99");
+  }, 150_000);
 
   it("a capped download through a router crosses the volunteer's line once with the tunnel on the radio, twice without", async () => {
     const inventory = loadInventory(lab.inventoryPath);
@@ -353,19 +406,21 @@ describe("uplink shaping on the pilot's network", () => {
     const session = new Session(inventory, { output: "silent", dial: lab.laptop("kitchen").dial });
     const host = (n: string) => inventory.hosts.find((h) => h.name === n)!;
     try {
-      const measured = await measureDirections({
+      const result = await measureUplink({
+        name: "up-remote",
         hub: await session.connect(host("hub")),
         uplink: await session.connect(host("up-remote")),
         hubAddress: host("hub").meshIp!,
+        devices: { mesh: "nebula1", ifb: "ifb-mesh" },
+        caps: { up: 3e6, down: 5e6 },
         options: { seconds: 3, omit: 1 },
+        attempts: 2,
+        cleanups: new Cleanups(),
+        log: () => undefined,
       });
-      const up = judge(3e6, measured.upBit);
-      const down = judge(5e6, measured.downBit);
-      console.log(
-        `up-remote after the change: up ${(measured.upBit / 1e6).toFixed(2)}/3 (${up.errorPercent.toFixed(1)}%), down ${(measured.downBit / 1e6).toFixed(2)}/5 (${down.errorPercent.toFixed(1)}%)`,
-      );
-      expect(up.pass, JSON.stringify(up)).toBe(true);
-      expect(down.pass, JSON.stringify(down)).toBe(true);
+      console.log(`up-remote after the change: ${result.up!.reason} (up); ${result.down!.reason} (down)`);
+      expect(result.up!.outcome, result.up!.reason).toBe("PASS");
+      expect(result.down!.outcome, result.down!.reason).toBe("PASS");
     } finally {
       await session.close();
     }

@@ -11,8 +11,6 @@ import { UserError } from "../../lib/errors.ts";
 import { shapingRole } from "../../roles/shaping/index.ts";
 import { uplinkShaping } from "../../roles/shaping/caps.ts";
 import { renderShapingScript } from "../../roles/shaping/script.ts";
-import { iperfClientArgs, iperfGoodput, judge } from "../../scripts/shaping/measure.ts";
-import { allPass, formatTable } from "../../scripts/shaping/report.ts";
 import { identified, planAll } from "../helpers/plan.ts";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures/tc", name), "utf8");
@@ -343,54 +341,5 @@ describe("the watcher's script", () => {
       "tc qdisc replace dev tunx parent 1:10 handle 10: fq_codel 2>/dev/null",
     );
     execFileSync("sh", ["-n"], { input: fifo });
-  });
-});
-
-describe("scripts/test-shaping.ts's verdicts", () => {
-  it.each([
-    { cap: 5e6, measured: 4.78e6, pass: true, why: "4.4% below (TCP/IP headers)" },
-    { cap: 5e6, measured: 5.01e6, pass: false, why: "above the cap: more than was donated" },
-    { cap: 5e6, measured: 4.49e6, pass: false, why: "more than 10% below" },
-    { cap: 5e6, measured: NaN, pass: false, why: "no measurement" },
-  ])("$measured of $cap: $why", ({ cap, measured, pass }) => expect(judge(cap, measured).pass).toBe(pass));
-
-  it("prints one row per uplink, up before down, and fails the run on any failure", () => {
-    const ok = { uplink: "uplink-3", up: judge(2e6, 1.91e6), down: judge(5e6, 4.78e6) };
-    const swapped = { uplink: "uplink-1", up: judge(10e6, 48e6), down: judge(50e6, 9.6e6) };
-    const table = formatTable([
-      ok,
-      swapped,
-      { uplink: "uplink-2", up: judge(5e6, NaN), down: judge(20e6, NaN), error: "iperf3: unable to connect to server" },
-    ]);
-    expect(table.split("\n")[0]).toMatch(
-      /^uplink\s+cap up\/down Mbit\/s\s+measured up\/down Mbit\/s\s+error up\/down\s+result$/,
-    );
-    expect(table).toMatch(/uplink-3\s+2\.00 \/ 5\.00\s+1\.91 \/ 4\.78\s+-4\.5% \/ -4\.4%\s+PASS/);
-    expect(table).toMatch(/uplink-1\s+10\.00 \/ 50\.00\s+48\.00 \/ 9\.60\s+\+380\.0% \/ -80\.8%\s+FAIL/);
-    expect(table).toMatch(/uplink-2\s+5\.00 \/ 20\.00\s+-\s+-\s+FAIL: iperf3: unable to connect/);
-    expect(allPass([ok])).toBe(true);
-    expect(allPass([ok, swapped])).toBe(false);
-    expect(allPass([])).toBe(false);
-  });
-
-  it.each([
-    // The client runs on the uplink (it only connects out, through fw4): the volunteer's upload is the hub sending (-R).
-    { direction: "up", want: ["-c", "10.0.4.1", "-p", "20001", "-t", "5", "-O", "1", "-J", "-R"] },
-    { direction: "down", want: ["-c", "10.0.4.1", "-p", "20001", "-t", "5", "-O", "1", "-J"] },
-  ] as const)("the uplink's iperf3 client for $direction", ({ direction, want }) => {
-    expect(
-      iperfClientArgs({ hubAddress: "10.0.4.1", port: 20001, direction, options: { seconds: 5, omit: 1 } }),
-    ).toEqual(want);
-  });
-
-  it("reads iperf3's JSON (receiver side) and its errors", () => {
-    expect(
-      iperfGoodput(
-        JSON.stringify({ end: { sum_sent: { bits_per_second: 5e6 }, sum_received: { bits_per_second: 4.8e6 } } }),
-      ),
-    ).toBe(4.8e6);
-    expect(() => iperfGoodput(JSON.stringify({ error: "unable to connect to server: Connection refused" }))).toThrow(
-      /Connection refused/,
-    );
   });
 });
