@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { quote } from "../../lib/command.ts";
+import { Interrupted } from "../../lib/errors.ts";
 import type { Inventory } from "../../lib/inventory/types.ts";
 import { cutPortCommand } from "../lab/pilot/network.ts";
 import { pilotNames } from "../lab/pilot/plan.ts";
@@ -129,6 +130,8 @@ export async function labAccess(inventory: Inventory, uplinks: UplinkInfo[]): Pr
       return counterAfter((await netnsExec(hub.netns, `nft list chain ip meshisp postrouting`)).stdout, /masquerade/);
     },
     async cut(name, kind) {
+      // Closing (Ctrl-C) restores every cut: none may be made after it began.
+      if (closed) throw new Interrupted();
       await run(`cut ${name}'s ${kind}`, cuts.command(hostOf(name), kind, true));
       cutNow.add(`${name} ${kind}`);
     },

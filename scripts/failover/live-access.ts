@@ -4,7 +4,7 @@
 // radio by dropping everything in and out of its `radio_device` (never a link set down: a real radio failure keeps the
 // cable's carrier).
 import { quote, raw, sh } from "../../lib/command.ts";
-import { UserError } from "../../lib/errors.ts";
+import { Interrupted, UserError } from "../../lib/errors.ts";
 import { routingDefaults } from "../../roles/routing/defaults.ts";
 import type { Inventory } from "../../lib/inventory/types.ts";
 import { Session } from "../../lib/runner/session.ts";
@@ -14,7 +14,7 @@ const CUT_TABLE = "meshisp_failover_test";
 const RADIO_TABLE = "meshisp_failover_radio";
 /** A whole second (BusyBox's sleep) for the cut command's answer to come back before the radio drops. */
 const RADIO_DELAY_SECONDS = 1;
-/** How long a radio cut lasts unless given: the scenario's longest use (every uplink cut one after another, then 3.5 s measured). */
+/** How long a radio cut lasts unless given: the scenario's longest use (every uplink cut one after another, then the failover limit plus 1 s measured). */
 export const DEFAULT_RADIO_CUT_SECONDS = 15;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,6 +57,7 @@ export function liveAccess(
   const on = async (name: string, cmd: string) => (await session.connect(hostOf(name))).run(raw(cmd));
   const radioSeconds = options.radioCutSeconds ?? DEFAULT_RADIO_CUT_SECONDS;
   const cutNow = new Set<string>();
+  let closing = false;
   /** When each radio cut ends by itself (this machine's clock, ms). */
   const radioEnds = new Map<string, number>();
   const radioDevice = (name: string) => {
@@ -83,6 +84,8 @@ export function liveAccess(
       return counterAfter((await on(hub.name, "nft list chain ip meshisp postrouting")).stdout, /masquerade/);
     },
     async cut(name, kind: CutKind) {
+      // Closing (Ctrl-C) restores every cut: none may be made after it began.
+      if (closing) throw new Interrupted();
       const conn = await session.connect(hostOf(name));
       if (kind === "radio") {
         const out = await conn.run(
@@ -128,6 +131,8 @@ export function liveAccess(
       cutNow.delete(`${name} ${kind}`);
     },
     async close() {
+      if (closing) return;
+      closing = true;
       for (const key of [...cutNow]) {
         const [name, kind] = key.split(" ") as [string, CutKind];
         await access.restore(name, kind);
