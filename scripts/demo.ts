@@ -5,7 +5,7 @@
 // then the field tests run where a maintainer runs them (the kitchen laptop): the donated caps, failover across the
 // uplinks, the hub's services with the internet cut.
 // Usage: npx tsx scripts/demo.ts [--keep]
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { labUp } from "./lab/index.ts";
 import { PILOT_TOPOLOGY } from "./lab/topology.ts";
 import { loadInventory } from "../lib/inventory/load.ts";
@@ -16,6 +16,7 @@ import { deployMesh } from "../tasks/plays.ts";
 import { enrollUplink } from "../tasks/enroll/enroll.ts";
 import { enrollClient } from "../tasks/enroll/client.ts";
 import { reportError } from "../lib/cli.ts";
+import { Interrupted } from "../lib/errors.ts";
 
 process.env.MESH_CA_PASSPHRASE ??= "demo passphrase, lab only";
 const keep = process.argv.includes("--keep");
@@ -35,6 +36,26 @@ const routers = hosts.filter((h) => h.group === "uplinks");
 const clients = hosts.filter((h) => h.group === "clients");
 const lab = await labUp({ topology: "pilot", hosts });
 const kitchen = lab.laptop("kitchen");
+let removed: Promise<void> | undefined;
+const removeLab = () => (removed ??= keep ? Promise.resolve() : lab.down());
+// Ctrl-C: the field test running now stops what it started (a terminal's Ctrl-C reaches it too), then the lab goes,
+// and the demo exits through Interrupted (130). A SIGINT to the demo alone: the lab goes after at most 30 s.
+let script: ChildProcess | undefined;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: ${keep ? "stopping (the lab is kept)" : `removing the lab ${lab.runId}`}`);
+    void (async () => {
+      if (script && script.exitCode === null && script.signalCode === null)
+        await new Promise((done) => {
+          script!.once("close", done);
+          setTimeout(done, 30_000);
+        });
+      await removeLab();
+      if (keep) console.error(`Lab kept: npx tsx scripts/lab.ts down ${lab.runId}`);
+      process.exit(reportError(new Interrupted("run the demo again: it builds a new lab")));
+    })();
+  });
+}
 let failed = false;
 let code = 0;
 try {
@@ -139,22 +160,25 @@ try {
   failed ||= again.some((r) => r.changed || r.failed || r.unreachable);
 
   // The scripts a maintainer runs against the live mesh, from the kitchen laptop, here against the lab's inventory.
-  for (const [title, script, ...args] of [
+  const fieldTests: string[] = [];
+  for (const [title, file, ...args] of [
     ["The volunteers' caps hold (iperf3 over the mesh)", "scripts/test-shaping.ts"],
     ["The kitchen stays online: each uplink cut, then all (the backup), then back", "scripts/test-failover.ts"],
     ["The hub's services answer with the internet cut", "scripts/test-local-services.ts", "--cut-internet"],
   ]) {
     console.log(
-      `\n== ${title} (${elapsed()}): ip netns exec ${kitchen.netns} npx tsx ${script} -i <lab inventory> ${args.join(" ")}`,
+      `\n== ${title} (${elapsed()}): ip netns exec ${kitchen.netns} npx tsx ${file} -i <lab inventory> ${args.join(" ")}`,
     );
-    const exit = await new Promise<number | null>((done) =>
-      spawn("ip", ["netns", "exec", kitchen.netns, "npx", "tsx", script, "-i", lab.inventoryPath, ...args], {
+    const exit = await new Promise<number | null>((done) => {
+      script = spawn("ip", ["netns", "exec", kitchen.netns, "npx", "tsx", file, "-i", lab.inventoryPath, ...args], {
         stdio: "inherit",
-      }).on("close", done),
-    );
-    if (exit !== 0) console.log(`(${script} exited ${exit})`);
+      }).on("close", done);
+    });
+    if (exit !== 0) console.log(`(${file} exited ${exit})`);
+    fieldTests.push(`${file.replace(/^scripts\//, "")} ${exit === 0 ? "passed" : `exited ${exit}`}`);
     failed ||= exit !== 0;
   }
+  console.log(`\nField tests: ${fieldTests.join("; ")}`);
   console.log(
     failed
       ? `\nDEMO FAILED (${elapsed()})`
@@ -164,6 +188,6 @@ try {
   code = reportError(err);
 } finally {
   if (keep) console.log(`Lab kept: npx tsx scripts/lab.ts down ${lab.runId}`);
-  else await lab.down();
+  await removeLab();
 }
 process.exit(code || (failed ? 1 : 0));
