@@ -1,15 +1,17 @@
 // Playbook for installers (or the member): enroll a member's Debian machine as a mesh client. Asks for what it needs, or takes flags.
-import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { reportError } from "../lib/cli.ts";
 import { UserError } from "../lib/errors.ts";
 import { loadInventory } from "../lib/inventory/load.ts";
-import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { exitCode, formatRecap } from "../lib/runner/report.ts";
 import { enrollClient, type ClientEnrollRequest } from "./enroll/client.ts";
-import { checkAddress, checkClientFlags, checkName, checkPort, checkText } from "./enroll/client-flags.ts";
-import { asker, readPasswordPrompt } from "./enroll/prompt.ts";
+import { CLIENT_FIELDS as F, CLIENT_HINT, checkClientFlags } from "./enroll/client-flags.ts";
+import { runEnrollment, type EnrollmentState } from "./enroll/command.ts";
+import { KeptAnswers } from "./enroll/kept-answers.ts";
+import { openEnrollmentCa } from "./enroll/open-ca.ts";
+import { Questions } from "./enroll/prompt.ts";
+import { Terminal } from "./enroll/terminal.ts";
+import { checkEnrollInventory } from "./enroll/uplink-flags.ts";
 
 const HELP = `Enrolls a member's Debian machine (12 or later) as a client node of the mesh.
 
@@ -40,7 +42,7 @@ Secrets come from the environment or a prompt, never from flags: MESH_CA_PASSPHR
 Re-running the same command after any failure finishes the job. Exit codes: 0 done, 1 bad input or a step failed
 (the message says what to do).`;
 
-async function main(): Promise<number> {
+async function main(state: EnrollmentState): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -59,43 +61,43 @@ async function main(): Promise<number> {
       strict: true,
     }));
   } catch (err) {
-    throw new UserError((err as Error).message, "run npx tsx tasks/enroll-client.ts --help");
+    throw new UserError((err as Error).message, CLIENT_HINT);
   }
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  // Every flag given is checked before anything is asked, and everything before the machine is contacted.
+  // Every flag given, the inventory, its key, the CA and its passphrase: checked before anything is asked, and
+  // everything before the machine is contacted.
   checkClientFlags(values);
   const inventoryFile = resolve(values.inventory!);
-  loadInventory(inventoryFile);
-  const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
-  const ask = asker(values, rl, "tasks/enroll-client.ts");
+  const inventory = loadInventory(inventoryFile);
+  checkEnrollInventory(inventory, "machine");
+  const terminal = Terminal.open();
+  const ca = await openEnrollmentCa(inventory, terminal);
+
+  // The questions, each asked until its answer is right; answers are kept beside the inventory until the end.
+  const q = new Questions(values, terminal, terminal && KeptAnswers.load(inventoryFile, "enroll-client"), CLIENT_HINT);
+  state.kept = q.kept;
+  const address = await q.need(F.address);
+  const name = await q.need(F.member);
+  const contact = await q.need(F.contact);
+  const location = await q.answer(F.location);
   const request: ClientEnrollRequest = {
     inventoryFile,
-    address: checkAddress(await ask("address", "The machine's address on its LAN")),
-    port: values.port ? checkPort(values.port) : undefined,
-    name: values.name ? checkName(values.name) : undefined,
-    member: {
-      name: checkText(await ask("member", "Member's name"), "member", "the member's name"),
-      contact: checkText(await ask("contact", "Member's phone or e-mail"), "contact", "the member's phone or e-mail"),
-    },
+    address,
+    port: q.flagOnly(F.port),
+    name: q.flagOnly(F.name),
+    member: { name, contact, ...(location ? { location } : {}) },
     internetViaMesh: !!values["internet-via-mesh"],
   };
-  const location = values.location ?? (rl ? await ask("location", "Where is the machine (optional)", "-") : undefined);
-  if (location && location !== "-") request.member.location = checkText(location, "location", "where the machine is");
-  rl?.close();
   if (values.password)
-    request.password = process.env.CLIENT_PASSWORD ?? (await readPasswordPrompt("The machine's root password: "));
+    request.password = await q.secret("The machine's root password: ", "CLIENT_PASSWORD", "--password");
   else if (process.env.CLIENT_PASSWORD) request.password = process.env.CLIENT_PASSWORD;
 
-  const ca = await openInventoryCa(loadInventory(inventoryFile));
   const result = await enrollClient(request, ca, (line) => console.log(line), { output: "listr" });
   console.log(`\nRECAP\n${formatRecap(result.recaps)}\n\n${result.summary.join("\n")}`);
   return exitCode(result.recaps);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => process.exit(reportError(err)),
-);
+runEnrollment(main);

@@ -1,22 +1,16 @@
 // Playbook for field installers: enroll a volunteer's router as an uplink. Asks for what it needs, or takes flags for scripts.
-import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { reportError } from "../lib/cli.ts";
 import { UserError } from "../lib/errors.ts";
 import { loadInventory } from "../lib/inventory/load.ts";
-import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { exitCode, formatRecap } from "../lib/runner/report.ts";
+import { runEnrollment, type EnrollmentState } from "./enroll/command.ts";
 import { enrollUplink, type EnrollRequest } from "./enroll/enroll.ts";
-import {
-  checkEnrollInventory,
-  checkUplinkFlags,
-  uplinkAddress,
-  uplinkMbit,
-  uplinkPort,
-  uplinkText,
-} from "./enroll/uplink-flags.ts";
-import { asker, readPasswordPrompt } from "./enroll/prompt.ts";
+import { KeptAnswers } from "./enroll/kept-answers.ts";
+import { openEnrollmentCa } from "./enroll/open-ca.ts";
+import { Questions } from "./enroll/prompt.ts";
+import { Terminal } from "./enroll/terminal.ts";
+import { checkEnrollInventory, checkUplinkFlags, UPLINK_FIELDS as F, UPLINK_HINT } from "./enroll/uplink-flags.ts";
 
 const HELP = `Enrolls a volunteer's router (OpenWrt) as an uplink node of the mesh.
 
@@ -52,7 +46,7 @@ ROUTER_NEW_PASSWORD.
 Re-running the same command after any failure finishes the job. Exit codes: 0 done, 1 bad input or a step
 failed (the message says what to do), 4 the hub could not be updated.`;
 
-async function main(): Promise<number> {
+async function main(state: EnrollmentState): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -75,70 +69,61 @@ async function main(): Promise<number> {
       strict: true,
     }));
   } catch (err) {
-    throw new UserError((err as Error).message, "run npx tsx tasks/enroll-uplink.ts --help");
+    throw new UserError((err as Error).message, UPLINK_HINT);
   }
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  // Bad flags, inventory or key: stop before asking anything, and long before the router is dialled.
+  // Bad flags, inventory, key, CA or passphrase: found before anything is asked, and long before the router is dialled.
   checkUplinkFlags(values);
   const inventoryFile = resolve(values.inventory!);
-  checkEnrollInventory(loadInventory(inventoryFile));
-  const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
-  const ask = asker(values, rl, "tasks/enroll-uplink.ts");
+  const inventory = loadInventory(inventoryFile);
+  checkEnrollInventory(inventory);
+  const terminal = Terminal.open();
+  const ca = await openEnrollmentCa(inventory, terminal);
+
+  // The questions, each asked until its answer is right; answers are kept beside the inventory until the end.
+  const q = new Questions(values, terminal, terminal && KeptAnswers.load(inventoryFile, "enroll-uplink"), UPLINK_HINT);
+  state.kept = q.kept;
+  const address = await q.need(F.address);
+  const name = await q.need(F.volunteer);
+  const contact = await q.need(F.contact);
+  const location = await q.answer(F.location);
   const request: EnrollRequest = {
     inventoryFile,
-    // GL.iNet's LAN address; stock OpenWrt's is 192.168.1.1.
-    address: uplinkAddress(await ask("address", "Router address", "192.168.8.1")),
-    port: values.port ? uplinkPort(values.port) : undefined,
-    name: values.name,
-    volunteer: {
-      name: uplinkText(await ask("volunteer", "Volunteer's name"), "volunteer", "the volunteer's name"),
-      contact: uplinkText(
-        await ask("contact", "Volunteer's phone or e-mail"),
-        "contact",
-        "the volunteer's phone or e-mail",
-      ),
-      ...(values.location || rl ? { location: await ask("location", "Where is the router (optional)", "-") } : {}),
-    },
-    bandwidth: {
-      up_mbit: uplinkMbit(await ask("up-mbit", "Donated upload, Mbit/s", "5"), "up-mbit"),
-      down_mbit: uplinkMbit(await ask("down-mbit", "Donated download, Mbit/s", "20"), "down-mbit"),
-    },
+    address,
+    port: q.flagOnly(F.port),
+    name: q.flagOnly(F.name),
+    volunteer: { name, contact, ...(location ? { location } : {}) },
+    bandwidth: { up_mbit: await q.need(F["up-mbit"]), down_mbit: await q.need(F["down-mbit"]) },
   };
-  if (request.volunteer.location === "-") delete request.volunteer.location;
   if (values["radio-port"] !== undefined || values["no-radio"])
     request.radio = { port: values["radio-port"], none: values["no-radio"] };
-  rl?.close();
-  if (values.password)
-    request.password = process.env.ROUTER_PASSWORD ?? (await readPasswordPrompt("Router root password: "));
+  if (values.password) request.password = await q.secret("Router root password: ", "ROUTER_PASSWORD", "--password");
   else if (process.env.ROUTER_PASSWORD) request.password = process.env.ROUTER_PASSWORD;
   // Only asked if the router turns out to have no root password; on a terminal an empty answer leaves it blank.
   const setPassword = values["set-password"];
   request.askNewPassword = async () => {
     if (process.env.ROUTER_NEW_PASSWORD) return process.env.ROUTER_NEW_PASSWORD;
-    if (!process.stdin.isTTY) {
+    if (!terminal) {
       if (setPassword) throw new UserError("--set-password needs a terminal to ask on, or ROUTER_NEW_PASSWORD");
       return undefined;
     }
-    console.error("The router has no root password: anyone on the volunteer's network could log in as root.");
-    const first = await readPasswordPrompt(
-      `New root password for the router${setPassword ? "" : " (empty: leave it blank)"}: `,
-    );
-    if (!first) return setPassword ? request.askNewPassword!() : undefined;
-    if ((await readPasswordPrompt("The same again: ")) !== first)
-      throw new UserError("the two passwords differ", "run the same command again");
-    return first;
+    terminal.say("The router has no root password: anyone on the volunteer's network could log in as root.");
+    for (;;) {
+      const first = await terminal.secret(
+        `New root password for the router${setPassword ? "" : " (empty: leave it blank)"}: `,
+      );
+      if (!first && !setPassword) return undefined;
+      if (first && (await terminal.secret("The same again: ")) === first) return first;
+      terminal.say(first ? "  The two passwords differ: type it again." : "  A password is needed (--set-password).");
+    }
   };
 
-  const ca = await openInventoryCa(loadInventory(inventoryFile));
   const result = await enrollUplink(request, ca, (line) => console.log(line), { output: "listr" });
   console.log(`\nRECAP\n${formatRecap(result.recaps)}\n\n${result.card}`);
   return result.hubUpdated ? exitCode(result.recaps) : 4;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => process.exit(reportError(err)),
-);
+runEnrollment(main);

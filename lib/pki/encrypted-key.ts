@@ -103,6 +103,17 @@ function readEncrypted(pem: string, file: string) {
 /** The Argon2 parameters a key file was encrypted with (to show, or to re-encrypt with stronger ones). */
 export const encryptionParams = (pem: string, file = "key"): Argon2Params => readEncrypted(pem, file).params;
 
+/** The passphrase does not open the key: its own class, so that a prompt can ask again (tasks/enroll/open-ca.ts). */
+export class WrongPassphrase extends UserError {
+  constructor(file: string) {
+    super(
+      `wrong passphrase for the CA key ${file} (or the file is damaged)`,
+      "check MESH_CA_PASSPHRASE, or type it again",
+    );
+    this.name = "WrongPassphrase";
+  }
+}
+
 /** Decrypts a CA key (64 bytes) in memory. A wrong passphrase is a UserError that names the file and nothing secret. */
 export async function decryptPrivateKey(pem: string, passphrase: Passphrase, file: string): Promise<Buffer> {
   const { params, salt, sealed } = readEncrypted(pem, file);
@@ -116,10 +127,7 @@ export async function decryptPrivateKey(pem: string, passphrase: Passphrase, fil
   try {
     key = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
   } catch {
-    throw new UserError(
-      `wrong passphrase for the CA key ${file} (or the file is damaged)`,
-      "check MESH_CA_PASSPHRASE, or type it again",
-    );
+    throw new WrongPassphrase(file);
   }
   if (key.length !== 64)
     throw new UserError(`${file}: the decrypted key is ${key.length} bytes, not 64: not a Nebula Ed25519 CA key`);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Secret } from "../command.ts";
-import { UserError } from "../errors.ts";
+import { Interrupted, UserError } from "../errors.ts";
 import type { Inventory } from "../inventory/types.ts";
 import { CaStore, MIN_PASSPHRASE_LENGTH } from "./ca-store.ts";
 import { openAuthority, type OpenAuthority } from "./authority.ts";
@@ -38,14 +38,16 @@ export async function readPassphrase(prompt = "CA passphrase: ", source: Passphr
       input.setRawMode(false);
       input.pause();
       input.off("data", onData);
+      input.off("end", onEnd);
       output.write("\n");
       finish();
     };
+    // In raw mode Ctrl-C is a key, not SIGINT: the person stopping (as Ctrl-D on an empty line, or the terminal gone).
+    const onEnd = () => done(() => reject(new Interrupted()));
     const onData = (chunk: Buffer) => {
       for (const ch of chunk.toString("utf8")) {
         if (ch === "\r" || ch === "\n") return done(() => resolve(value));
-        if (ch === "\u0003") return done(() => reject(new UserError("cancelled")));
-        if (ch === "\u0004" && value === "") return done(() => reject(new UserError("no passphrase given")));
+        if (ch === "\u0003" || (ch === "\u0004" && value === "")) return onEnd();
         if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
         else if (ch >= " ") value += ch;
       }
@@ -53,6 +55,7 @@ export async function readPassphrase(prompt = "CA passphrase: ", source: Passphr
     input.setRawMode(true);
     input.resume();
     input.on("data", onData);
+    input.once("end", onEnd);
   });
 }
 

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { renderTemplate } from "../../lib/template.ts";
+import { UPLINK_FIELDS } from "../../tasks/enroll/uplink-flags.ts";
 
 const doc = (name: string) => readFileSync(`community/${name}`, "utf8");
 const between = (text: string, tag: string) => {
@@ -28,9 +29,8 @@ describe("community/site-survey-checklist.md", () => {
       .slice(1);
     const surveyed = rows.map((r) => /`--([a-z-]+)`/.exec(r)?.[1]).filter(Boolean);
     expect(surveyed.sort()).toEqual(flags.filter((f) => f !== "inventory" && f !== "help").sort());
-    // Every question the enrollment asks appears as a prompt in the survey.
-    const source = readFileSync("tasks/enroll-uplink.ts", "utf8");
-    const asked = [...source.matchAll(/ask\("([a-z-]+)", "([^"]+)"/g)].map((m) => [m[1], m[2]]);
+    // Every question the enrollment asks appears as a prompt in the survey (the fields say what is asked).
+    const asked = Object.values(UPLINK_FIELDS).flatMap((f) => (f.question ? [[f.flag, f.question]] : []));
     expect(asked.length).toBeGreaterThanOrEqual(6);
     for (const [flag, question] of asked)
       expect(
