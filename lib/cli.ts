@@ -7,8 +7,9 @@ import { closest } from "./inventory/locate.ts";
 import { selectHosts } from "./inventory/select.ts";
 import type { Inventory } from "./inventory/types.ts";
 import { mergeVars, parseExtraVar } from "./inventory/vars.ts";
-import { Session, type SessionOptions } from "./runner/session.ts";
-import { exitCode, formatRecap, type HostRecap } from "./runner/report.ts";
+import { handleInterrupts } from "./interrupt.ts";
+import { Session, type SessionOptions, type WouldPin } from "./runner/session.ts";
+import { exitCode, formatRecap, verdict, type HostRecap } from "./runner/report.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -80,6 +81,8 @@ export async function runPlaybook<O extends Options>(
   argv = process.argv.slice(2),
 ): Promise<never> {
   let session: Session | undefined;
+  // The first Ctrl-C stops the run cleanly (its recap, then Interrupted's sentence, exit 130); a second quits at once.
+  const interrupts = handleInterrupts((err) => process.exit(reportError(err)));
   try {
     let parsed;
     try {
@@ -127,16 +130,29 @@ export async function runPlaybook<O extends Options>(
       extraVars,
       output: "listr",
     };
-    session = new Session(inventory, options); // reads and checks the login key, before any host is dialled
+    session = new Session(inventory, { ...options, signal: interrupts.signal }); // reads and checks the login key, before any host is dialled
     const recaps = await definition.run(session, args);
+    const interrupted = interrupts.signal.aborted;
     console.log(`\nRECAP${options.check ? " (check mode: nothing was changed)" : ""}\n${formatRecap(recaps)}`);
-    for (const r of recaps.filter((r) => r.error)) console.error(`\n${r.host}: ${r.error}`);
+    for (const r of recaps.filter((r) => r.error && !r.interrupted)) console.error(`\n${r.host}: ${r.error}`);
+    if (session.wouldPin.length) console.log(wouldPinLines(session.wouldPin));
+    console.log(`\n${verdict(recaps, { check: options.check, interrupted })}`);
     await session.close();
+    if (interrupted) throw new Interrupted();
     process.exit(exitCode(recaps));
   } catch (err) {
     await session?.close();
     process.exit(reportError(err));
   }
+}
+
+/** --check trusted these new host keys for its run only: what a real run will pin (compare them with the devices'). */
+function wouldPinLines(pins: readonly WouldPin[]): string {
+  const width = Math.max(...pins.map((p) => p.name.length));
+  return [
+    `\nNew host keys (check mode: trusted for this run only, not written; a real run pins them in ${pins[0].file}):`,
+    ...pins.map((p) => `  ${p.name.padEnd(width)}  ${p.keyType}  ${p.fingerprint}`),
+  ].join("\n");
 }
 
 /** The one place an error becomes text: user mistakes without a stack, everything else with one. */

@@ -34,7 +34,21 @@ export type Interpolation = string | number | Secret | Command | readonly (strin
 
 /** A shell command as a list of parts; rendering quotes what needs quoting. */
 export class Command {
-  constructor(readonly parts: readonly Part[]) {}
+  /** `label`: what people read for it under -v instead of the whole text (a file write: path, size, hash). */
+  constructor(
+    readonly parts: readonly Part[],
+    readonly label?: string,
+  ) {}
+
+  /** The same command, read under -v as `label`. */
+  labelled(label: string): Command {
+    return new Command(this.parts, label);
+  }
+
+  /** What -v shows: the label when it has one, else the command as displayed. */
+  describe(): string {
+    return this.label ?? this.display();
+  }
 
   /** The command that runs on the host. */
   render(): string {

@@ -54,5 +54,9 @@ export function writeFileCommand(options: WriteFileOptions): Command {
     ],
     " && ",
   );
-  return join([raw("("), body, raw(")")], " ");
+  // -v shows this, not kilobytes of octal printf text; a secret's hash is not shown (a short secret could be guessed from it).
+  const what = `${data.length} byte${data.length === 1 ? "" : "s"}${options.secret ? ", secret" : `, sha256 ${hash.slice(0, 8)}…`}`;
+  return join([raw("("), body, raw(")")], " ").labelled(
+    `write ${options.path} (${what}${options.mode ? `, mode ${options.mode}` : ""}${owner ? `, owner ${owner}` : ""})`,
+  );
 }

@@ -1,5 +1,5 @@
 // One host through one play, phase by phase: connect, identify, build, gather, (install), plan, show, apply.
-import { TransportError, UserError } from "../errors.ts";
+import { Interrupted, TransportError, UserError } from "../errors.ts";
 import type { Host, Inventory } from "../inventory/types.ts";
 import type { Play } from "../play.ts";
 import type { Transport } from "../transport/types.ts";
@@ -58,6 +58,7 @@ async function converge(run: HostRun, play: Play, inventory: Inventory): Promise
   run.recap.skipped += built.skipped;
   let read = await gather(transport, factsOf(built.tasks));
 
+  stopIfInterrupted(options);
   const phase1 = await installPhase(run, built, read);
   if (!phase1) return;
   let tasks = built.tasks;
@@ -81,10 +82,22 @@ async function converge(run: HostRun, play: Play, inventory: Inventory): Promise
 
   // Apply.
   if (planned.changes.length === 0 && handlers.length === 0) return;
+  stopIfInterrupted(options);
   await applySteps(run, planned.changes, handlers, [], diffs);
 }
 
+/** Ctrl-C: nothing more is sent to the host (what was sent finishes or is abandoned safely: files are renamed into place). */
+function stopIfInterrupted(options: RunOptions): void {
+  if (options.signal?.aborted) throw new Interrupted();
+}
+
 function reportFailure(recap: HostRecap, reporter: Reporter, err: unknown): void {
+  if (err instanceof Interrupted) {
+    recap.interrupted = true;
+    recap.error = "interrupted before its changes were made; run the same command again to finish";
+    reporter.task({ host: recap.host, task: "interrupted", status: "skipped", error: recap.error });
+    return;
+  }
   if (err instanceof TransportError && err.unreachable) {
     recap.unreachable = true;
     recap.error = err.message;

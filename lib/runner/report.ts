@@ -21,6 +21,8 @@ export interface HostRecap {
   failed: number;
   skipped: number;
   unreachable: boolean;
+  /** Stopped by Ctrl-C before it finished (what it did is done; a re-run finishes the rest). */
+  interrupted?: boolean;
   /** Command round trips used on this host (the performance budget). */
   roundTrips: number;
   error?: string;
@@ -86,4 +88,37 @@ export function mergeRecaps(...plays: HostRecap[][]): HostRecap[] {
     }
   }
   return [...byHost.values()];
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * The run's last line, after the recap: "done: 3 hosts, 2 changed, 0 failed", "FAILED: ...", "check mode: 4 changes
+ * would be made ...", or "interrupted: ..." (the exit code says the same; this says it to a person).
+ */
+export function verdict(
+  recaps: readonly HostRecap[],
+  options: { check?: boolean; interrupted?: boolean } = {},
+): string {
+  const changes = recaps.reduce((n, r) => n + r.changed, 0);
+  const changedHosts = recaps.filter((r) => r.changed > 0).length;
+  const failed = recaps.filter((r) => r.failed > 0 && !r.unreachable);
+  const unreachable = recaps.filter((r) => r.unreachable);
+  const stopped = recaps.filter((r) => r.interrupted);
+  const hosts = plural(recaps.length, "host");
+  if (options.interrupted)
+    return `interrupted: ${hosts} ran${stopped.length ? ` (${stopped.map((r) => r.host).join(", ")} stopped before their changes)` : ""}, ${plural(changes, "change")} made; the rest was not started`;
+  if (failed.length || unreachable.length) {
+    const parts = [
+      failed.length ? `${failed.length} failed (${failed.map((r) => r.host).join(", ")})` : "",
+      unreachable.length ? `${unreachable.length} unreachable (${unreachable.map((r) => r.host).join(", ")})` : "",
+    ].filter(Boolean);
+    const fine = recaps.length - failed.length - unreachable.length;
+    return `FAILED${options.check ? " (check mode)" : ""}: ${parts.join(", ")} of ${hosts}; ${fine} fine${options.check ? "" : `, ${plural(changes, "change")} made`}; the messages above say what to do`;
+  }
+  if (options.check)
+    return changes
+      ? `check mode: ${plural(changes, "change")} would be made on ${changedHosts} of ${hosts}; nothing was changed`
+      : `check mode: nothing to change on ${hosts}`;
+  return `done: ${hosts}, ${changedHosts} changed (${plural(changes, "change")}), 0 failed`;
 }

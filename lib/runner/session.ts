@@ -1,6 +1,5 @@
 // A run of a playbook: the inventory, one SSH connection per host reused by every play, and the hosts run concurrently.
 import type { Duplex } from "node:stream";
-import { Listr } from "listr2";
 import type { Host, Inventory } from "../inventory/types.ts";
 import { selectHosts } from "../inventory/select.ts";
 import type { Play } from "../play.ts";
@@ -13,14 +12,15 @@ import { TransportError, UserError } from "../errors.ts";
 import { knownHostsName } from "../transport/known-hosts.ts";
 import { inventoryLoginKey, type LoginKey } from "../transport/ssh-key.ts";
 import { runHost, type RunOptions } from "./host-run.ts";
-import { RecordingReporter, type HostRecap, type Reporter, type TaskEvent } from "./report.ts";
+import { progressKind, runHosts } from "./progress.ts";
+import { RecordingReporter, type HostRecap, type Reporter } from "./report.ts";
 
 export interface SessionOptions extends RunOptions {
   forks?: number;
   limit?: string;
   /** Passwords for first contact, by host name (never logged). */
   passwords?: Record<string, string>;
-  /** "listr" draws progress on a TTY and plain lines elsewhere; "silent" only records (tests). */
+  /** "listr" draws progress on a terminal and plain lines elsewhere (progress.ts); "silent" only records (tests). */
   output?: "listr" | "silent";
   /** A TCP connect's timeout, also the least time a handshake gets (default 10 s; lib/transport/connect-policy.ts). */
   connectTimeoutMs?: number;
@@ -204,60 +204,23 @@ export class Session {
     (this.#liveReporters.get(host) ?? this.reporter).notice(host, message);
   }
 
-  /** Runs a play on its hosts (after --limit), `forks` at a time. */
+  /** Runs a play on its hosts (after --limit), `forks` at a time; after an abort (Ctrl-C), no host starts. */
   async run(play: Play): Promise<HostRecap[]> {
     const hosts = selectHosts(this.inventory, play.hosts, this.options.limit);
-    const forks = Math.max(1, this.options.forks ?? 20);
-    const runOne = (host: Host, reporter: Reporter) =>
-      runHost(play, host, this.inventory, () => this.connect(host), this.options, reporter);
-
-    if (this.options.output !== "listr") {
-      const recaps: HostRecap[] = [];
-      const queue = [...hosts];
-      await Promise.all(
-        Array.from({ length: Math.min(forks, queue.length) }, async () => {
-          for (let host = queue.shift(); host; host = queue.shift()) recaps.push(await runOne(host, this.reporter));
-        }),
-      );
-      return order(recaps, hosts);
-    }
-
-    const recaps: HostRecap[] = [];
-    const list = new Listr(
-      hosts.map((host) => ({
-        title: `${play.name}: ${host.name}`,
-        task: async (_ctx: unknown, task: { title: string; output: string }) => {
-          const reporter: Reporter = {
-            task: (e: TaskEvent) => {
-              this.reporter.task(e);
-              if (e.status !== "ok") task.output = lineFor(e);
-            },
-            notice: (h, m) => {
-              this.reporter.notice(h, m);
-              task.output = `NOTICE ${m}`;
-            },
-            hostDone: (r) => {
-              this.reporter.hostDone(r);
-              recaps.push(r);
-            },
-          };
-          this.#liveReporters.set(host.name, reporter);
-          const recap = await runOne(host, reporter);
-          task.title = `${play.name}: ${host.name} ${recap.unreachable ? "UNREACHABLE" : recap.failed ? "FAILED" : recap.changed ? `changed=${recap.changed}` : "ok"}`;
-          if (recap.failed || recap.unreachable) throw new Error(recap.error ?? "failed");
-        },
-      })),
+    if (this.options.signal?.aborted) return [];
+    return runHosts(
       {
-        concurrent: forks,
-        exitOnError: false,
-        renderer: process.stdout.isTTY ? "default" : "simple",
-        fallbackRenderer: "simple",
-        rendererOptions: { collapseSubtasks: false, showErrorMessage: false, persistentOutput: true },
-        silentRendererCondition: false,
-      } as never,
+        title: play.name,
+        hosts,
+        forks: Math.max(1, this.options.forks ?? 20),
+        record: this.reporter,
+        runOne: (host, reporter) =>
+          runHost(play, host, this.inventory, () => this.connect(host), this.options, reporter),
+        showsNotices: (host, reporter) => this.#liveReporters.set(host, reporter),
+        signal: this.options.signal,
+      },
+      progressKind(this.options.output),
     );
-    await list.run().catch(() => undefined);
-    return order(recaps, hosts);
   }
 
   /** Closes every connection, those reached through a jump host before the jump host's own (their tunnels run in it). */
@@ -276,11 +239,3 @@ export class Session {
 
 /** A stream that arrives after the timeout is destroyed: nobody will read it, and it would hold a channel or socket open. */
 const destroy = (stream: Duplex) => stream.destroy();
-
-const order = (recaps: HostRecap[], hosts: Host[]) =>
-  hosts.map((h) => recaps.find((r) => r.host === h.name)!).filter(Boolean);
-
-function lineFor(e: TaskEvent): string {
-  const head = `${e.status.toUpperCase()} ${e.task}${e.summary ? ` (${e.summary})` : ""}`;
-  return [head, e.error, e.diff, ...(e.commands ?? []).map((c) => `  $ ${c}`)].filter(Boolean).join("\n");
-}

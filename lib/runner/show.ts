@@ -25,7 +25,7 @@ export function reportChange(
     status,
     summary: plan.summary,
     diff,
-    commands: run.options.verbose ? plan.commands.map((c) => c.display()) : undefined,
+    commands: run.options.verbose ? plan.commands.map((c) => c.describe()) : undefined,
   });
 }
 
@@ -47,10 +47,13 @@ export function reportWouldChange(
   run.recap.changed += changes.length;
 }
 
-/** --diff: the current content of changed files (one more round trip; secret files are never read), rendered as diffs. */
+/**
+ * --diff, and -v (a file write is shown as its path, size and hash plus its diff): the current content of changed
+ * files (one more round trip; secret files are never read), rendered as diffs.
+ */
 export async function fetchDiffs(run: HostRun, changes: readonly ChangeStep[]): Promise<Map<Resource, string>> {
   const diffs = new Map<Resource, string>();
-  if (!run.options.diff) return diffs;
+  if (!run.options.diff && !run.options.verbose) return diffs;
   const wanted = changes.filter((c) => c.plan.diff && c.plan.diff.exists && !c.plan.diff.secret);
   const readBefore = wanted.length
     ? await gather(

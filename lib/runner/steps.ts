@@ -11,6 +11,8 @@ export interface RunOptions {
   skipTags?: string[];
   verbose?: boolean;
   extraVars?: Record<string, unknown>;
+  /** Ctrl-C: a host stops before its next phase that changes anything (a step already sent finishes: each is atomic). */
+  signal?: AbortSignal;
 }
 
 /** A play's tasks for one host (after --tags), and its handlers by name. */

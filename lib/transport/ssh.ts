@@ -284,7 +284,7 @@ export class SshTransport implements Transport {
                   reject(
                     new TransportError(
                       this.target,
-                      `command timed out after ${options.timeoutMs} ms: ${command.display()}`,
+                      `command timed out after ${options.timeoutMs} ms: ${command.describe()}`,
                       false,
                     ),
                   );
