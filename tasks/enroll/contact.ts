@@ -6,9 +6,14 @@ import { loadInventory } from "../../lib/inventory/load.ts";
 import { withLock } from "../../lib/lock.ts";
 import type { SessionOptions } from "../../lib/runner/session.ts";
 import { fingerprintOf, keyTypeOf, pinHostKey, readPins } from "../../lib/transport/known-hosts.ts";
-import { downMessage } from "../../lib/transport/advice.ts";
-import { tcpOutcome } from "../../lib/transport/connect-policy.ts";
-import { SshTransport } from "../../lib/transport/ssh.ts";
+import {
+  DEFAULT_POLICY,
+  decide as nextAttempt,
+  handshakeTimeoutMs,
+  type Outcome,
+} from "../../lib/transport/connect-policy.ts";
+import { withDeadline } from "../../lib/transport/deadline.ts";
+import { SshTransport, type AttemptTiming } from "../../lib/transport/ssh.ts";
 import type { Transport } from "../../lib/transport/types.ts";
 import { inspectRouter, type RouterFacts } from "./checks.ts";
 import { decideIdentity, type Identity } from "./identity.ts";
@@ -42,8 +47,12 @@ export async function firstContact(
   const { noun, address, port } = req;
   log(`Connecting to ${address}...`);
   let identity: Identity | undefined;
-  const decide = (key: Buffer) =>
-    withLock(`${req.inventoryFile}.lock`, () => {
+  let decidedFor: Buffer | undefined;
+  const decide = async (key: Buffer) => {
+    // Decided once: an attempt that saw the key and then timed out pinned it; the next attempt is the same host.
+    if (identity && decidedFor?.equals(key)) return identity.name;
+    decidedFor = key;
+    return withLock(`${req.inventoryFile}.lock`, () => {
       const now = loadInventory(req.inventoryFile);
       identity = decideIdentity({
         key,
@@ -66,15 +75,30 @@ export async function firstContact(
       }
       return identity.name;
     });
+  };
   const network = `the ${noun}'s LAN (cable or Wi-Fi)`;
-  const unreachable = (err: Error & { code?: string; timedOut?: boolean }) =>
-    new UserError(
-      `cannot reach the ${noun} at ${address}: ${downMessage(tcpOutcome(err, err.timedOut === true), { address, port, network }, err)}`,
-    );
-  const firstHop = options.dial
-    ? await options.dial(address, port).catch((err: Error) => {
-        throw unreachable(err);
-      })
+  // The runner's connect policy (connect-policy.ts): refused, no route or no answer to TCP is down at once; a host that
+  // accepts TCP but is slow in SSH (a router that has just booted: dropbear up, the CPU still busy) gets more attempts.
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  const policy = options.connectPolicy ?? {
+    ...DEFAULT_POLICY,
+    handshakeTimeoutMs: Math.max(DEFAULT_POLICY.handshakeTimeoutMs, timeoutMs),
+  };
+  let last: Outcome | undefined;
+  const onAttempt = (t: AttemptTiming) => {
+    options.onAttempt?.(t);
+    if (t.outcome === "ready") return;
+    last = t.outcome;
+    const next = nextAttempt(t.outcome, t.attempt, policy);
+    if (next.action === "retry")
+      log(
+        `${address} accepted the connection but ${t.outcome === "ssh-closed" ? "closed it during the SSH handshake" : `did not finish the SSH handshake within ${handshakeTimeoutMs(policy, t.attempt) / 1000} s`} (a ${noun} that has just booted is slow for a minute): trying again, allowing ${next.timeoutMs / 1000} s`,
+      );
+  };
+  // Each attempt opens its own stream, as the runner's do (session.ts): a stream handed over would serve one attempt.
+  const dialFrom = options.dial;
+  const dial = dialFrom
+    ? () => withDeadline(dialFrom(address, port), timeoutMs, `no answer within ${timeoutMs} ms`, (s) => s.destroy())
     : undefined;
   const probe = await SshTransport.connect({
     host: address,
@@ -83,16 +107,21 @@ export async function firstContact(
     password: req.password,
     knownHostsFile: inventory.knownHosts,
     pinName: decide,
-    sock: firstHop,
-    connectTimeoutMs: options.connectTimeoutMs,
+    dial,
+    connectTimeoutMs: timeoutMs,
+    policy,
+    onAttempt,
     // The messages of a failed contact say where the laptop must be and how a password is given (advice.ts).
     advice: { network, passwordOption: "--password", keyFile: inventory.sshKey },
   }).catch((err: Error) => {
-    throw err instanceof UserError
-      ? err
-      : err instanceof TransportError && !err.unreachable
-        ? new UserError(err.message)
-        : new UserError(`cannot reach the ${noun}: ${err.message}`);
+    if (err instanceof UserError) throw err;
+    if (err instanceof TransportError && !err.unreachable) throw new UserError(err.message);
+    throw new UserError(
+      `cannot reach the ${noun}: ${err.message}`,
+      last === "ssh-timeout" || last === "ssh-closed"
+        ? `it answers but too slowly: if it has just been powered on, wait a minute and run the same command again`
+        : undefined,
+    );
   });
   if (identity!.kind === "re-run")
     log(`This ${noun} is ${identity!.name} (its host key is pinned under that name): finishing its enrollment.`);

@@ -5,15 +5,16 @@
 import { connect } from "node:net";
 
 const [host, port, timeoutMs] = process.argv.slice(2);
-const fail = (message) => process.send({ error: message }, () => process.exit(1));
+// The error's code (ECONNREFUSED, EHOSTUNREACH) or timedOut goes along: the runner tells "down" from "slow" by them.
+const fail = (message, why) => process.send({ error: message, ...why }, () => process.exit(1));
 const socket = connect({ host, port: Number(port) });
 const timer = setTimeout(() => {
   socket.destroy();
-  fail(`no connection to ${host}:${port} within ${timeoutMs} ms`);
+  fail(`no connection to ${host}:${port} within ${timeoutMs} ms`, { timedOut: true });
 }, Number(timeoutMs));
 socket.once("error", (err) => {
   clearTimeout(timer);
-  fail(`${err.code ?? "error"}: ${err.message}`);
+  fail(`${err.code ?? "error"}: ${err.message}`, err.code ? { code: err.code } : {});
 });
 socket.once("connect", () => {
   clearTimeout(timer);

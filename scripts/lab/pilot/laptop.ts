@@ -48,10 +48,19 @@ export function dialIn(
       settle(new Error(`lab dial ${where}: the connector gave no answer within ${timeoutMs + 20_000} ms (killed)`));
     }, timeoutMs + 20_000);
     child.stderr!.on("data", (d) => (stderr += d));
-    child.on("message", (message: { connected?: boolean; error?: string }, handle?: unknown) => {
-      if (message.connected && handle) settle(undefined, handle as Socket);
-      else settle(new Error(`lab dial ${where}: ${message.error ?? "the connector sent no socket"}`));
-    });
+    child.on(
+      "message",
+      (message: { connected?: boolean; error?: string; code?: string; timedOut?: boolean }, handle?: unknown) => {
+        if (message.connected && handle) settle(undefined, handle as Socket);
+        else
+          settle(
+            Object.assign(new Error(`lab dial ${where}: ${message.error ?? "the connector sent no socket"}`), {
+              code: message.code,
+              timedOut: message.timedOut,
+            }),
+          );
+      },
+    );
     child.on("error", (err) => settle(new Error(`lab dial ${where}: could not start the connector: ${err.message}`)));
     // "close", not "exit": the handed-over socket's message can still be on its way when "exit" fires (seen on a loaded
     // machine: a connected dial reported as failed); "close" comes after the IPC channel and stderr are done.
