@@ -6,9 +6,25 @@ import type { Host } from "../inventory/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { gatherScript, SCRIPT_SHELL } from "./script.ts";
 
+/** What one gather read: a reader over the parsed values, and the keys of the facts it probed. */
+export interface Gathered {
+  read: FactReader;
+  keys: ReadonlySet<string>;
+}
+
 /** Runs probes in one round trip and returns a reader over their parsed values (each parsed once, when first read). */
 export async function gather(transport: Transport, facts: readonly Fact<unknown>[]): Promise<FactReader> {
-  const unique = [...new Map(facts.map((f) => [f.key, f])).values()];
+  return (await gatherKeyed(transport, facts)).read;
+}
+
+/** As gather, saying which facts were probed; `earlier`'s facts are not probed again, and the reader reads both. */
+export async function gatherKeyed(
+  transport: Transport,
+  facts: readonly Fact<unknown>[],
+  earlier?: Gathered,
+): Promise<Gathered> {
+  const unique = [...new Map(facts.filter((f) => !earlier?.keys.has(f.key)).map((f) => [f.key, f])).values()];
+  if (earlier && unique.length === 0) return earlier;
   const { script, parse } = gatherScript(unique);
   const result = await transport.run(SCRIPT_SHELL, { stdin: script.render() });
   const outputs: Map<string, ProbeOutput> = parse(result.stdout);
@@ -19,7 +35,8 @@ export async function gather(transport: Transport, facts: readonly Fact<unknown>
     );
   }
   const parsed = new Map<string, unknown>();
-  return <T>(fact: Fact<T>): T => {
+  const read = <T>(fact: Fact<T>): T => {
+    if (!outputs.has(fact.key) && earlier?.keys.has(fact.key)) return earlier.read(fact);
     if (!parsed.has(fact.key)) {
       const output = outputs.get(fact.key);
       if (!output)
@@ -28,12 +45,16 @@ export async function gather(transport: Transport, facts: readonly Fact<unknown>
     }
     return parsed.get(fact.key) as T;
   };
+  return { read, keys: new Set([...(earlier?.keys ?? []), ...outputs.keys()]) };
 }
 
 /** Who the host is (OS, init, release, pending handlers), checked against what the inventory says it is. */
 export async function identify(transport: Transport, host: Host): Promise<HostFacts> {
-  const read = await gather(transport, [hostFacts]);
-  const facts = read(hostFacts);
+  return checkIdentity(host, (await gather(transport, [hostFacts]))(hostFacts));
+}
+
+/** The host's facts, refused where the runner cannot manage the host or the inventory says it is something else. */
+export function checkIdentity(host: Host, facts: HostFacts | { unsupported: string }): HostFacts {
   if ("unsupported" in facts)
     throw new UserError(`${host.name} runs "${facts.unsupported}": only Debian and OpenWrt hosts are supported`);
   if (host.os && host.os !== facts.os) {

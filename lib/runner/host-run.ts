@@ -1,11 +1,12 @@
 // One host through one play, phase by phase: connect, identify, build, gather, (install), plan, show, apply.
 import { Interrupted, TransportError, UserError } from "../errors.ts";
+import type { HostFacts } from "../facts/host.ts";
 import type { Host, Inventory } from "../inventory/types.ts";
 import type { Play } from "../play.ts";
 import type { Transport } from "../transport/types.ts";
 import { applySteps } from "./apply.ts";
-import { buildTasks, factsOf } from "./build.ts";
-import { gather, identify } from "./gather.ts";
+import { buildTasks } from "./build.ts";
+import { identifyAndGather } from "./first-gather.ts";
 import { installPhase } from "./install-phase.ts";
 import { handlerSteps, notifiedBy, pickedUpPending, planTasks } from "./plan.ts";
 import type { HostRecap, Reporter } from "./report.ts";
@@ -52,11 +53,11 @@ export async function runHost(
 
 async function converge(run: HostRun, play: Play, inventory: Inventory): Promise<void> {
   const { host, transport, options } = run;
-  // Gather: who the host is, then every fact the tasks need, in one round trip each.
-  let facts = await identify(transport, host);
-  let built = buildTasks(play, host, inventory, facts, options);
+  // Gather: who the host is and every fact the tasks need, in one round trip when the guess holds (first-gather.ts).
+  const build = (f: HostFacts) => buildTasks(play, host, inventory, f, options);
+  let { facts, built, gathered } = await identifyAndGather(transport, host, inventory, build);
   run.recap.skipped += built.skipped;
-  let read = await gather(transport, factsOf(built.tasks));
+  let read = gathered.read;
 
   stopIfInterrupted(options);
   const phase1 = await installPhase(run, built, read);
@@ -64,10 +65,9 @@ async function converge(run: HostRun, play: Play, inventory: Inventory): Promise
   let tasks = built.tasks;
   if (phase1.applied) {
     // What was installed can change the host's facts (nebula's version) and so the tasks: identify and build again.
-    facts = await identify(transport, host);
-    built = buildTasks(play, host, inventory, facts, options);
+    ({ facts, built, gathered } = await identifyAndGather(transport, host, inventory, build));
     tasks = built.tasks.filter((t) => !t.installs);
-    read = await gather(transport, factsOf(tasks));
+    read = gathered.read;
   }
 
   // Plan (pure), then show what is already as asked and what pending handlers are picked up.
