@@ -34,30 +34,60 @@ const codeOf = (err: { code?: unknown } | undefined) => (typeof err?.code === "s
  * recap's unreachable does; `err` is the connect's own error (node:net's, or a jump host's refused forward).
  */
 export function downMessage(outcome: Outcome, ctx: ConnectContext, err?: Error & { code?: unknown }): string {
+  const { fact, advice } = downParts(outcome, ctx, err);
+  return `down: ${fact}: ${advice}`;
+}
+
+/** A jump host's own words for its failed forward (they name the hop), then what to check. */
+export function jumpDownMessage(
+  own: string,
+  outcome: Outcome,
+  ctx: ConnectContext,
+  err?: Error & { code?: unknown },
+): string {
+  return `${own}; down: ${downParts(outcome, ctx, err).advice}`;
+}
+
+function downParts(outcome: Outcome, ctx: ConnectContext, err?: Error & { code?: unknown }) {
   const at = `${ctx.address}${ctx.port === 22 ? "" : ` port ${ctx.port}`}`;
   const code = codeOf(err);
   const network = ctx.network ?? "the same network as that address";
   // Through a jump host the laptop's own network is not the question: the jump host's path to the node is.
-  const tunnel = ctx.via
-    ? `is ${ctx.node ?? "the node"} powered on, its line or radio up and its Nebula running? (${ctx.via} reaches it only over its tunnel)`
-    : undefined;
+  const tunnel = `is ${ctx.node ?? "the node"} powered on, its line or radio up and its Nebula running? (${ctx.via} reaches it only over its tunnel)`;
   switch (outcome) {
     case "tcp-refused":
-      return `down: ${ctx.address} answered but refused a connection to port ${ctx.port}${code}: no SSH server listens there; check the port (--port, or the inventory's port) and that its SSH server (dropbear, sshd) is running`;
+      return {
+        fact: `${ctx.address} answered but refused a connection to port ${ctx.port}${code}`,
+        advice: `no SSH server listens there; check the port (--port, or the inventory's port) and that its SSH server (dropbear, sshd) is running`,
+      };
     case "tcp-no-route":
-      if (ctx.via) return `down: ${ctx.via} has no route to ${at}${code}: ${tunnel}`;
+      if (ctx.via) return { fact: `${ctx.via} has no route to ${at}${code}`, advice: tunnel };
       if (err?.code === "ENETUNREACH")
-        return `down: this laptop has no network toward ${ctx.address}${code}: is it on ${network} (cable plugged in, or Wi-Fi connected)? Check the address too`;
-      return `down: no route to ${ctx.address}${code}: nothing answers at that address on this laptop's network: is the laptop on ${network} (cable plugged in, or Wi-Fi connected), and is the address right?`;
+        return {
+          fact: `this laptop has no network toward ${ctx.address}${code}`,
+          advice: `is it on ${network} (cable plugged in, or Wi-Fi connected)? Check the address too`,
+        };
+      return {
+        fact: `no route to ${ctx.address}${code}`,
+        advice: `nothing answers at that address on this laptop's network: is the laptop on ${network} (cable plugged in, or Wi-Fi connected), and is the address right?`,
+      };
     case "tcp-timeout":
-      if (ctx.via) return `down: no answer from ${at} through ${ctx.via} within ${seconds(ctx.timeoutMs)}: ${tunnel}`;
-      return `down: no answer from ${at} within ${seconds(ctx.timeoutMs)}${code}: the host is off or its line cut, or nothing has that address: is it powered on, is the laptop on ${network}, and is the address right?`;
-    default: {
-      const text = err?.message ?? "no TCP connection";
+      if (ctx.via)
+        return { fact: `no answer from ${at} through ${ctx.via} within ${seconds(ctx.timeoutMs)}`, advice: tunnel };
+      return {
+        fact: `no answer from ${at} within ${seconds(ctx.timeoutMs)}${code}`,
+        advice: `the host is off or its line cut, or nothing has that address: is it powered on, is the laptop on ${network}, and is the address right?`,
+      };
+    default:
       if (err?.code === "ENOTFOUND" || err?.code === "EAI_AGAIN")
-        return `down: the name ${ctx.address} does not resolve${code}: use the host's IP address in the inventory (or --address)`;
-      return `down: ${ctx.via ? `${ctx.via} could not open a connection to ${at}` : `no connection to ${at}`}: ${text}${ctx.via ? `; ${tunnel}` : ": check the address and the laptop's network"}`;
-    }
+        return {
+          fact: `the name ${ctx.address} does not resolve${code}`,
+          advice: `use the host's IP address in the inventory (or --address)`,
+        };
+      return {
+        fact: `${ctx.via ? `${ctx.via} could not open a connection to ${at}` : `no connection to ${at}`}: ${err?.message ?? "no TCP connection"}`,
+        advice: ctx.via ? tunnel : "check the address and the laptop's network",
+      };
   }
 }
 

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { sh, type Command } from "../command.ts";
 import { TransportError, UserError } from "../errors.ts";
-import { authMessage, downMessage, protocolMessage, type ConnectContext } from "./advice.ts";
+import { authMessage, downMessage, jumpDownMessage, protocolMessage, type ConnectContext } from "./advice.ts";
 import {
   DEFAULT_POLICY,
   decide,
@@ -130,8 +130,17 @@ const dialOutcome = (err: Error & { outcome?: Outcome; timedOut?: boolean }): Ou
  */
 function downError(target: string, err: Error, outcome: Outcome, ctx: ConnectContext): Error {
   if (err instanceof UserError) return err;
-  const cause = err instanceof TransportError && err.cause instanceof Error ? err.cause : err;
-  const message = `could not connect: ${downMessage(outcome, ctx, cause as Error & { code?: unknown })}`;
+  const cause = (err instanceof TransportError && err.cause instanceof Error ? err.cause : err) as Error & {
+    code?: unknown;
+  };
+  // A jump host's forward: its own words name the hop ("could not open a TCP connection from hub to ..."), kept.
+  if (err instanceof TransportError && ctx.via)
+    return new TransportError(
+      err.target,
+      jumpDownMessage(err.message.slice(err.target.length + 2), outcome, ctx, cause),
+      err.unreachable,
+    );
+  const message = `could not connect: ${downMessage(outcome, ctx, cause)}`;
   if (err instanceof TransportError) return new TransportError(err.target, message, err.unreachable);
   return new TransportError(target, message, true);
 }

@@ -1,7 +1,13 @@
 // Messages for a failed connection: each way it fails, in words with what to try; raw errno text never alone, and a
 // refused password never answered with a hint to give one.
 import { describe, expect, it } from "vitest";
-import { authMessage, downMessage, protocolMessage, type ConnectContext } from "../../lib/transport/advice.ts";
+import {
+  authMessage,
+  downMessage,
+  jumpDownMessage,
+  protocolMessage,
+  type ConnectContext,
+} from "../../lib/transport/advice.ts";
 import type { Outcome } from "../../lib/transport/connect-policy.ts";
 
 const errno = (code: string, message = `connect ${code} 192.168.8.1:22`) => Object.assign(new Error(message), { code });
@@ -99,6 +105,19 @@ describe("downMessage", () => {
     // Always advice after the facts: a question or an imperative after the colon.
     expect(text).toMatch(/: .*(\?|check|use )/);
   });
+});
+
+describe("jumpDownMessage", () => {
+  it("keeps the jump host's own words (they name the hop) and adds what to check about the node", () =>
+    expect(
+      jumpDownMessage(
+        "could not open a TCP connection from hub to 10.0.4.66:22: no answer within 5000 ms",
+        "tcp-timeout",
+        meshNode,
+      ),
+    ).toBe(
+      "could not open a TCP connection from hub to 10.0.4.66:22: no answer within 5000 ms; down: is uplink-2 powered on, its line or radio up and its Nebula running? (hub reaches it only over its tunnel)",
+    ));
 });
 
 const AUTH: { name: string; ctx: ConnectContext; says: RegExp[]; never: RegExp[] }[] = [
