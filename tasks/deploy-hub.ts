@@ -30,6 +30,6 @@ The CA passphrase comes from MESH_CA_PASSPHRASE, or is asked for.
     const secrets = stack
       ? await openServiceSecrets(session.inventory, { check: !!args.check, passphrase })
       : undefined;
-    return deployMesh(session, ca, { secrets, hubOnly: !!args["hub-only"] });
+    return deployMesh(session, ca, { secrets, hubOnly: !!args["hub-only"], log: console.log });
   },
 });

@@ -4,7 +4,7 @@ import { openInventoryCa } from "../lib/pki/passphrase.ts";
 import { mergeRecaps } from "../lib/runner/report.ts";
 import type { CertAuthority } from "../roles/nebula/identity.ts";
 import { tagsOf } from "../lib/play.ts";
-import { certificatesPlay, relayPlay } from "./plays.ts";
+import { certificatesPlay, relayPlay, settleRegister } from "./plays.ts";
 
 await runPlaybook({
   command: "tasks/deploy-relay.ts",
@@ -15,7 +15,7 @@ await runPlaybook({
   async run(session) {
     const ca = await openInventoryCa(session.inventory);
     const recaps = await session.run(relayPlay(ca));
-    await Promise.all(ca.pending);
+    await settleRegister(session, ca, console.log);
     const hub = session.inventory.groups.hub?.length ? await session.run(certificatesPlay()) : [];
     return mergeRecaps(recaps, hub);
   },

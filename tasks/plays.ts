@@ -3,6 +3,7 @@ import type { Play } from "../lib/play.ts";
 import { mergeRecaps, type HostRecap } from "../lib/runner/report.ts";
 import type { Session } from "../lib/runner/session.ts";
 import type { CertAuthority } from "../roles/nebula/identity.ts";
+import type { OpenAuthority, Settled } from "../lib/pki/authority.ts";
 import type { ServiceSecrets } from "../lib/secrets/service-secrets.ts";
 import { baseRole } from "../roles/base/index.ts";
 import { dnsRole } from "../roles/dns/index.ts";
@@ -48,14 +49,35 @@ export const certificatesPlay = (): Play => ({
   roles: [certificateMonitoringRole],
 });
 
+/** What a run needs of the CA beyond the roles' view: the register brought up to date once its plays are done. */
+export type RunAuthority = CertAuthority & Pick<OpenAuthority, "pending" | "settle">;
+
+/** What the register learnt from the nodes (certificates they carry that it lacked, or had as pending), one line each. */
+export const registerLines = (settled: Settled[], check = false): string[] =>
+  settled.map(({ entry: e, was }) => {
+    const cert = `${e.name}'s certificate (${e.fingerprint.slice(0, 16)}..., ends ${e.notAfter.slice(0, 10)})`;
+    return was === "missing"
+      ? `${check ? "Would add" : "Added"} ${cert} to the CA's register: the node carries it and the register lacked it.`
+      : `${check ? "Would confirm" : "Confirmed"} ${cert} in the CA's register: sent by a run cut short, it is on the node.`;
+  });
+
+/**
+ * The register settled after a session's plays (every certificate they issued written, and those the nodes were found
+ * carrying added where it lacked them), its lines logged.
+ */
+export async function settleRegister(session: Session, ca: RunAuthority, log?: (line: string) => void): Promise<void> {
+  const check = !!session.options.check;
+  for (const line of registerLines(await ca.settle({ check }), check)) log?.(line);
+}
+
 /**
  * What deploy-hub runs: the hub, then relays, uplinks and clients (groups with hosts only), then the certificates'
- * view once every certificate the run issued is registered.
+ * view once every certificate the run issued, and every one a node carries, is registered.
  */
 export async function deployMesh(
   session: Session,
-  ca: CertAuthority & { pending: Promise<void>[] },
-  options: { secrets?: ServiceSecrets; hubOnly?: boolean } = {},
+  ca: RunAuthority,
+  options: { secrets?: ServiceSecrets; hubOnly?: boolean; log?: (line: string) => void } = {},
 ): Promise<HostRecap[]> {
   const plays = options.hubOnly
     ? [hubPlay(ca, options.secrets)]
@@ -63,7 +85,7 @@ export async function deployMesh(
   const recaps: HostRecap[][] = [];
   for (const play of plays)
     if (play.hosts.some((g) => session.inventory.groups[g]?.length)) recaps.push(await session.run(play));
-  await Promise.all(ca.pending);
+  await settleRegister(session, ca, options.log);
   if (session.inventory.groups.hub?.length) recaps.push(await session.run(certificatesPlay()));
   return mergeRecaps(...recaps);
 }

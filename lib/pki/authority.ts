@@ -1,8 +1,8 @@
 // The CA as roles use it: issue and check node certificates (roles/nebula/identity.ts's CertAuthority).
 import type { Secret } from "../command.ts";
 import { BANNERS, fromPem } from "./pem.ts";
-import { certFromPem, certToPem, signHostCert, verifyCert, type NebulaCert } from "./cert.ts";
-import { CaStore } from "./ca-store.ts";
+import { certFromPem, certToPem, fingerprint, signHostCert, verifyCert, type NebulaCert } from "./cert.ts";
+import { CaStore, entryOf, type IssuedEntry } from "./ca-store.ts";
 import { ed25519PublicOf, generateX25519 } from "./keys.ts";
 import { UserError } from "../errors.ts";
 import type { CertAuthority, CertRequest } from "../../roles/nebula/identity.ts";
@@ -11,11 +11,23 @@ const DAY = 86_400_000;
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
+/** A certificate a node carries that the register lacked (`missing`) or had as sent, not known to be there (`pending`). */
+export interface Settled {
+  entry: IssuedEntry;
+  was: "missing" | "pending";
+}
+
 /** The role's CertAuthority, plus the CA certificate, raw public keys of new pairs, and the register writes still under way. */
 export type OpenAuthority = Omit<CertAuthority, "generateKeyPair"> & {
   ca: NebulaCert;
   pending: Promise<void>[];
   generateKeyPair: typeof generateX25519;
+  /**
+   * Once a run's plays are done: waits for the register's writes, then adds every valid certificate of this CA that a
+   * node was found carrying and the register lacked or had only as pending (under `check`, writes nothing). Returns
+   * those it added or confirmed (or would).
+   */
+  settle(options?: { check?: boolean }): Promise<Settled[]>;
 };
 
 /**
@@ -28,6 +40,8 @@ export async function openAuthority(store: CaStore, unlock: string | Secret | Bu
   if (!ed25519PublicOf(caKey).equals(ca.details.publicKey))
     throw new UserError(`the CA key given does not belong to ${store.certFile}`);
   const pending: Promise<void>[] = [];
+  // What each node was found carrying (valid, this CA's), by name, until it is in the register or replaced this run.
+  const carried = new Map<string, NebulaCert>();
   return {
     ca,
     caCertPem: certToPem(ca),
@@ -49,8 +63,43 @@ export async function openAuthority(store: CaStore, unlock: string | Secret | Bu
       });
       return certToPem(cert);
     },
+    carries(certPem: string) {
+      let cert: NebulaCert;
+      try {
+        cert = certFromPem(certPem);
+      } catch {
+        return;
+      }
+      // Only this CA's valid certificates: a foreign or expired one is no certificate of ours to watch.
+      if (verifyCert(cert, ca).length === 0) carried.set(cert.details.name, cert);
+    },
+    async sending(certPem: string) {
+      const cert = certFromPem(certPem);
+      // What the node carries now is in the register first (it stays there until the new one has arrived), then the
+      // new one, pending. A certificate recorded but never delivered (the run cut short before it reached the node)
+      // is harmless: the node's own entry is kept beside it, the expiry watch sees both (so the older end still
+      // alerts), the hub's internet subnets count only when every entry of the hub has them, and the next run finds
+      // the node still without it, issues again and drops it.
+      const old = carried.get(cert.details.name);
+      carried.delete(cert.details.name);
+      if (old) await store.record(old);
+      await store.recordPending(cert);
+    },
     record(certPem: string) {
-      pending.push(store.record(certFromPem(certPem)));
+      pending.push(store.record(certFromPem(certPem)).then(() => undefined));
+    },
+    async settle(options = {}) {
+      await Promise.all(pending);
+      const added: Settled[] = [];
+      for (const [name, cert] of carried) {
+        carried.delete(name);
+        const fp = fingerprint(cert);
+        const known = store.issued().find((e) => e.fingerprint === fp);
+        if (known && !known.pending) continue;
+        if (!options.check) await store.record(cert);
+        added.push({ entry: entryOf(cert), was: known ? "pending" : "missing" });
+      }
+      return added;
     },
     problems(certPem: string, request: CertRequest, publicKeyPem: string | null, renewDays: number): string[] {
       let cert: NebulaCert;

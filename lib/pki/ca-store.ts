@@ -9,7 +9,10 @@ import type { Duration } from "./duration.ts";
 import { decryptPrivateKey, encryptPrivateKey, type Argon2Params, type Passphrase } from "./encrypted-key.ts";
 import { ed25519KeyFromPem, ed25519PublicOf } from "./keys.ts";
 
-/** One node's current certificate in issued.json. */
+/**
+ * A certificate in issued.json. A node has one entry, the certificate it carries; while a new one is on its way to it,
+ * also that one, marked `pending` (recorded before it is sent: the register is never behind the nodes).
+ */
 export interface IssuedEntry {
   name: string;
   /** "10.0.4.65/16" */
@@ -20,7 +23,26 @@ export interface IssuedEntry {
   /** ISO 8601 */
   notBefore: string;
   notAfter: string;
+  /**
+   * Signed and sent (or about to be), not yet known to be on the node: the entry it would replace stays until it is.
+   * Absent on entries written before this existed: those were recorded once on the node.
+   */
+  pending?: true;
 }
+
+/** A certificate as the register lists it. */
+export const entryOf = (cert: NebulaCert): IssuedEntry => {
+  const d = cert.details;
+  return {
+    name: d.name,
+    ip: d.ips[0] ?? "",
+    groups: d.groups,
+    subnets: d.subnets,
+    fingerprint: fingerprint(cert),
+    notBefore: d.notBefore.toISOString(),
+    notAfter: d.notAfter.toISOString(),
+  };
+};
 
 const DAY = 86_400_000;
 export const MIN_PASSPHRASE_LENGTH = 8;
@@ -122,7 +144,7 @@ export class CaStore {
     } catch (err) {
       throw new UserError(
         `${this.issuedFile} is not valid JSON: ${(err as Error).message}`,
-        "restore it from a backup, or remove it (it is rebuilt as nodes are enrolled again)",
+        "restore it from a backup, or remove it: the next tasks/deploy-hub.ts rebuilds it from the certificates the nodes carry",
       );
     }
     if (!Array.isArray(entries)) throw new UserError(`${this.issuedFile} should hold a list of issued certificates`);
@@ -134,23 +156,37 @@ export class CaStore {
     }));
   }
 
-  /** Records a node's certificate (replacing its earlier one) under a lock: two enrollments may sign at once. */
-  async record(cert: NebulaCert): Promise<void> {
-    const d = cert.details;
-    const entry: IssuedEntry = {
-      name: d.name,
-      ip: d.ips[0] ?? "",
-      groups: d.groups,
-      subnets: d.subnets,
-      fingerprint: fingerprint(cert),
-      notBefore: d.notBefore.toISOString(),
-      notAfter: d.notAfter.toISOString(),
-    };
-    await withLock(`${this.issuedFile}.lock`, () => {
-      const entries = this.issued().filter((e) => e.name !== entry.name);
-      entries.push(entry);
-      entries.sort((a, b) => a.name.localeCompare(b.name));
-      writeFileAtomic(this.issuedFile, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
+  /**
+   * The node carries this certificate (it was delivered, or a run found it there): it becomes the node's one entry, any
+   * other of that name (the one it replaced, a pending one that never arrived) goes. False when the register already
+   * said exactly so (nothing written).
+   */
+  async record(cert: NebulaCert): Promise<boolean> {
+    const entry = entryOf(cert);
+    return this.#update((entries) => [...entries.filter((e) => e.name !== entry.name), entry]);
+  }
+
+  /**
+   * A certificate about to be sent to its node: added as pending beside what the node had. Recorded before the node
+   * has it, so an enrollment cut short after delivery leaves nothing on a node that the register lacks.
+   */
+  async recordPending(cert: NebulaCert): Promise<boolean> {
+    const entry: IssuedEntry = { ...entryOf(cert), pending: true };
+    return this.#update((entries) =>
+      entries.some((e) => e.fingerprint === entry.fingerprint) ? entries : [...entries, entry],
+    );
+  }
+
+  /** Read, change and write the register under its lock (two enrollments may sign at once); false if unchanged. */
+  async #update(change: (entries: IssuedEntry[]) => IssuedEntry[]): Promise<boolean> {
+    return withLock(`${this.issuedFile}.lock`, () => {
+      const before = this.issued();
+      const after = [...change(before)].sort(
+        (a, b) => a.name.localeCompare(b.name) || Number(!!a.pending) - Number(!!b.pending),
+      );
+      if (existsSync(this.issuedFile) && JSON.stringify(after) === JSON.stringify(before)) return false;
+      writeFileAtomic(this.issuedFile, `${JSON.stringify(after, null, 2)}\n`, { mode: 0o600 });
+      return true;
     });
   }
 

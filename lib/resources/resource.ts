@@ -17,6 +17,11 @@ export interface Plan {
   /** One line saying what will change, e.g. "mode 0644 -> 0600". */
   summary?: string;
   diff?: FileDiff;
+  /**
+   * Runs on the installer's side before the change is sent to the host (never under --check), awaited: what must be
+   * known on this side before the host has it, e.g. a certificate entered in the CA's register.
+   */
+  beforeApply?: () => Promise<void> | void;
   /** Runs on the installer's side once the change is applied on the host (never under --check), e.g. to record an issued certificate. */
   onApplied?: () => void;
 }

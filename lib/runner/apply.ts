@@ -31,6 +31,8 @@ export async function applySteps(
     step: { label: `handler: ${name}`, commands: [handler.command] },
   }));
   const { script, parse } = applyScript(steps, handlerSteps, record);
+  // Before the host gets anything (a run killed mid-script must not leave the host ahead of this side's records).
+  for (const c of changes) await c.plan.beforeApply?.();
   const result = await run.transport.run(SCRIPT_SHELL, { stdin: script.render() });
   const outcome = parse(result.stdout);
   const entries: Entry[] = [

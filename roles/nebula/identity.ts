@@ -21,8 +21,18 @@ export interface CertAuthority {
   generateKeyPair(): { publicKeyPem: string; privateKeyPem: Secret };
   /** Signs a certificate for the public key (PEM). */
   issue(request: CertRequest, publicKeyPem: string): string;
+  /**
+   * Enters a certificate in the register just before it is sent to the node (awaited: the node never has a
+   * certificate the register lacks).
+   */
+  sending(certPem: string): Promise<void>;
   /** Records an issued certificate once it is on the node (for renewal and expiry alerts). */
   record(certPem: string): void;
+  /**
+   * The certificate the node carries now, as gathered (kept in memory: the register gets it if it lacks it, once the
+   * run is done, or before a replacement is sent). The register is rebuilt from the nodes this way.
+   */
+  carries(certPem: string): void;
   /** Why this certificate does not do for the request (empty: it does), renewing when it ends within renewDays. */
   problems(certPem: string, request: CertRequest, publicKeyPem: string | null, renewDays: number): string[];
 }
@@ -47,6 +57,7 @@ export function nebulaIdentity(spec: IdentitySpec): Resource {
       const certPem = read(cert);
       const pubPem = read(pub);
       const keyState = read(key);
+      if (certPem !== null) spec.ca.carries(certPem);
       const problems =
         certPem === null || pubPem === null || !keyState.exists
           ? ["no certificate or key yet"]
@@ -61,6 +72,7 @@ export function nebulaIdentity(spec: IdentitySpec): Resource {
       const issued = spec.ca.issue(spec.request, pair.publicKeyPem);
       return {
         summary: problems.join("; "),
+        beforeApply: () => spec.ca.sending(issued),
         onApplied: () => spec.ca.record(issued),
         commands: [
           writeFileCommand({
