@@ -20,3 +20,19 @@ export async function waitFor<T>(
     await pause(everyMs);
   }
 }
+
+/**
+ * Waits until something listens on TCP `port` where `exec` runs (a lab namespace or a Debian host: iproute2's ss).
+ * For daemons started in the background, such as `iperf3 -s -D`, which returns before it listens.
+ */
+export async function untilListening(
+  where: { exec(cmd: string): Promise<{ stdout: string }> },
+  port: number,
+  { timeoutMs = 10_000 } = {},
+): Promise<void> {
+  await waitFor(
+    `a TCP listener on port ${port}`,
+    async () => (await where.exec(`ss -Hltn 'sport = :${port}'`)).stdout.includes(`:${port}`),
+    { timeoutMs },
+  );
+}

@@ -25,6 +25,7 @@ import { routingDefaults } from "../../roles/routing/defaults.ts";
 import { labAccess } from "../../scripts/failover/lab-access.ts";
 import { formatReport, runFailoverTest } from "../../scripts/failover/scenario.ts";
 import { failoverUplinks } from "../../scripts/failover/uplinks.ts";
+import { untilListening } from "../helpers/poll.ts";
 
 const PASSPHRASE = "routing lab CA passphrase";
 const SERVICES = "198.51.100.10";
@@ -395,8 +396,9 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
   it("QoS: a voice-class ping stays fast while a bulk download saturates the hub's LAN", async () => {
     const pidfile = `${lab.dir}/qos-iperf.pid`;
     await lab.services.exec(`iperf3 -s -D -1 -p 5201 --pidfile ${pidfile}`);
-    await sleep(300);
+    await untilListening(lab.services, 5201);
     const bulk = kitchen(`iperf3 -c ${SERVICES} -R -P 4 -t 8 -f k`);
+    // Not a wait for a condition: the pings sample the download's steady middle (2-5 s of its 8 s), not its ramp.
     await sleep(2000);
     const ping = (flags: string) => kitchen(`ping -n -q ${flags} -i 0.1 -c 30 ${SERVICES}`);
     const [ef, plain] = await Promise.all([ping("-Q 0xb8"), ping("-s 1000")]);
@@ -435,9 +437,10 @@ describe("routing over the uplinks, failover and QoS in the lab", () => {
     try {
       const pidfile = `${lab.dir}/qos-up-iperf.pid`;
       await lab.services.exec(`iperf3 -s -D -1 -p 5202 --pidfile ${pidfile}`);
-      await sleep(300);
+      await untilListening(lab.services, 5202);
       // UDP at twice the donation, marked bulk (CS1): that class's queue is full the whole time.
       const bulk = kitchen(`iperf3 -c ${SERVICES} -p 5202 -u -b 10M -l 1150 --tos 0x20 -t 8 -f k`);
+      // The pings sample the flood's steady middle, not its start (as above).
       await sleep(2000);
       const ping = (flags: string) => kitchen(`ping -n -q ${flags} -i 0.1 -c 30 ${SERVICES}`);
       const [ef, plain] = await Promise.all([ping("-Q 0xb8"), ping("-Q 0x20 -s 1000")]);

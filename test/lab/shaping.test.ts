@@ -24,7 +24,7 @@ import { countersCommand, crossings, parseCounters } from "../../scripts/shaping
 import { measureUplink, type UplinkResult } from "../../scripts/shaping/uplink.ts";
 import { FILL_MARGIN } from "../../scripts/shaping/verdict.ts";
 import { Cleanups } from "../../scripts/test-common/cleanup.ts";
-import { waitFor } from "../helpers/poll.ts";
+import { untilListening, waitFor } from "../helpers/poll.ts";
 
 const PASSPHRASE = "lab CA passphrase shaping";
 // Up and down differ on each uplink, so a cap on the wrong direction fails. The fast download is 30 Mbit: on a CI
@@ -148,10 +148,12 @@ beforeAll(async () => {
     ],
   });
   ca = await openInventoryCa(loadInventory(lab.inventoryPath), { create: true });
-  const started = await lab.services.exec(
-    "iperf3 -s -D -p 5201 --pidfile /tmp/meshisp-shaping-iperf3.pid && sleep 0.3 && cat /tmp/meshisp-shaping-iperf3.pid",
+  await lab.services.exec("iperf3 -s -D -p 5201 --pidfile /tmp/meshisp-shaping-iperf3.pid");
+  // iperf3 -D returns before the daemon listens and writes its pidfile.
+  await untilListening(lab.services, 5201);
+  servicesIperfPid = await waitFor("iperf3's pidfile", async () =>
+    (await lab.services.exec("cat /tmp/meshisp-shaping-iperf3.pid 2>/dev/null")).stdout.trim(),
   );
-  servicesIperfPid = started.stdout.trim();
 }, 300_000);
 afterAll(async () => {
   if (/^\d+$/.test(servicesIperfPid)) await lab?.services.exec(`kill ${servicesIperfPid}`);
@@ -346,10 +348,12 @@ describe("uplink shaping on the pilot's network", () => {
     // seconds only (no `ping -i 0.2`, no `sleep 0.5`), so the default one-second interval.
     await lab.host("hub").exec(`iperf3 -s -1 -D -B ${hubIp} -p 5299 --pidfile ${pidfile}`);
     try {
+      await untilListening(lab.host("hub"), 5299);
+      // The pings start 3 s into the 9 s upload: they sample its full queue, not its start.
       const out = (
         await lab
           .host("up-remote")
-          .exec(`sleep 1; iperf3 -c ${hubIp} -p 5299 -t 9 -R >/dev/null 2>&1 & sleep 3; ping -c 5 ${hubIp}; wait`)
+          .exec(`iperf3 -c ${hubIp} -p 5299 -t 9 -R >/dev/null 2>&1 & sleep 3; ping -c 5 ${hubIp}; wait`)
       ).stdout;
       const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(out);
       expect(rtt, out).not.toBeNull();
