@@ -14,7 +14,7 @@ const CUT_TABLE = "meshisp_failover_test";
 const RADIO_TABLE = "meshisp_failover_radio";
 /** A whole second (BusyBox's sleep) for the cut command's answer to come back before the radio drops. */
 const RADIO_DELAY_SECONDS = 1;
-/** How long a radio cut lasts unless given: the scenario's longest use (every uplink cut one after another, then the failover limit plus 1 s measured). */
+/** How long a radio cut lasts unless given: the scenario's longest use (every uplink cut one after another, then the failover limit plus 0.5 s measured). */
 export const DEFAULT_RADIO_CUT_SECONDS = 15;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

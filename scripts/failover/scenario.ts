@@ -67,10 +67,12 @@ export interface FailoverOptions {
 }
 
 /**
- * How long after a cut the probes keep watching, beyond the failover limit: a recovery a little late is then reported
- * with its figure ("3.40 s (limit 3.00 s)") rather than as "never".
+ * How long after a cut the probes keep watching, beyond the failover limit. Not longer: on the live mesh a radio cut
+ * lifts itself after --radio-cut-seconds (6 in the routing lab test), and in the every-uplink cut the first router's
+ * radio may come back soon after; the connections broken by that return (the backup's flows forgotten) must not
+ * count as the cut's.
  */
-const OBSERVE_AFTER_LIMIT_SECONDS = 1;
+const OBSERVE_AFTER_LIMIT_SECONDS = 0.5;
 /** How long the test waits for an uplink back upstream to return to the route (its limit is recoverySeconds). */
 const RETURN_WAIT_SECONDS = 15;
 
