@@ -33,8 +33,10 @@ const until = async (what: string, ok: () => boolean, ms = 20_000) => {
 const holder = (lock: string, log: string, go: string, holdMs: number): ChildProcess =>
   spawn(process.execPath, ["--import", "tsx", HOLDER, lock, log, go, String(holdMs)], {
     cwd: process.cwd(),
-    stdio: "inherit",
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
   });
+/** Resolves once the holder has started and is waiting for `go` (it says so over IPC). */
+const started = (child: ChildProcess) => new Promise<void>((resolve) => child.once("message", () => resolve()));
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) =>
     child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code)),
@@ -121,8 +123,8 @@ describe("withLock", () => {
         JSON.stringify({ host: hostname(), boot: BOOT, pid: dead.pid, start: dead.start, nonce: `stale${round}` }),
       );
       const racers = [holder(lock, log, go, 150), holder(lock, log, go, 150)];
-      // Let both start (tsx takes a while) before they race.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Both started (tsx takes a while) before they race.
+      await Promise.all(racers.map(started));
       writeFileSync(go, "");
       expect(await Promise.all(racers.map(exited))).toEqual([0, 0]);
       const lines = readFileSync(log, "utf8").trim().split("\n");

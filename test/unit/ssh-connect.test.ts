@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { TransportError } from "../../lib/errors.ts";
 import { HandshakeGate } from "../../lib/transport/handshake-gate.ts";
 import { SshTransport, type AttemptTiming } from "../../lib/transport/ssh.ts";
+import { waitFor } from "../helpers/poll.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "meshisp-connect-"));
 const hostKey = ssh2.utils.generateKeyPairSync("ed25519").private;
@@ -123,7 +124,8 @@ describe("SshTransport.connect", () => {
         connect(port, { gate, pinName: `q-${i}`, policy: { ...quick, attempts: 1 } }).done.catch((e: Error) => e),
       ),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // The server sees each close a moment after the client gave up.
+    await waitFor("the server to see every connection closed", () => opened.every((o) => o.closed !== undefined));
     expect(results.every((r) => r instanceof TransportError && /slow, not down/.test(r.message))).toBe(true);
     expect(gate.peak).toBe(2);
     expect(opened.length).toBe(6);
