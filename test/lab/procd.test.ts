@@ -281,7 +281,7 @@ describe("respawn (procd-respawn-and-stop.md)", () => {
         await h.exec("/etc/init.d/fxk start");
         const out = (
           await h.exec(`. /tmp/timing.sh; p=$(${pidsCmd("86404")}); t0=$(up); kill -KILL $p
-$B sleep 1; ubus call service list '{"name":"fxk"}' > /tmp/fxk.waiting
+n=0; while ubus call service list '{"name":"fxk"}' > /tmp/fxk.waiting; ! grep -q '"running": false' /tmp/fxk.waiting && [ $n -lt 100 ]; do $B sleep 0.05; n=$((n + 1)); done
 n=0; while :; do q=$(${pidsCmd("86404")}); [ -n "$q" ] && [ "$q" != "$p" ] && break; [ $n -gt 200 ] && break; $B sleep 0.05; n=$((n + 1)); done
 echo "$p $q $t0 $(started $q)"`)
         ).stdout

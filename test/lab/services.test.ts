@@ -9,6 +9,7 @@ import { loadInventory } from "../../lib/inventory/load.ts";
 import { addMeshHost } from "../../lib/inventory/edit.ts";
 import { hubPlay } from "../../tasks/plays.ts";
 import { STACK_SERVICES } from "../../roles/docker/compose.ts";
+import { waitFor } from "../helpers/poll.ts";
 import { pilotMeshUp, type PilotMesh } from "./pilot-mesh.ts";
 
 const PASSPHRASE = "lab CA passphrase services";
@@ -169,12 +170,11 @@ describe("the hub's local services on the pilot's network", () => {
       await hub.exec(
         "setsid prometheus-node-exporter --web.listen-address=10.0.4.1:9100 >/tmp/node-exporter.log 2>&1 < /dev/null &",
       );
-      for (
-        let i = 0;
-        i < 30 && (await hub.exec("wget -q -T 1 -O /dev/null http://10.0.4.1:9100/metrics")).code !== 0;
-        i++
-      )
-        await new Promise((r) => setTimeout(r, 200));
+      await waitFor(
+        "the node exporter answering on 10.0.4.1:9100",
+        async () => (await hub.exec("wget -q -T 1 -O /dev/null http://10.0.4.1:9100/metrics")).code === 0,
+        { timeoutMs: 15_000, everyMs: 200 },
+      );
     }
 
     const plain = await script([]);
@@ -193,8 +193,11 @@ describe("the hub's local services on the pilot's network", () => {
   it("fails, by name, a declared service that is not running", async () => {
     const hub = lab.host("hub");
     await hub.exec("kill $(cat /run/redis-lab.pid)");
-    for (let i = 0; i < 20 && (await hub.exec("redis-cli -h 127.0.0.1 ping")).stdout.includes("PONG"); i++)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor(
+      "redis to stop answering",
+      async () => !(await hub.exec("redis-cli -h 127.0.0.1 ping")).stdout.includes("PONG"),
+      { everyMs: 100 },
+    );
     const run = await script([]);
     expect(run.code, run.out).toBe(1);
     expect(run.out).toMatch(/^FAIL  redis\s+probe redis-cli at 127\.0\.0\.1:6379 exited/m);
