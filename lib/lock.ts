@@ -50,7 +50,8 @@ const running = (pid: number) => {
   }
 };
 
-const me = (): LockOwner => ({
+/** This process as a lock's owner, with a fresh nonce (one per holding). */
+export const lockOwner = (): LockOwner => ({
   host: hostname(),
   boot: BOOT,
   pid: process.pid,
@@ -125,7 +126,7 @@ function tryAcquire(file: string, owner: LockOwner): boolean {
   const held = parseOwner(text);
   if (!held || !ownerGone(held)) return false;
   const breakFile = `${file}.break-${held.nonce}`;
-  const breaker = me();
+  const breaker = lockOwner();
   if (!tryAcquire(breakFile, breaker)) return false;
   try {
     // Under the break claim no one else can remove or replace this holding: re-read, then remove it.
@@ -136,21 +137,40 @@ function tryAcquire(file: string, owner: LockOwner): boolean {
   return create(file, owner);
 }
 
+function timedOut(file: string, timeoutMs: number): UserError {
+  const held = parseOwner(read(file) ?? "");
+  const who = held ? `process ${held.pid}${held.host === hostname() ? "" : ` on ${held.host}`}` : "an unknown process";
+  return new UserError(
+    `${file} has been locked by ${who} for ${timeoutMs / 1000} s`,
+    "another enrollment or run is using it; try again, or remove the lock if that process is gone",
+  );
+}
+
+/**
+ * As withLock, blocking the thread while it waits: for a few reads and writes of a small file held for microseconds
+ * (the run lock's table), and usable in an exit handler, where nothing asynchronous runs any more.
+ */
+export function withLockSync<T>(file: string, work: () => T, timeoutMs = 10_000): T {
+  const deadline = Date.now() + timeoutMs;
+  const owner = lockOwner();
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let wait = 1; !tryAcquire(file, owner); wait = Math.min(wait * 2, 50)) {
+    if (Date.now() > deadline) throw timedOut(file, timeoutMs);
+    Atomics.wait(nap, 0, 0, wait + Math.random() * wait);
+  }
+  try {
+    return work();
+  } finally {
+    removeIf(file, owner.nonce);
+  }
+}
+
 /** Runs `work` while holding `file`; waits (jittered back-off) up to `timeoutMs` for a live holder. */
 export async function withLock<T>(file: string, work: () => T | Promise<T>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  const owner = me();
+  const owner = lockOwner();
   for (let wait = 5; !tryAcquire(file, owner); wait = Math.min(wait * 2, 200)) {
-    if (Date.now() > deadline) {
-      const held = parseOwner(read(file) ?? "");
-      const who = held
-        ? `process ${held.pid}${held.host === hostname() ? "" : ` on ${held.host}`}`
-        : "an unknown process";
-      throw new UserError(
-        `${file} has been locked by ${who} for ${timeoutMs / 1000} s`,
-        "another enrollment or run is using it; try again, or remove the lock if that process is gone",
-      );
-    }
+    if (Date.now() > deadline) throw timedOut(file, timeoutMs);
     await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
   }
   try {

@@ -95,3 +95,31 @@ export async function updateHost(file: string, name: string, fields: Partial<Hos
     saveInventoryDocument(file, doc);
   });
 }
+
+/**
+ * Sets vars of an existing host's own entry, one key path each (["bandwidth", "up_mbit"]), under the lock, keeping
+ * comments and every other var. Group vars are left alone: the host's own value is what it gets from now on.
+ */
+export async function setHostVars(
+  file: string,
+  name: string,
+  values: { path: readonly string[]; value: unknown }[],
+): Promise<void> {
+  if (values.length === 0) return;
+  await withLock(`${file}.lock`, () => {
+    const host = loadInventory(file).hosts.find((h) => h.name === name);
+    if (!host) throw new UserError(`no host ${name} in ${file}`);
+    const doc = parseDocument(readFileSync(file, "utf8"));
+    const entry = ["groups", host.group, "hosts", name];
+    if (!isMap(doc.getIn(entry))) doc.setIn(entry, doc.createNode({}));
+    for (const { path, value } of values) {
+      // The maps on the way made where missing (a host entry without vars, vars without bandwidth).
+      for (let i = 1; i <= path.length; i++) {
+        const at = [...entry, "vars", ...path.slice(0, i - 1)];
+        if (!isMap(doc.getIn(at))) doc.setIn(at, doc.createNode({}));
+      }
+      doc.setIn([...entry, "vars", ...path], doc.createNode(value));
+    }
+    saveInventoryDocument(file, doc);
+  });
+}

@@ -9,8 +9,9 @@ import { caStoreFor } from "../../lib/pki/passphrase.ts";
 import { mergeRecaps, type HostRecap } from "../../lib/runner/report.ts";
 import { Session, type SessionOptions } from "../../lib/runner/session.ts";
 import { INTERNET_HALVES } from "../../roles/nebula/client-internet.ts";
-import type { CertAuthority } from "../../roles/nebula/identity.ts";
-import { clientPlay } from "../plays.ts";
+import { withRunLock } from "../../lib/run-lock.ts";
+import { clientPlay, settleRegister, type RunAuthority } from "../plays.ts";
+import { changedAnswers, CLIENT_ANSWERS, describeChanges, saveAnswers } from "./answers.ts";
 import { describeRouter } from "./checks.ts";
 import { clientProblems } from "./client-checks.ts";
 import { awaitHubPing, firstContact } from "./contact.ts";
@@ -46,19 +47,29 @@ export interface ClientEnrollResult {
  */
 export function hubCarriesInternet(inventory: Inventory): boolean {
   const hub = inventory.hosts.find((h) => h.group === "hub");
-  const entry =
-    hub &&
-    caStoreFor(inventory)
-      .issued()
-      .find((e) => e.name === hub.name);
-  return !!entry && INTERNET_HALVES.every((s) => entry.subnets.includes(s));
+  // Every entry of the hub's: one still pending (sent, not known to be there) may not be what the hub carries.
+  const entries = caStoreFor(inventory)
+    .issued()
+    .filter((e) => e.name === hub?.name);
+  return entries.length > 0 && entries.every((e) => INTERNET_HALVES.every((s) => e.subnets.includes(s)));
 }
 
-export async function enrollClient(
+/** Enrolls the machine, holding the inventory's run lock beside other enrollments (as enrollUplink does). */
+export const enrollClient = (
   req: ClientEnrollRequest,
-  ca: CertAuthority & { pending: Promise<void>[] },
+  ca: RunAuthority,
   log: (line: string) => void,
   options: SessionOptions = {},
+): Promise<ClientEnrollResult> =>
+  withRunLock(req.inventoryFile, { mode: "shared", command: "tasks/enroll-client.ts", log }, () =>
+    enroll(req, ca, log, options),
+  );
+
+async function enroll(
+  req: ClientEnrollRequest,
+  ca: RunAuthority,
+  log: (line: string) => void,
+  options: SessionOptions,
 ): Promise<ClientEnrollResult> {
   const inventory = loadInventory(req.inventoryFile);
   if (!inventory.sshKey)
@@ -93,6 +104,12 @@ export async function enrollClient(
     vars: { member: req.member, ...(req.internetViaMesh ? { client_internet_via_mesh: true } : {}) },
   });
   log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
+  // Enrolled before with another name or contact for the member: this run writes the new ones (and says so).
+  const changes = added ? [] : changedAnswers(host.vars, { member: req.member }, CLIENT_ANSWERS);
+  if (changes.length) {
+    await saveAnswers(req.inventoryFile, host.name, changes);
+    log(`${host.name} was enrolled before with other answers; this run changes ${describeChanges(changes)}.`);
+  }
   const wants = host.vars.client_internet_via_mesh === true;
   if (!added && wants !== req.internetViaMesh)
     log(
@@ -137,18 +154,19 @@ export async function enrollClient(
       `check that the machine reaches the internet and that UDP is not blocked; logs: ${nebulaLogHint(facts.os, "nebula-mesh")}`,
     );
     log(`${host.name} reaches the hub at ${hubIp} over the mesh.`);
-    await Promise.all(ca.pending);
+    await settleRegister(session, ca, log);
     const cert = caStoreFor(fresh)
       .issued()
-      .find((e) => e.name === host.name);
+      .find((e) => e.name === host.name && !e.pending);
     if (!cert)
       throw new UserError(
         `${host.name}'s certificate is not in the CA's register (${caStoreFor(fresh).issuedFile})`,
         "run the same command again",
       );
 
+    const member = fresh.hosts.find((h) => h.name === host.name)!.vars.member as ClientEnrollRequest["member"];
     const summary = [
-      `${host.name} (mesh IP ${host.meshIp}) is on the mesh, for ${req.member.name} (${req.member.contact}).`,
+      `${host.name} (mesh IP ${host.meshIp}) is on the mesh, for ${member.name} (${member.contact}).`,
       `Its Nebula certificate ${cert.fingerprint.slice(0, 16)}... ends ${cert.notAfter.slice(0, 10)}; recorded in ${caStoreFor(fresh).issuedFile}.`,
       !wants
         ? "Its internet stays on the member's own line (client_internet_via_mesh is off)."

@@ -9,10 +9,11 @@ import { lineInFile } from "../../lib/resources/line.ts";
 import { mergeRecaps, type HostRecap } from "../../lib/runner/report.ts";
 import { Session, type ReachOverride, type SessionOptions } from "../../lib/runner/session.ts";
 import { withLock } from "../../lib/lock.ts";
+import { withRunLock } from "../../lib/run-lock.ts";
 import { renderTemplate } from "../../lib/template.ts";
 import type { Transport } from "../../lib/transport/types.ts";
-import type { CertAuthority } from "../../roles/nebula/identity.ts";
-import { certificatesPlay, hubPlay, uplinkPlay } from "../plays.ts";
+import { certificatesPlay, hubPlay, settleRegister, uplinkPlay, type RunAuthority } from "../plays.ts";
+import { changedAnswers, describeChanges, saveAnswers, UPLINK_ANSWERS } from "./answers.ts";
 import { describeRouter, routerProblems } from "./checks.ts";
 import { awaitHubPing, firstContact } from "./contact.ts";
 import { addUplinkWithRadio, decideRadioPort, syncRadioVars, type RadioChoice } from "./radio.ts";
@@ -100,11 +101,25 @@ async function setRootPassword(transport: Transport, password: string): Promise<
     );
 }
 
-export async function enrollUplink(
+/**
+ * Enrolls the router, holding the inventory's run lock beside other enrollments (lib/run-lock.ts): a playbook run
+ * against the same inventory waits for it, and it for a playbook.
+ */
+export const enrollUplink = (
   req: EnrollRequest,
-  ca: CertAuthority & { pending: Promise<void>[] },
+  ca: RunAuthority,
   log: (line: string) => void,
   options: SessionOptions = {},
+): Promise<EnrollResult> =>
+  withRunLock(req.inventoryFile, { mode: "shared", command: "tasks/enroll-uplink.ts", log }, () =>
+    enroll(req, ca, log, options),
+  );
+
+async function enroll(
+  req: EnrollRequest,
+  ca: RunAuthority,
+  log: (line: string) => void,
+  options: SessionOptions,
 ): Promise<EnrollResult> {
   const inventory = loadInventory(req.inventoryFile);
   if (!inventory.sshKey)
@@ -153,6 +168,17 @@ export async function enrollUplink(
     radioPort.device,
   );
   log(`${added ? "Added" : "Found"} ${host.name} in ${req.inventoryFile} with mesh IP ${host.meshIp}`);
+  // Enrolled before with other answers: this run applies the new ones (the inventory now, the router and the hub from
+  // it below, the card from it at the end), and says what changes.
+  const changes = added
+    ? []
+    : changedAnswers(host.vars, { volunteer: req.volunteer, bandwidth: req.bandwidth }, UPLINK_ANSWERS);
+  if (changes.length) {
+    await saveAnswers(req.inventoryFile, host.name, changes);
+    log(
+      `${host.name} was enrolled before with other answers; this run changes ${describeChanges(changes)} (in ${req.inventoryFile}, then on the router and the hub).`,
+    );
+  }
   const radio = added
     ? host.vars.radio_device
       ? host.vars
@@ -231,7 +257,7 @@ export async function enrollUplink(
               log(
                 `WARNING: the hub could not be updated through ${host.name} over the mesh (${hubRecaps.map((r) => r.error).join("; ")}); a maintainer must run tasks/deploy-hub.ts`,
               );
-            await Promise.all(ca.pending);
+            await settleRegister(now, ca, log);
             // The new certificate is in the register now: the hub's Prometheus learns when it ends.
             if (hubUpdated) recaps.push(await now.run(certificatesPlay()));
           } finally {
@@ -241,12 +267,14 @@ export async function enrollUplink(
         HUB_LOCK_WAIT_MS,
       );
     }
-    await Promise.all(ca.pending);
+    await settleRegister(session, ca, log);
+    // The card says what the router was set up with: the inventory's values, never the answers as typed.
+    const vars = fresh.hosts.find((h) => h.name === host.name)!.vars;
     const card = renderTemplate("enroll/reference-card.hbs", {
       name: host.name,
       mesh_ip: host.meshIp,
-      volunteer: req.volunteer,
-      bandwidth: req.bandwidth,
+      volunteer: vars.volunteer,
+      bandwidth: vars.bandwidth,
       date: new Date().toISOString().slice(0, 10),
       community: (fresh.vars.community_name as string | undefined) ?? "Stone Soup Kitchen",
       support_contact: (fresh.vars.support_contact as string | undefined) ?? "the Stone Soup Kitchen mesh team",
