@@ -7,6 +7,7 @@ import { closest } from "./inventory/locate.ts";
 import { selectHosts } from "./inventory/select.ts";
 import type { Inventory } from "./inventory/types.ts";
 import { mergeVars, parseExtraVar } from "./inventory/vars.ts";
+import { withPlaybookLock } from "./run-lock.ts";
 import { handleInterrupts } from "./interrupt.ts";
 import { Session, type SessionOptions, type WouldPin } from "./runner/session.ts";
 import { exitCode, formatRecap, verdict, type HostRecap } from "./runner/report.ts";
@@ -131,7 +132,11 @@ export async function runPlaybook<O extends Options>(
       output: "listr",
     };
     session = new Session(inventory, { ...options, signal: interrupts.signal }); // reads and checks the login key, before any host is dialled
-    const recaps = await definition.run(session, args);
+    // One run at a time per inventory (lib/run-lock.ts): a second one waits for this one, or refuses naming it.
+    const running = session;
+    const recaps = await withPlaybookLock(inventory.file, definition.command, !!options.check, () =>
+      definition.run(running, args),
+    );
     const interrupted = interrupts.signal.aborted;
     console.log(`\nRECAP${options.check ? " (check mode: nothing was changed)" : ""}\n${formatRecap(recaps)}`);
     for (const r of recaps.filter((r) => r.error && !r.interrupted)) console.error(`\n${r.host}: ${r.error}`);
