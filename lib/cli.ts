@@ -81,6 +81,7 @@ export async function runPlaybook<O extends Options>(
   definition: PlaybookDefinition<O>,
   argv = process.argv.slice(2),
 ): Promise<never> {
+  describeForBuild(`npx tsx ${definition.command}`, { ...COMMON, ...(definition.options ?? {}) }, helpOf(definition));
   let session: Session | undefined;
   // The first Ctrl-C stops the run cleanly (its recap, then Interrupted's sentence, exit 130); a second quits at once.
   const interrupts = handleInterrupts((err) => process.exit(reportError(err)));
@@ -98,9 +99,7 @@ export async function runPlaybook<O extends Options>(
     }
     const args = parsed.values as Record<string, unknown>;
     if (args.help) {
-      console.log(
-        `${definition.summary}\n\nUsage: npx tsx ${definition.command} [options]\n${definition.help ?? ""}${COMMON_HELP}`,
-      );
+      console.log(helpOf(definition));
       process.exit(0);
     }
     const list = (v: unknown) =>
@@ -158,6 +157,20 @@ function wouldPinLines(pins: readonly WouldPin[]): string {
     `\nNew host keys (check mode: trusted for this run only, not written; a real run pins them in ${pins[0].file}):`,
     ...pins.map((p) => `  ${p.name.padEnd(width)}  ${p.keyType}  ${p.fingerprint}`),
   ].join("\n");
+}
+
+const helpOf = (d: PlaybookDefinition<Options>) =>
+  `${d.summary}\n\nUsage: npx tsx ${d.command} [options]\n${d.help ?? ""}${COMMON_HELP}`;
+
+/**
+ * scripts/build.ts asks each built command for its flags and --help text (MESHISP_DESCRIBE set), so the command's
+ * launcher answers --help and refuses a bad flag without loading the rest (node's own start, not seconds). A command
+ * with its own main (enrollment) calls it before anything else too, with what its parseArgs takes and prints.
+ */
+export function describeForBuild(command: string, options: Options, help: string): void {
+  if (!process.env.MESHISP_DESCRIBE) return;
+  process.stdout.write(JSON.stringify({ command, options, help }));
+  process.exit(0);
 }
 
 /** The one place an error becomes text: user mistakes without a stack, everything else with one. */

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { homedir } from "node:os";
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { UserError } from "../errors.ts";
 import { VARS_SCHEMA } from "../../inventory/known-vars.ts";
 import { inventoryProblems } from "./checks.ts";
@@ -19,9 +19,18 @@ const schema = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "inventory", "schema.json"), "utf8"),
 );
 schema.definitions.vars = VARS_SCHEMA;
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-const validate = ajv.compile(schema);
-const validateVars = ajv.compile({ ...VARS_SCHEMA, definitions: schema.definitions });
+// Compiled on first use, not at import: compiling takes about a second, which a command that only prints --help or
+// refuses a flag should not pay.
+let compiled: { validate: ValidateFunction; validateVars: ValidateFunction } | undefined;
+function validators() {
+  if (compiled) return compiled;
+  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+  compiled = {
+    validate: ajv.compile(schema),
+    validateVars: ajv.compile({ ...VARS_SCHEMA, definitions: schema.definitions }),
+  };
+  return compiled;
+}
 
 interface RawHost {
   address?: string;
@@ -197,6 +206,7 @@ function extraVarsProblems(extraVars: Record<string, unknown>): string[] {
     const p = describeAjvError(e, NO_LINES);
     return `${p.path ? `-e ${p.path}` : label(e)}: ${p.problem}`;
   };
+  const { validateVars } = validators();
   return validateVars(extraVars)
     ? []
     : (validateVars.errors ?? []).filter((e) => e.keyword !== "required" && e.keyword !== "if").map(describe);
@@ -230,6 +240,7 @@ export function loadInventory(fileArg: string, options: { extraVars?: Record<str
           "the top level must be a mapping with 'groups' (and optionally vars, ssh_key, known_hosts), not a list or a value",
       },
     ]);
+  const { validate } = validators();
   if (!validate(data))
     fail(
       file,
