@@ -145,7 +145,7 @@ function release(file: string, nonce: string): void {
 }
 
 /** Who holds the run lock now (gone holders left out), without writing anything: --check only says so. */
-export const liveHolders = (inventoryFile: string): RunHolder[] =>
+const liveHolders = (inventoryFile: string): RunHolder[] =>
   readHolders(runLockFile(inventoryFile)).filter((h) => !ownerGone(h));
 
 /**

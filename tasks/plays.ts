@@ -53,7 +53,7 @@ export const certificatesPlay = (): Play => ({
 export type RunAuthority = CertAuthority & Pick<OpenAuthority, "pending" | "settle">;
 
 /** What the register learnt from the nodes (certificates they carry that it lacked, or had as pending), one line each. */
-export const registerLines = (settled: Settled[], check = false): string[] =>
+const registerLines = (settled: Settled[], check = false): string[] =>
   settled.map(({ entry: e, was }) => {
     const cert = `${e.name}'s certificate (${e.fingerprint.slice(0, 16)}..., ends ${e.notAfter.slice(0, 10)})`;
     return was === "missing"
