@@ -165,9 +165,9 @@ const helpOf = (d: PlaybookDefinition<Options>) =>
 /**
  * scripts/build.ts asks each built command for its flags and --help text (MESHISP_DESCRIBE set), so the command's
  * launcher answers --help and refuses a bad flag without loading the rest (node's own start, not seconds). A command
- * with its own main (enrollment) calls it before anything else too, with what its parseArgs takes and prints.
+ * with its own main (enrollment) can get the same by calling it (export it then) before anything else.
  */
-export function describeForBuild(command: string, options: Options, help: string): void {
+function describeForBuild(command: string, options: Options, help: string): void {
   if (!process.env.MESHISP_DESCRIBE) return;
   process.stdout.write(JSON.stringify({ command, options, help }));
   process.exit(0);
