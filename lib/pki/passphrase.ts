@@ -31,7 +31,6 @@ export async function readPassphrase(prompt = "CA passphrase: ", source: Passphr
       envName ? `e.g. read -rs ${envName} && export ${envName}` : undefined,
     );
   }
-  output.write(prompt);
   return new Promise((resolve, reject) => {
     let value = "";
     const done = (finish: () => void) => {
@@ -52,10 +51,13 @@ export async function readPassphrase(prompt = "CA passphrase: ", source: Passphr
         else if (ch >= " ") value += ch;
       }
     };
-    input.setRawMode(true);
-    input.resume();
+    if (input.readableEnded) return reject(new Interrupted());
     input.on("data", onData);
     input.once("end", onEnd);
+    // No echo before the prompt shows: keys typed as soon as it appears must not reach the screen.
+    input.setRawMode(true);
+    output.write(prompt);
+    input.resume();
   });
 }
 

@@ -49,7 +49,9 @@ function enroll(command: "enroll-uplink" | "enroll-client", args: string[], env:
   delete env0.ROUTER_PASSWORD;
   const argv = ["node", "--import", "tsx", `tasks/${command}.ts`, "-i", inventory, "--port", String(refusingPort)];
   const quoted = [...argv, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-  return PtyRun.start(["sh", "-c", `${quoted}; echo "exit=$?"; stty -a`], { cwd: ROOT, env: env0 });
+  // Ctrl-C in cooked mode is SIGINT to the terminal's whole foreground group: the shell traps it to live on and say
+  // the command's code (a trapped signal is back to its default in the command).
+  return PtyRun.start(["sh", "-c", `trap 'true' INT; ${quoted}; echo "exit=$?"; stty -a`], { cwd: ROOT, env: env0 });
 }
 
 /** The command's exit code (from the shell's echo), and the terminal's settings after it. */
@@ -145,6 +147,28 @@ describe("enroll-uplink in a terminal", () => {
     expect(code, run.text).toBe(1);
     expect(run.text).toContain("Connecting to 127.0.0.1...");
     expect(run.text).toMatch(/error: cannot reach the router/);
+  }, 120_000);
+
+  it("Ctrl-C while it runs (the router accepted TCP and says nothing): exit 130, the same sentence, answers kept", async () => {
+    // A router that never finishes the SSH handshake: the run waits there, in the terminal's cooked mode (SIGINT).
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const port = String((silent.address() as { port: number }).port);
+      const answers = ["--address", "127.0.0.1", "--volunteer", "Ada", "--contact", "ada@example.org"];
+      const run = enroll("enroll-uplink", [...answers, "--up-mbit", "3", "--down-mbit", "20", "--port", port]);
+      await run.answer(PROMPT, `${PASS}\r`);
+      await run.answer("Where is the router (optional)", "\r");
+      await run.answer("Connecting to 127.0.0.1...", "\x03");
+      const { code, echo } = await ended(run);
+      expect(code, run.text).toBe(130);
+      expect(run.text).toContain("interrupted; run the same command again to finish");
+      expect(run.text).toContain("Your answers so far are kept in");
+      expect(run.text).not.toContain("internal error");
+      expect(echo).toBe(true);
+    } finally {
+      silent.close();
+    }
   }, 120_000);
 
   it.each([
