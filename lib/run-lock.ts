@@ -122,8 +122,23 @@ function writeHolders(file: string, holders: RunHolder[]): void {
   } else writeFileAtomic(file, `${JSON.stringify({ holders }, null, 2)}\n`, { mode: 0o644 });
 }
 
-/** Under the table's own lock: drop gone holders, then join if nobody blocks `me`. What blocks, and who was dropped. */
+/** One try at the lock; a directory this user may not write in is said as such, not as an errno. */
 function attempt(file: string, me: RunHolder): { blockers: RunHolder[]; dropped: RunHolder[] } {
+  try {
+    return joinUnlessBlocked(file, me);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EROFS" || code === "EPERM")
+      throw new UserError(
+        `cannot write the run lock ${file} beside the inventory (${code}): a run records there who is running`,
+        "run from a copy of the inventory you may write to, or as its owner",
+      );
+    throw err;
+  }
+}
+
+/** Under the table's own lock: drop gone holders, then join if nobody blocks `me`. What blocks, and who was dropped. */
+function joinUnlessBlocked(file: string, me: RunHolder): { blockers: RunHolder[]; dropped: RunHolder[] } {
   return withLockSync(`${file}.lock`, () => {
     const all = readHolders(file);
     const live = all.filter((h) => !ownerGone(h) && h.nonce !== me.nonce);
