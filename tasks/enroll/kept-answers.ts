@@ -4,6 +4,12 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../../lib/atomic-file.ts";
 
+/**
+ * Answers older than this are not offered: an installer who stopped at one home and enrolls another router days later
+ * must not take the other volunteer's name with a careless Enter.
+ */
+const OFFERED_FOR_HOURS = 24;
+
 interface Saved {
   command: string;
   /** When the answers were last written (ISO 8601). */
@@ -30,9 +36,11 @@ export class KeptAnswers {
   }
 
   /** `command`: "enroll-uplink" or "enroll-client", each its own file (`<inventory>.<command>-answers.json`). */
-  static load(inventoryFile: string, command: string): KeptAnswers {
+  static load(inventoryFile: string, command: string, now = Date.now()): KeptAnswers {
     const file = `${inventoryFile}.${command}-answers.json`;
-    return new KeptAnswers(file, command, readSaved(file, command));
+    const saved = readSaved(file, command);
+    const fresh = saved && now - Date.parse(saved.saved) < OFFERED_FOR_HOURS * 3_600_000;
+    return new KeptAnswers(file, command, fresh ? saved : undefined);
   }
 
   /** Records one answer (undefined: none), at once and atomically: whatever stops the run next, it is on disk. */

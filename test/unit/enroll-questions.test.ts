@@ -107,6 +107,9 @@ describe("KeptAnswers", () => {
     expect(kept.note()).toBeUndefined();
     kept.set("volunteer", "Ada");
     expect(kept.note()).toContain(`kept in ${file} (no password or passphrase)`);
+    // A day later they are not offered any more (another home, another volunteer).
+    expect(KeptAnswers.load(inv, "enroll-uplink").offered).toEqual({ volunteer: "Ada" });
+    expect(KeptAnswers.load(inv, "enroll-uplink", Date.now() + 25 * 3_600_000).offered).toEqual({});
     kept.forget();
     expect(existsSync(file)).toBe(false);
     expect(kept.note()).toBeUndefined();
