@@ -39,6 +39,9 @@ records the certificate in the CA's register. From then on the kitchen manages i
   -h, --help                this text
 
 Secrets come from the environment or a prompt, never from flags: MESH_CA_PASSPHRASE, CLIENT_PASSWORD.
+On a terminal, the CA's passphrase is asked first (again if wrong, 3 tries), then every answer not given as a flag,
+again with the reason if it is not right. The answers are kept in <inventory>.enroll-client-answers.json (never a
+password) until the enrollment completes, and offered as defaults by the next run within a day. Ctrl-C stops it (130).
 Re-running the same command after any failure finishes the job. Exit codes: 0 done, 1 bad input or a step failed
 (the message says what to do).`;
 
