@@ -51,7 +51,7 @@ export async function applySteps(
     const error = new CommandError(
       run.host.name,
       entry.label,
-      entry.commands.map((c) => c.display()).join(" && "),
+      entry.commands.map((c) => c.describe()).join(" && "),
       outcome.failed.code,
       outcome.failed.output,
     );

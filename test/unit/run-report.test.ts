@@ -1,7 +1,14 @@
 // What a run says at its end (the verdict line after the recap) and how -v reads a file write.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { Host, Inventory } from "../../lib/inventory/types.ts";
+import { file } from "../../lib/resources/file.ts";
 import { writeFileCommand } from "../../lib/resources/write-file.ts";
-import { verdict, type HostRecap } from "../../lib/runner/report.ts";
+import { runHost } from "../../lib/runner/host-run.ts";
+import { RecordingReporter, verdict, type HostRecap } from "../../lib/runner/report.ts";
+import { shellTransport } from "../helpers/shell-transport.ts";
 
 const recap = (host: string, over: Partial<HostRecap> = {}): HostRecap => ({
   host,
@@ -67,5 +74,28 @@ describe("a file write under -v", () => {
     const c = writeFileCommand({ path: "/etc/meshisp/key", content: "hunter2", secret: true });
     expect(c.describe()).toBe("write /etc/meshisp/key (7 bytes, secret)");
     expect(c.describe()).not.toMatch(/hunter2|[0-9a-f]{8}…/);
+  });
+});
+
+describe("a failed file write", () => {
+  it("is reported with the write as people read it, not its printf text", async () => {
+    const root = mkdtempSync(join(tmpdir(), "meshisp-report-"));
+    const host: Host = { name: "d1", address: "local", port: 22, user: "root", group: "bench", vars: {}, source: "t" };
+    const inventory = { file: "t", knownHosts: "", hosts: [host] } as unknown as Inventory;
+    const target = join(root, "missing-dir", "x.conf");
+    const play = {
+      name: "p",
+      hosts: ["all"],
+      roles: [{ name: "r", defaults: {}, tasks: () => [file({ path: target, content: "abc" })] }],
+    };
+    const transport = shellTransport("dash", { stateDir: join(root, "state") });
+    const recap = await runHost(play, host, inventory, async () => transport, {}, new RecordingReporter());
+    expect(recap.failed).toBe(1);
+    expect(recap.error).toMatch(
+      new RegExp(
+        `^d1: Write ${target}: command failed with exit code \\d+: write ${target} \\(3 bytes, sha256 [0-9a-f]{8}…, mode 0644\\)`,
+      ),
+    );
+    expect(recap.error).not.toMatch(/printf/);
   });
 });
