@@ -11,6 +11,22 @@ export interface Fact<T> {
   readonly key: string;
   readonly command: Command;
   parse(output: ProbeOutput): T;
+  /** Set for facts a host answers together with others of their kind, in one command (the gather uses it, not `command`). */
+  readonly batch?: Batch;
+}
+
+/**
+ * Facts of one kind answered by one command for all of them: every path's state from one `ls` and one `sha256sum`,
+ * where a probe per path took two processes per path (lib/facts/files.ts). `split` hands each argument the output its
+ * own probe would have printed, so the fact's parser is the same either way.
+ */
+export interface Batch {
+  /** Facts of the same kind (the same command and split) share one command. */
+  readonly kind: string;
+  /** This fact's argument (a path). */
+  readonly arg: string;
+  command(args: readonly string[]): Command;
+  split(output: ProbeOutput, args: readonly string[]): Map<string, ProbeOutput>;
 }
 
 /** Looks up a gathered fact; resources receive this in plan(). */

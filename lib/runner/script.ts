@@ -19,14 +19,49 @@ export interface GatherScript {
   parse(stdout: string): Map<string, ProbeOutput>;
 }
 
+/** One probe of the gather script: a command, and where its output goes (one fact, or a batch split among its facts). */
+interface Probe {
+  command: Command;
+  deliver(output: ProbeOutput, results: Map<string, ProbeOutput>): void;
+}
+
+function probesOf(facts: readonly Fact<unknown>[]): Probe[] {
+  const batches = new Map<string, Fact<unknown>[]>();
+  for (const fact of facts)
+    if (fact.batch) batches.set(fact.batch.kind, [...(batches.get(fact.batch.kind) ?? []), fact]);
+  return [
+    ...facts
+      .filter((fact) => !fact.batch)
+      .map((fact) => ({
+        command: fact.command,
+        deliver: (o: ProbeOutput, r: Map<string, ProbeOutput>) => r.set(fact.key, o),
+      })),
+    ...[...batches.values()].map((group) => {
+      const batch = group[0].batch!;
+      const args = [...new Set(group.map((f) => f.batch!.arg))];
+      return {
+        command: batch.command(args),
+        deliver(output: ProbeOutput, results: Map<string, ProbeOutput>) {
+          const split = batch.split(output, args);
+          for (const fact of group) {
+            const own = split.get(fact.batch!.arg);
+            if (own) results.set(fact.key, own);
+          }
+        },
+      };
+    }),
+  ];
+}
+
 export function gatherScript(facts: readonly Fact<unknown>[]): GatherScript {
   const mark = `@@meshisp-${randomBytes(6).toString("hex")}`;
-  const body = facts.map((fact, i) =>
+  const probes = probesOf(facts);
+  const body = probes.map((probe, i) =>
     join(
       [
         sh`printf '%s\n' ${`${mark} ${i}`}`,
         raw("("),
-        fact.command,
+        probe.command,
         raw(") 2>/dev/null </dev/null"),
         sh`printf '\n%s %s\n' ${`${mark}-rc`} "$?"`,
       ],
@@ -37,12 +72,12 @@ export function gatherScript(facts: readonly Fact<unknown>[]): GatherScript {
     script: wrap(body.length ? body : [raw(":")]),
     parse(stdout) {
       const results = new Map<string, ProbeOutput>();
-      facts.forEach((fact, i) => {
+      probes.forEach((probe, i) => {
         const start = stdout.indexOf(`${mark} ${i}\n`);
         const end = stdout.indexOf(`\n${mark}-rc `, start);
         if (start === -1 || end === -1) return;
         const rc = Number(stdout.slice(end + mark.length + 5, stdout.indexOf("\n", end + 1)));
-        results.set(fact.key, { stdout: stdout.slice(start + mark.length + String(i).length + 2, end), code: rc });
+        probe.deliver({ stdout: stdout.slice(start + mark.length + String(i).length + 2, end), code: rc }, results);
       });
       return results;
     },

@@ -1,7 +1,9 @@
 // The per-release table (package names, manager, nebula), the host probe's parser, and the probe itself under ash and dash.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hostFacts, parseHostFacts } from "../../lib/facts/host.ts";
+import { hostFacts, openwrtReleaseProbe, parseHostFacts, pendingHandlersProbe } from "../../lib/facts/host.ts";
 import { compareVersions, openwrtRelease, releaseSupported } from "../../lib/facts/release.ts";
 import { gatherScript } from "../../lib/runner/script.ts";
 import { nebulaFeatures } from "../../roles/nebula/os.ts";
@@ -99,4 +101,43 @@ describe("host facts", () => {
       expect("nebulaVersion" in facts && facts.nebulaVersion).toMatch(/^\d+\.\d+\.\d+/);
     });
   }
+});
+
+// The probe's file readers (shell builtins only, no sed or cat), run on files as real devices write them.
+describe("host probe file readers", () => {
+  const dir = mkdtempSync(join(tmpdir(), "host-probe-"));
+  const at = (name: string, text: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+  const rows = [
+    {
+      name: "23.05's /etc/openwrt_release (single quotes)",
+      script: openwrtReleaseProbe(
+        at("r1", "DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='23.05.5'\nDISTRIB_REVISION='r24106-10cc5fcd00'\n"),
+      ),
+      out: "release=23.05.5\n",
+    },
+    {
+      name: "double quotes, and no newline at the end",
+      script: openwrtReleaseProbe(at("r2", 'DISTRIB_ID="OpenWrt"\nDISTRIB_RELEASE="24.10.0-rc2"')),
+      out: "release=24.10.0-rc2\n",
+    },
+    {
+      name: "unquoted SNAPSHOT",
+      script: openwrtReleaseProbe(at("r3", "DISTRIB_RELEASE=SNAPSHOT\nDISTRIB_TARGET='ath79/generic'\n")),
+      out: "release=SNAPSHOT\n",
+    },
+    { name: "no DISTRIB_RELEASE line", script: openwrtReleaseProbe(at("r4", "DISTRIB_ID='OpenWrt'\n")), out: "" },
+    {
+      name: "pending handlers, the last without a newline",
+      script: pendingHandlersProbe(at("p1", "restart nebula\nreload firewall")),
+      out: "pending=restart nebula\npending=reload firewall\n",
+    },
+    { name: "no pending-handlers file", script: pendingHandlersProbe(join(dir, "absent")), out: "" },
+  ];
+  for (const shell of shells())
+    for (const row of rows)
+      it(`${row.name}, under ${shell.name}`, () => expect(shell.run(row.script).stdout).toBe(row.out));
 });
