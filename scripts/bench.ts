@@ -24,6 +24,8 @@ interface OursRun {
   /** The child process from spawn to exit: Node and tsx starting, the inventory loaded, the run. */
   processSeconds: number;
   maxRssMb: number;
+  /** The runner's own CPU over the run: far below `seconds`, the time goes to the hosts (sshd, the probes' processes). */
+  cpuSeconds: number;
   hosts: number;
   changed: number;
   failed: number;
@@ -104,7 +106,7 @@ const ph = (p: Phase) => `${p.p50}/${p.p95}/${p.max}`;
 
 const rows: string[] = [];
 const header =
-  "N    | floor   | runner first | runner no-op (process) | no-op/floor | ansible first / no-op | mitogen first / no-op | ansible/runner | mitogen/runner | runner maxRSS | runner connect p50/p95/max ms: queued, tcp, kex, login; retries";
+  "N    | floor   | runner first | runner no-op (process) | no-op/floor | ansible first / no-op | mitogen first / no-op | ansible/runner | mitogen/runner | runner maxRSS | runner CPU | runner connect p50/p95/max ms: queued, tcp, kex, login; retries";
 for (const n of sizes) {
   const lab = await labUp({
     hosts: Array.from({ length: n }, (_, i) => ({ name: `bench-${i + 1}`, kind: "debian" as const, group: "bench" })),
@@ -118,7 +120,7 @@ for (const n of sizes) {
     const noop = await ours(lab, "no-op");
     if (noop.changed !== 0) throw new Error(`runner no-op changed ${noop.changed} (expected 0)`);
     let line = `${String(n).padEnd(4)} | ${s(floor)} | ${s(first.seconds)} | ${s(noop.seconds)} (${s(noop.processSeconds)}) | ${x(noop.seconds, floor)}`;
-    const summary = `${first.maxRssMb.toFixed(0)}/${noop.maxRssMb.toFixed(0)} MB | ${ph(noop.queuedMs)}, ${ph(noop.tcpMs)}, ${ph(noop.kexMs)}, ${ph(noop.loginMs)}; ${first.retries + noop.retries}`;
+    const summary = `${first.maxRssMb.toFixed(0)}/${noop.maxRssMb.toFixed(0)} MB | ${s(noop.cpuSeconds)} | ${ph(noop.queuedMs)}, ${ph(noop.tcpMs)}, ${ph(noop.kexMs)}, ${ph(noop.loginMs)}; ${first.retries + noop.retries}`;
     if (values["no-ansible"]) line += ` | - | - | - | - | ${summary}`;
     else {
       const tools: string[] = [];

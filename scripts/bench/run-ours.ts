@@ -14,9 +14,11 @@ const session = new Session(loadInventory(inventoryPath), {
   onAttempt: (t) => attempts.push(t),
 });
 const start = process.hrtime.bigint();
+const cpuBefore = process.cpuUsage();
 const recaps = await session.run({ name: "bench", hosts: ["all"], roles: [benchRole] });
 await session.close();
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpuBefore);
 
 const ready = attempts.filter((a) => a.outcome === "ready");
 const p = (xs: number[], q: number) =>
@@ -29,6 +31,8 @@ console.log(
   JSON.stringify({
     seconds,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    // The runner's own CPU over the run (all threads): near `seconds`, its one thread is what the others wait for.
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     hosts: recaps.length,
     changed: recaps.reduce((s, r) => s + r.changed, 0),
     failed: recaps.filter((r) => r.failed).length,
