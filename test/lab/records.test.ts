@@ -22,6 +22,9 @@ interface Ran {
   code: number | null;
   out: string;
   killed: boolean;
+  /** When it started and ended (ms since the epoch). */
+  started: number;
+  ended: number;
 }
 
 /** A command run as a person runs it: in a laptop's namespace, `npx tsx <file> -i <inventory> ...`. */
@@ -31,6 +34,7 @@ function cli(
   args: string[],
   options: { env?: Record<string, string>; killWhen?: () => boolean } = {},
 ): Promise<Ran> {
+  const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn("ip", ["netns", "exec", netns, "npx", "tsx", file, "-i", mesh.lab.inventoryPath, ...args], {
       env: { ...process.env, MESH_CA_PASSPHRASE: PASSPHRASE, ...options.env },
@@ -51,7 +55,7 @@ function cli(
       : undefined;
     child.on("close", (code) => {
       clearInterval(watch);
-      resolve({ code, out, killed });
+      resolve({ code, out, killed, started, ended: Date.now() });
     });
   });
 }
@@ -121,6 +125,7 @@ describe("records and concurrency", () => {
       const killed = await enroll(5, () => routerCertPem() !== null);
       expect(killed.killed, killed.out).toBe(true);
       const onRouter = routerFingerprint();
+      console.log(`killed enrollment: its last line was ${JSON.stringify(killed.out.trim().split("\n").at(-1))}`);
       // What the killed run left: the router's certificate is in the register (sent as pending: recorded before delivery).
       expect(
         store
@@ -191,6 +196,11 @@ describe("records and concurrency", () => {
       expect(second.out).toMatch(/Waiting for tasks\/deploy-hub.ts .*\(root@.*, pid \d+\), running since .* to finish/);
       expect(second.out).toContain("is free: going on.");
       expect(first.out).not.toContain("Waiting for");
+      const secs = (r: Ran) => ((r.ended - r.started) / 1000).toFixed(1);
+      console.log(
+        `two deploy-hub at once: first ${secs(first)} s, second ${secs(second)} s (it ended ${((second.ended - first.ended) / 1000).toFixed(1)} s after the first); refused in ${secs(refused)} s`,
+      );
+      console.log(second.out.split("\n").find((l) => l.startsWith("Waiting for")));
       for (const [host, changed] of changedOf(second.out)) expect(changed, `${host}: ${second.out}`).toBe(0);
       expect(changedOf(second.out).length).toBeGreaterThanOrEqual(2);
       for (const r of [a, b]) expect(r.out).not.toMatch(/RTNETLINK|Error: .*(qdisc|class|filter)|File exists/);
