@@ -170,9 +170,14 @@ try {
       `\n== ${title} (${elapsed()}): ip netns exec ${kitchen.netns} npx tsx ${file} -i <lab inventory> ${args.join(" ")}`,
     );
     const exit = await new Promise<number | null>((done) => {
-      script = spawn("ip", ["netns", "exec", kitchen.netns, "npx", "tsx", file, "-i", lab.inventoryPath, ...args], {
-        stdio: "inherit",
-      }).on("close", done);
+      // tsx itself, not npx: npm dies of a Ctrl-C at once, tsx waits for the script to undo what it started.
+      script = spawn(
+        "ip",
+        ["netns", "exec", kitchen.netns, "node_modules/.bin/tsx", file, "-i", lab.inventoryPath, ...args],
+        {
+          stdio: "inherit",
+        },
+      ).on("close", done);
     });
     if (exit !== 0) console.log(`(${file} exited ${exit})`);
     fieldTests.push(`${file.replace(/^scripts\//, "")} ${exit === 0 ? "passed" : `exited ${exit}`}`);

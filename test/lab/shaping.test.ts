@@ -107,13 +107,15 @@ echo timeout`;
   const m = /shaped (\d+)/.exec(out);
   return m ? Number(m[1]) / 100 : Infinity;
 }
-/** `ip` arguments running scripts/test-shaping.ts where a maintainer runs it: the kitchen laptop's namespace. */
+/**
+ * `ip` arguments running scripts/test-shaping.ts where a maintainer runs it: the kitchen laptop's namespace. tsx itself
+ * (not npx: npm dies of a Ctrl-C at once, so only tsx, which waits for the script, exits with the script's code).
+ */
 const testShaping = () => [
   "netns",
   "exec",
   lab.laptop("kitchen").netns,
-  "npx",
-  "tsx",
+  "node_modules/.bin/tsx",
   "scripts/test-shaping.ts",
   "-i",
   lab.inventoryPath,
