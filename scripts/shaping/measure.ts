@@ -105,25 +105,27 @@ async function runIperfClient(
   args: string[],
   cleanups: Cleanups,
   timeoutSeconds: number,
-): Promise<string> {
+): Promise<{ json: string; stderr: string }> {
   const port = args[args.indexOf("-p") + 1];
   const out = `/tmp/meshisp-iperf3-client-${port}-${process.pid}-${Date.now()}.json`;
-  const started = await uplink.run(sh`( trap '' HUP; exec iperf3 ${args} ) </dev/null >${out} 2>&1 & echo $!`);
+  const err = `${out}.err`;
+  // Its warnings apart: stderr in the JSON file would make it unreadable.
+  const started = await uplink.run(sh`( trap '' HUP; exec iperf3 ${args} ) </dev/null >${out} 2>${err} & echo $!`);
   const pid = Number(started.stdout.trim());
   if (started.code !== 0 || !Number.isInteger(pid) || pid <= 1)
     throw new Error(`could not start iperf3 on ${uplink.target}: ${(started.stderr || started.stdout).trim()}`);
   const stop = cleanups.add(`stop iperf3 -c on ${uplink.target} (pid ${pid})`, () =>
-    uplink.run(sh`${killRecorded(pid, `-p ${port}`)}; rm -f ${out}`),
+    uplink.run(sh`${killRecorded(pid, `-p ${port}`)}; rm -f ${out} ${err}`),
   );
   try {
     // BusyBox's sleep takes whole seconds: the wait ends at most a second after the client.
     const waited = await uplink.run(
-      sh`i=0; while kill -0 ${pid} 2>/dev/null && [ $i -lt ${timeoutSeconds} ]; do sleep 1; i=$((i+1)); done; if kill -0 ${pid} 2>/dev/null; then echo "iperf3 still running after ${timeoutSeconds} s" >&2; exit 124; fi; cat ${out}`,
+      sh`i=0; while kill -0 ${pid} 2>/dev/null && [ $i -lt ${timeoutSeconds} ]; do sleep 1; i=$((i+1)); done; if kill -0 ${pid} 2>/dev/null; then echo "iperf3 still running after ${timeoutSeconds} s" >&2; exit 124; fi; cat ${out}; cat ${err} >&2`,
       { timeoutMs: (timeoutSeconds + 30) * 1000 },
     );
     if (waited.code !== 0)
       throw new Error(`iperf3 on ${uplink.target}: ${(waited.stderr || waited.stdout).trim().slice(0, 300)}`);
-    return waited.stdout;
+    return { json: waited.stdout, stderr: waited.stderr };
   } finally {
     await stop();
   }
@@ -144,13 +146,14 @@ export async function measureOnce(p: {
   const args = iperfClientArgs(p);
   const timeoutSeconds = p.options.seconds + p.options.omit + 30;
   for (let attempt = 0; ; attempt++) {
-    const json = await runIperfClient(p.uplink, args, p.cleanups, timeoutSeconds);
+    const run = await runIperfClient(p.uplink, args, p.cleanups, timeoutSeconds);
     try {
-      return iperfGoodput(json);
+      return iperfGoodput(run.json);
     } catch (err) {
       const where = `${p.uplink.target} -> ${p.hubAddress}:${p.port}${p.direction === "up" ? ", -R" : ""}`;
+      const stderr = run.stderr.trim() ? `; stderr: ${run.stderr.trim().slice(0, 200)}` : "";
       if (attempt >= 2 || !/connect|refused|busy/i.test(String(err)))
-        throw new Error(`${String((err as Error).message)} (${where})`);
+        throw new Error(`${String((err as Error).message)} (${where}${stderr})`);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
