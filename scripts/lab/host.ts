@@ -4,6 +4,7 @@
 // with only the lab's wiring, start the init again.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { initEnv } from "./device-env.ts";
 import { hostLayerScript } from "./host-layer.ts";
 import { hostNetworkScript, type CoreNames } from "./network.ts";
 import { openwrtImageDir } from "./rootfs.ts";
@@ -61,7 +62,8 @@ function initScript(plan: AnyHostPlan, root: string): string {
     `${debianOnly}hostname ${q(plan.spec.name)}`,
     `exec chroot ${q(root)} /bin/busybox init`,
   ].join(" && ");
-  return `ip netns exec ${plan.netns} unshare --pid --uts --mount --fork --propagation private sh -c ${q(boot)} >/dev/null 2>&1 </dev/null &
+  // The init (and every daemon it starts) gets what a device's init gets from its kernel, not this process's environment.
+  return `${initEnv(plan.spec.kind)} ip netns exec ${plan.netns} unshare --pid --uts --mount --fork --propagation private sh -c ${q(boot)} >/dev/null 2>&1 </dev/null &
 echo "PID $!"`;
 }
 

@@ -76,7 +76,7 @@ export function labHostBase(plan: AnyHostPlan, started: StartedHost, deps: LabHo
     get hostKey() {
       return live.hostKey;
     },
-    exec: (cmd: string) => inHost(live.pid, cmd),
+    exec: (cmd: string) => inHost(live.pid, plan.spec.kind, cmd),
     execIn,
     execGateway: (cmd: string) => execIn("gateway", cmd),
     execLan: (cmd: string) => execIn("lan", cmd),

@@ -1,6 +1,8 @@
 // Runs the lab's own root-side commands (bash scripts, output kept for errors) and commands inside lab namespaces.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { rootShellEnv } from "./device-env.ts";
+import type { LabHostKind } from "./types.ts";
 
 export interface Result {
   code: number;
@@ -37,9 +39,12 @@ export const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export const inNetns = (netns: string, cmd: string) =>
   bash(`exec ip netns exec ${q(netns)} sh -c ${q(cmd)}`, { check: false });
 
-/** A shell command inside a lab host: all its namespaces, its chroot, its working directory. */
-export const inHost = (pid: number, cmd: string) =>
-  bash(`exec nsenter -t ${pid} -m -u -n -p -r -w /bin/sh -c ${q(cmd)}`, { check: false });
+/**
+ * A shell command inside a lab host: all its namespaces, its chroot, its working directory, and a root shell's
+ * environment on that kind of device (device-env.ts), not this process's.
+ */
+export const inHost = (pid: number, kind: LabHostKind, cmd: string) =>
+  bash(`exec ${rootShellEnv(kind)} nsenter -t ${pid} -m -u -n -p -r -w /bin/sh -c ${q(cmd)}`, { check: false });
 
 /**
  * Runs jobs at most `limit` at a time. On a failure no new job starts, and the first error is thrown only once every

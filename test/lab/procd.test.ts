@@ -462,3 +462,51 @@ echo "pids=$t,$t2,$g stop=$a,$b restart=$c,$d gone_g=$gg gone_t2=$gt2 new=$q new
     );
   });
 });
+
+describe("the hosts' environment: a device's own, not the test process's", () => {
+  // What a device's init, its daemons and a root shell set themselves; any other variable of this process found inside
+  // a host leaked in (the suite's TMPDIR once broke the lab fw4's mktemp inside routers).
+  const DEVICE = new Set(["HOME", "PATH", "TERM", "SHELL", "USER", "LOGNAME", "PWD", "SHLVL", "OLDPWD", "_"]);
+  // BusyBox's tr cannot turn NULs into newlines ('\\0' ends its set); strings prints each variable on a line.
+  const environ = async (h: Host, pid: string) =>
+    (await h.exec(`/usr/libexec/lab-procd/busybox strings -n 1 /proc/${pid}/environ`)).stdout
+      .split("\n")
+      .filter(Boolean);
+  const leaked = (env: string[]) =>
+    env.map((l) => l.slice(0, l.indexOf("="))).filter((k) => k === "TMPDIR" || (k in process.env && !DEVICE.has(k)));
+
+  it("init, the SSH server, a service and a shell in the host carry none of this process's variables", async () => {
+    // The check can fail: this process has variables of its own (vitest's, at least).
+    expect(Object.keys(process.env).filter((k) => !DEVICE.has(k)).length).toBeGreaterThan(0);
+    for (const h of hosts()) {
+      await h.exec("/etc/init.d/fxa start");
+      // OpenSSH's sshd writes its process title over its environment (setproctitle): dropbear's is read; sshd's
+      // environment is init's (inittab starts it), read above as init's.
+      const ssh = h.kind === "openwrt" ? (await h.exec("pidof dropbear")).stdout.trim().split(/\s+/)[0] : "1";
+      const service = (await pidsOf(h, "86401"))[0];
+      expect([ssh, service], h.name).toEqual([expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/)]);
+      for (const [what, pid] of [
+        ["init", "1"],
+        ["the SSH server", ssh],
+        ["a service", service],
+        ["a shell", "$$"],
+      ]) {
+        const env = await environ(h, pid);
+        // Read at all (every init system sets PATH), and nothing of this process's in it.
+        expect(
+          env.some((l) => l.startsWith("PATH=")),
+          `${h.name}: ${what}: ${env.join(" ")}`,
+        ).toBe(true);
+        expect(leaked(env), `${h.name}: ${what}`).toEqual([]);
+      }
+      const shell = await environ(h, "$$");
+      expect(shell, h.name).toContain(
+        h.kind === "openwrt"
+          ? "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+          : "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      );
+      expect(shell, h.name).toContain("HOME=/root");
+      await h.exec("/etc/init.d/fxa stop");
+    }
+  });
+});

@@ -47,7 +47,11 @@ export async function sysupgradeHost(host: LiveHost, deps: LifecycleDeps, keepSe
   const archive = join(paths.hostDir, "sysupgrade.tgz");
   rmSync(archive, { force: true });
   if (keepSettings) {
-    const made = await inHost(host.pid, "rm -f /tmp/sysupgrade.tgz && /sbin/sysupgrade -b /tmp/sysupgrade.tgz");
+    const made = await inHost(
+      host.pid,
+      "openwrt",
+      "rm -f /tmp/sysupgrade.tgz && /sbin/sysupgrade -b /tmp/sysupgrade.tgz",
+    );
     if (made.code !== 0)
       throw new Error(
         `lab host ${plan.spec.name}: sysupgrade -b failed (exit ${made.code}):\n${made.stdout}${made.stderr}`,
@@ -64,7 +68,11 @@ ${existsSync(archive) ? `tar xzf ${q(archive)} -C ${q(p.upper)}` : ""}
 ${mountRootScript(plan, deps.ctx.labDir)}`);
   });
   // Without kept settings dropbear made a new host key at boot.
-  const key = await inHost(host.pid, "dropbearkey -y -f /etc/dropbear/dropbear_ed25519_host_key | grep '^ssh-'");
+  const key = await inHost(
+    host.pid,
+    "openwrt",
+    "dropbearkey -y -f /etc/dropbear/dropbear_ed25519_host_key | grep '^ssh-'",
+  );
   const hostKey = key.stdout.match(/^(ssh-\S+ \S+)/m)?.[1];
   if (hostKey) host.hostKey = hostKey;
 }
