@@ -21,3 +21,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# The commands bundled once (dist/<command>.mjs): --help and a bad flag answer in node's own start time, not tsx's
+# seconds; a launcher rebuilds first when a source changed. `npx tsx tasks/<command>.ts` stays equivalent.
+node --import tsx scripts/build.ts

@@ -20,7 +20,7 @@ export interface Fact<T> {
  * where a probe per path took two processes per path (lib/facts/files.ts). `split` hands each argument the output its
  * own probe would have printed, so the fact's parser is the same either way.
  */
-export interface Batch {
+interface Batch {
   /** Facts of the same kind (the same command and split) share one command. */
   readonly kind: string;
   /** This fact's argument (a path). */

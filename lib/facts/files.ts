@@ -43,7 +43,7 @@ function pathsProbe(paths: readonly string[]): Command {
 }
 
 /** The batch's output cut into each path's own, in the form parsePathProbe reads (kind, mode and size, owner, group, hash). */
-export function splitPathsProbe(output: ProbeOutput, paths: readonly string[]): Map<string, ProbeOutput> {
+function splitPathsProbe(output: ProbeOutput, paths: readonly string[]): Map<string, ProbeOutput> {
   const lines = output.stdout.split("\n");
   // Cut short (the connection lost mid-probe): no path is answered, and the gather says so.
   if (!lines.includes("-- group")) return new Map();

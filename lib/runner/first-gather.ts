@@ -49,7 +49,7 @@ export async function identifyAndGather(
 }
 
 /** The inventory's word for what the host runs, as facts: the stock system of that OS. None without an `os`. */
-export function guessedFacts(host: Pick<Host, "name" | "os">): HostFacts | undefined {
+function guessedFacts(host: Pick<Host, "name" | "os">): HostFacts | undefined {
   const common = { arch: "", kernel: "", hostname: host.name, release: "", nebulaVersion: null, pendingHandlers: [] };
   if (host.os === "debian") return { ...common, os: "debian", init: "systemd", packageManager: "apt", firewall: "nft" };
   // OpenWrt 22.03 onward: procd's init scripts, fw4; opkg until 25.12 (apk).

@@ -1,7 +1,7 @@
 // Gather: facts read from a host in one round trip (the script protocol in script.ts), and the host's identity.
 import { TransportError, UserError } from "../errors.ts";
 import type { Fact, FactReader, ProbeOutput } from "../facts/fact.ts";
-import { hostFacts, type HostFacts } from "../facts/host.ts";
+import type { HostFacts } from "../facts/host.ts";
 import type { Host } from "../inventory/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { gatherScript, SCRIPT_SHELL } from "./script.ts";
@@ -48,12 +48,7 @@ export async function gatherKeyed(
   return { read, keys: new Set([...(earlier?.keys ?? []), ...outputs.keys()]) };
 }
 
-/** Who the host is (OS, init, release, pending handlers), checked against what the inventory says it is. */
-export async function identify(transport: Transport, host: Host): Promise<HostFacts> {
-  return checkIdentity(host, (await gather(transport, [hostFacts]))(hostFacts));
-}
-
-/** The host's facts, refused where the runner cannot manage the host or the inventory says it is something else. */
+/** Who the host is (lib/runner/first-gather.ts gathers it), refused where the runner cannot manage the host or the inventory says it is something else. */
 export function checkIdentity(host: Host, facts: HostFacts | { unsupported: string }): HostFacts {
   if ("unsupported" in facts)
     throw new UserError(`${host.name} runs "${facts.unsupported}": only Debian and OpenWrt hosts are supported`);
