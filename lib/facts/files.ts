@@ -30,9 +30,9 @@ function pathsProbe(paths: readonly string[]): Command {
   );
   return join(
     [
-      raw("set -f; e="),
-      sh`for p in ${list}; do if [ -L "$p" ]; then echo link; e=1; elif [ -d "$p" ]; then echo directory; e=1; elif [ -f "$p" ]; then echo file; e=1; elif [ -e "$p" ]; then echo other; e=1; else echo absent; fi; done`,
-      sh`set --; for p in ${list}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; fi; done`,
+      // The regular files (not links: that test came first) are collected in "$@" for sha256sum.
+      raw("set -f; e=; set --"),
+      sh`for p in ${list}; do if [ -L "$p" ]; then echo link; e=1; elif [ -d "$p" ]; then echo directory; e=1; elif [ -f "$p" ]; then echo file; e=1; set -- "$@" "$p"; elif [ -e "$p" ]; then echo other; e=1; else echo absent; fi; done`,
       sh`echo '-- ls'; if [ -n "$e" ]; then ls -ldn -- ${list}; fi`,
       raw(`echo '-- sha256'; if [ $# -gt 0 ]; then sha256sum -- "$@"; fi`),
       raw(`echo '-- passwd'; while IFS=: read -r name _ id _; do echo "$id $name"; done < /etc/passwd`),
@@ -55,11 +55,12 @@ function splitPathsProbe(output: ProbeOutput, paths: readonly string[]): Map<str
   };
   const ls = section("ls");
   const hashes = section("sha256");
-  const names = (lines: string[]) => {
+  const names = (entries: string[]) => {
     const byId = new Map<string, string>();
-    for (const line of lines) {
-      const [id, name] = [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)];
-      if (!byId.has(id)) byId.set(id, name); // the first entry with the id, as getpwuid finds it
+    for (const entry of entries) {
+      const at = entry.indexOf(" ");
+      const id = entry.slice(0, at);
+      if (!byId.has(id)) byId.set(id, entry.slice(at + 1)); // the first entry with the id, as getpwuid finds it
     }
     return byId;
   };
@@ -89,7 +90,10 @@ const PATHS_BATCH = { kind: "paths", command: pathsProbe, split: splitPathsProbe
 
 export const pathFact = (path: string): Fact<PathState> => ({
   key: `path:${path}`,
-  command: pathsProbe([path]),
+  // The probe alone, built only if asked for: a gather runs the batch (a run builds every host's tasks, some twice).
+  get command() {
+    return pathsProbe([path]);
+  },
   parse: ({ stdout }) => parsePathProbe(stdout),
   batch: { ...PATHS_BATCH, arg: path },
 });
