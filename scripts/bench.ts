@@ -81,11 +81,15 @@ async function ours(lab: InternetLab, what: string): Promise<OursRun> {
   return run;
 }
 
+interface AnsibleRun {
+  seconds: number;
+  changed: number;
+  /** Hosts Ansible could not reach on a first try, run again once (the figure is the second run's). */
+  retried?: string[];
+}
+
 /** One ansible-playbook run of scripts/bench/ansible/bench.yml; fails unless every host's recap has unreachable=0 failed=0. */
-async function ansible(
-  lab: InternetLab,
-  strategy: "linear" | "mitogen_linear",
-): Promise<{ seconds: number; changed: number }> {
+async function ansible(lab: InternetLab, strategy: "linear" | "mitogen_linear", retry = true): Promise<AnsibleRun> {
   const dir = join(lab.dir, `ansible-${strategy}`);
   mkdirSync(dir, { recursive: true });
   cpSync(join(here, "bench", "ansible"), dir, { recursive: true });
@@ -109,6 +113,14 @@ async function ansible(
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const recap = [...result.out.matchAll(/^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm)];
   const bad = recap.filter((m) => m[3] !== "0" || m[4] !== "0");
+  const unreachable = bad.filter((m) => m[3] !== "0" && m[4] === "0").map((m) => m[1]!);
+  if (retry && result.code === 4 && recap.length === lab.hosts.length && unreachable.length === bad.length) {
+    // Ansible's own connection failed (seen once with Mitogen at 50 hosts, quiet machine): say so, run it once more.
+    const why = result.out.split("\n").filter((l) => /UNREACHABLE/.test(l));
+    console.error(`ansible (${strategy}): ${unreachable.join(", ")} unreachable; running it again:\n${why.join("\n")}`);
+    const again = await ansible(lab, strategy, false);
+    return { ...again, retried: unreachable };
+  }
   if (result.code !== 0 || recap.length !== lab.hosts.length || bad.length) {
     throw new Error(
       `ansible-playbook (${strategy}) exited ${result.code}, ${recap.length}/${lab.hosts.length} hosts in its recap, ${bad.length} unreachable or failed:\n${result.out.slice(-3000)}`,
@@ -138,13 +150,15 @@ for (const n of sizes) {
     if (noop.changed !== 0) throw new Error(`runner no-op changed ${noop.changed} (expected 0)`);
     let line = `${String(n).padEnd(4)} | ${s(floor)} | ${s(first.seconds)} | ${s(noop.seconds)} (${s(noop.processSeconds)}) | ${x(noop.seconds, floor)}`;
     const summary = `${first.maxRssMb.toFixed(0)}/${noop.maxRssMb.toFixed(0)} MB | ${s(noop.cpuSeconds)} | ${ph(noop.queuedMs)}, ${ph(noop.tcpMs)}, ${ph(noop.kexMs)}, ${ph(noop.loginMs)}; ${first.retries + noop.retries}`;
+    // The runner's figures first, so that a failure in Ansible's runs does not lose them.
+    console.error(`N=${n}: ${line} | ${summary}`);
     if (values["no-ansible"]) line += ` | - | - | - | - | ${summary}`;
     else {
       const tools: string[] = [];
       const ratios: string[] = [];
       for (const strategy of ["linear", "mitogen_linear"] as const) {
-        let aFirst: { seconds: number; changed: number } | undefined;
-        let aNoop: { seconds: number; changed: number };
+        let aFirst: AnsibleRun | undefined;
+        let aNoop: AnsibleRun;
         if (n <= ansibleFirstUpTo) {
           await sshAll(lab, "rm -rf /etc/bench");
           aFirst = await ansible(lab, strategy);
@@ -154,7 +168,10 @@ for (const n of sizes) {
           if (aNoop.changed !== 0) [aFirst, aNoop] = [aNoop, await ansible(lab, strategy)];
         }
         if (aNoop.changed !== 0) throw new Error(`ansible (${strategy}) no-op changed ${aNoop.changed} (expected 0)`);
-        tools.push(`${aFirst ? s(aFirst.seconds) : "-"} / ${s(aNoop.seconds)}`);
+        const retried = [...(aFirst?.retried ?? []), ...(aNoop.retried ?? [])];
+        tools.push(
+          `${aFirst ? s(aFirst.seconds) : "-"} / ${s(aNoop.seconds)}${retried.length ? ` (re-run: ${retried.join(", ")} unreachable)` : ""}`,
+        );
         ratios.push(`${x(aNoop.seconds, noop.seconds)}${aFirst ? ` (first ${x(aFirst.seconds, first.seconds)})` : ""}`);
       }
       line += ` | ${tools.join(" | ")} | ${ratios.join(" | ")} | ${summary}`;
