@@ -392,56 +392,55 @@ describe("the backups' alert rules", () => {
   it("fire when the newest backup is too old, a run failed, a backup shrank, or none ever ran (promtool test rules)", () => {
     const s = (expr: string, values: string) => ({ series: expr, values });
     const labels = 'job="node",node="hub",db="mesh"';
-    const series = { job: "node", node: "hub", db: "mesh" };
     const test = {
       rule_files: ["db-backup.yml"],
       evaluation_interval: "1m",
       tests: [
         {
-          // At 30 h the newest backup (written at 1 h) is 29 h old: too old; the last run failed; it shrank.
+          // At t=0 the newest backup is 27 h old (-97200 s): too old; the run at t=0 failed.
           interval: "1m",
           input_series: [
-            s(`meshisp_db_backup_last_success_timestamp_seconds{${labels}}`, "3600x2000"),
-            s(`meshisp_db_backup_last_run_timestamp_seconds{${labels}}`, "100000x2000"),
-            s(`meshisp_db_backup_last_run_success{${labels}}`, "0x2000"),
-            s(`meshisp_db_backup_last_size_bytes{${labels}}`, "400x2000"),
-            s(`meshisp_db_backup_previous_size_bytes{${labels}}`, "1000x2000"),
+            s(`meshisp_db_backup_last_success_timestamp_seconds{${labels}}`, "-97200x20"),
+            s(`meshisp_db_backup_last_run_timestamp_seconds{${labels}}`, "0x20"),
+            s(`meshisp_db_backup_last_run_success{${labels}}`, "0x20"),
+            s(`meshisp_db_backup_last_size_bytes{${labels}}`, "400x20"),
+            s(`meshisp_db_backup_previous_size_bytes{${labels}}`, "1000x20"),
           ],
           alert_rule_test: [
             {
-              eval_time: "30h",
+              eval_time: "10m",
               alertname: "DatabaseBackupTooOld",
-              exp_alerts: [{ exp_labels: { severity: "critical", ...series } }],
+              exp_alerts: [{ exp_labels: { severity: "critical", job: "node", node: "hub", db: "mesh" } }],
             },
             {
-              eval_time: "30h",
+              eval_time: "10m",
               alertname: "DatabaseBackupFailed",
-              exp_alerts: [{ exp_labels: { severity: "warning", ...series } }],
+              exp_alerts: [{ exp_labels: { severity: "warning", job: "node", node: "hub", db: "mesh" } }],
             },
             {
-              eval_time: "30h",
+              eval_time: "10m",
               alertname: "DatabaseBackupShrank",
-              exp_alerts: [{ exp_labels: { severity: "warning", ...series } }],
+              exp_alerts: [{ exp_labels: { severity: "warning", job: "node", node: "hub", db: "mesh" } }],
             },
-            { eval_time: "30h", alertname: "DatabaseBackupNeverRan", exp_alerts: [] },
+            { eval_time: "10m", alertname: "DatabaseBackupNeverRan", exp_alerts: [] },
           ],
         },
         {
-          // At 28 h a backup written at 27.8 h, of the usual size, the last run good: quiet.
+          // A backup 2 h old, of the usual size, the last run good: quiet.
           interval: "1m",
           input_series: [
-            s(`meshisp_db_backup_last_success_timestamp_seconds{${labels}}`, "100000x2000"),
-            s(`meshisp_db_backup_last_run_timestamp_seconds{${labels}}`, "100000x2000"),
-            s(`meshisp_db_backup_last_run_success{${labels}}`, "1x2000"),
-            s(`meshisp_db_backup_last_size_bytes{${labels}}`, "1000x2000"),
-            s(`meshisp_db_backup_previous_size_bytes{${labels}}`, "990x2000"),
+            s(`meshisp_db_backup_last_success_timestamp_seconds{${labels}}`, "-7200x20"),
+            s(`meshisp_db_backup_last_run_timestamp_seconds{${labels}}`, "-7200x20"),
+            s(`meshisp_db_backup_last_run_success{${labels}}`, "1x20"),
+            s(`meshisp_db_backup_last_size_bytes{${labels}}`, "1000x20"),
+            s(`meshisp_db_backup_previous_size_bytes{${labels}}`, "990x20"),
           ],
           alert_rule_test: [
             "DatabaseBackupTooOld",
             "DatabaseBackupFailed",
             "DatabaseBackupShrank",
             "DatabaseBackupNeverRan",
-          ].map((alertname) => ({ eval_time: "28h", alertname, exp_alerts: [] })),
+          ].map((alertname) => ({ eval_time: "10m", alertname, exp_alerts: [] })),
         },
         {
           // No series at all for longer than the allowed age.
