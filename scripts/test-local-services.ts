@@ -9,23 +9,19 @@ import { Session } from "../lib/runner/session.ts";
 import { checkServices } from "./local-services/checks.ts";
 import { cutInternet, restoreInternet } from "./local-services/cut.ts";
 import { declaredOnHub } from "./local-services/declared.ts";
-import { checkFromHere } from "./local-services/from-here.ts";
 
 const HELP = `Checks the hub's local services, the way the community uses them.
 
-Usage: npx tsx scripts/test-local-services.ts -i INVENTORY [--cut-internet] [--from-here] [--hub NAME] [-e key=value ...]
+Usage: npx tsx scripts/test-local-services.ts -i INVENTORY [--cut-internet] [--hub NAME] [-e key=value ...]
 
   --cut-internet   drop the hub's WAN egress with nftables for the checks (Nebula's UDP port and an SSH
                    session over the WAN stay open), check that the DNS forwarders are out of reach, and
                    remove the drop afterwards, also when a check fails or the run is interrupted
-  --from-here      also check, from this machine, what the kitchen LAN is given: each service published on the
-                   hub's LAN address (HTTP) and the DNS cache there (run it from a laptop on the kitchen LAN)
   --hub NAME       the hub to check (default: the first host of group hub)
   -e key=value     override a variable, as the playbooks take it (e.g. -e docker_enabled=true)
 
 What is checked: with docker_enabled, all of docker_services (each probe from the hub, and each container
 healthy); otherwise docker_native_services. A declared service that does not answer is a FAIL with its name.
-Each service gets a PASS or FAIL line of its own, and the last line counts them.
 Exit codes: 0 every check passed, 1 a check failed or bad input.`;
 
 async function main(): Promise<number> {
@@ -35,7 +31,6 @@ async function main(): Promise<number> {
       options: {
         inventory: { type: "string", short: "i" },
         "cut-internet": { type: "boolean" },
-        "from-here": { type: "boolean" },
         hub: { type: "string" },
         extra: { type: "string", short: "e", multiple: true },
         help: { type: "boolean", short: "h" },
@@ -89,12 +84,6 @@ async function main(): Promise<number> {
     if (decl.services.length === 0)
       report(false, "declaration", "the hub declares no local services (docker_enabled, docker_native_services)");
     for (const r of await checkServices(transport, decl)) report(r.ok, r.service, r.detail);
-    if (values["from-here"]) {
-      const here = await checkFromHere(decl);
-      if (here.length === 0)
-        report(false, "from here", `${decl.hub.name} has no LAN address (lan_subnet) to check from here`);
-      for (const r of here) report(r.ok, r.service, r.detail);
-    }
   } finally {
     if (values["cut-internet"]) {
       await restoreInternet(transport);
