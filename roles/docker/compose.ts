@@ -31,8 +31,6 @@ export interface StackInput {
   /** The dns role's directory and files (the dns service mounts them; dnsmasq.conf is part of its config hash). */
   dns: { dir: string; conf: string; hosts: string };
   secrets: ServiceSecrets;
-  /** The node exporter's textfile directory on the hub (the monitoring role's, where the backup writes its metrics). */
-  textfileDir: string;
 }
 
 interface EnvFile {
@@ -46,8 +44,6 @@ export interface Stack {
   envFiles: EnvFile[];
   /** Per service: sha256 of what its container is made of; the container carries it as a label. */
   hashes: Record<string, string>;
-  /** Per service: its image, as the file names it (each must be on the hub before `up`). */
-  images: Record<string, string>;
 }
 
 /** Where a port may be published: the hub's mesh IP, its LAN address, loopback, or addresses the inventory allows. */
@@ -143,8 +139,7 @@ export function buildStack(input: StackInput): Stack {
   const doc = { services, volumes };
   const header = `# The hub's service stack, written by community-mesh-isp (role docker) for ${input.hostName}. Passwords are in ${secretsDir}, not here.\n`;
   // YAML 1.1 quoting: docker-compose 1.29 reads with PyYAML, where a bare yes/no/on/off is a boolean.
-  const images = Object.fromEntries(declared.map((n) => [n, v.docker_services[n].image]));
-  return { yaml: header + YAML.stringify(doc, { version: "1.1" }), envFiles, hashes, images };
+  return { yaml: header + YAML.stringify(doc, { version: "1.1" }), envFiles, hashes };
 }
 
 /** What only some services need: the DNS config mount, the exporters' host views, the apps' env files. */
@@ -168,12 +163,7 @@ function specifics(name: string, s: StackService, input: StackInput, envFiles: E
       return {
         pid: "host",
         volumes: ["/:/host:ro,rslave"],
-        // The textfile collector reads what the hub's jobs write (the database backup's sizes and times: backup.ts).
-        command: [
-          "--path.rootfs=/host",
-          `--web.listen-address=${input.mesh}:${s.port}`,
-          `--collector.textfile.directory=/host${input.textfileDir}`,
-        ],
+        command: ["--path.rootfs=/host", `--web.listen-address=${input.mesh}:${s.port}`],
       };
     case "cadvisor":
       return {

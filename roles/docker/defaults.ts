@@ -38,24 +38,6 @@ export const dockerDefaults = {
   docker_health_start_period: "30s",
   /** Restart policy for every service. */
   docker_restart: "unless-stopped",
-  /**
-   * The engine's own settings, written as /etc/docker/daemon.json (the engine restarts when it changes). Keys merge
-   * with these, key by key, like every mapping of the inventory; a key set to null is left out of the file.
-   * - log rotation for every container (the compose file sets its own too; this covers Grafana's and any other);
-   * - live-restore: containers keep running while the engine restarts (a daemon.json change, a docker.io upgrade);
-   * - ip-forward false: the routing role owns forwarding. Docker, finding net.ipv4.ip_forward off (at its first start
-   *   on a fresh hub, before the routing role ran), turns it on and sets iptables' FORWARD policy to DROP, and the
-   *   hub stops routing the community's traffic to the uplinks.
-   * A hub that must leave the root namespace alone (the lab) adds bridge none, iptables, ip-masq false.
-   * Under systemd, Debian's docker.service passes -H fd:// and --containerd: "hosts" or "containerd" here would make
-   * dockerd refuse to start (a directive both a flag and in the file), so the role refuses them.
-   */
-  docker_daemon_config: {
-    "log-driver": "json-file",
-    "log-opts": { "max-size": "10m", "max-file": "3" },
-    "live-restore": true,
-    "ip-forward": false,
-  } as Record<string, unknown>,
   /** Log rotation (json-file) per container: the hub's disk is small. */
   docker_log_max_size: "10m",
   docker_log_max_files: 3,
@@ -157,21 +139,6 @@ export const dockerDefaults = {
   /** The database and user the apps share. */
   docker_postgres_user: "mesh",
   docker_postgres_db: "mesh",
-  /**
-   * Back the stack's PostgreSQL up on the hub every day (pg_dump inside its container: /usr/local/sbin/meshisp-db-backup,
-   * restored with /usr/local/sbin/meshisp-db-restore). Sizes and times go to the node exporter; an alert fires when
-   * the newest backup is older than docker_backup_max_age_hours. Copy the directory off the hub too: a backup on the
-   * hub's own disk does not survive the disk.
-   */
-  docker_backup_enabled: true,
-  /** When, every day, in the hub's local time (HH:MM). A hub that was off then backs up once it is back. */
-  docker_backup_time: "03:30",
-  /** How long backups are kept, in days (older ones are removed after each good backup, never before). */
-  docker_backup_keep_days: 14,
-  /** Where they are written (root only, 0700). */
-  docker_backup_dir: "/var/backups/meshisp/postgres",
-  /** Alert when the newest backup is older than this (a day, plus time for a slow dump). */
-  docker_backup_max_age_hours: 26,
 };
 
 /** Per-source values: which packages bring the engine and compose, and how compose is called. */

@@ -6,7 +6,6 @@ import { serviceFact } from "../../lib/facts/system.ts";
 import type { InitSystem } from "../../lib/facts/host.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { CONFIG_HASH_LABEL } from "./compose.ts";
-import { imagesFact, imagesPresentCheck, missingImagesError, type StackImages } from "./images.ts";
 
 interface StackContainer {
   service: string;
@@ -24,7 +23,7 @@ interface EngineState {
   containers: StackContainer[];
 }
 
-export const engineFact = (project: string): Fact<EngineState> =>
+const engineFact = (project: string): Fact<EngineState> =>
   defineFact(
     `docker-engine:${project}`,
     sh`command -v docker >/dev/null 2>&1 || { echo cli=absent; exit 0; }; echo cli=present; if v=$(docker version --format ${"{{.Server.Version}}"} 2>&1); then echo "engine=$v"; else echo "error=$(printf '%s' "$v" | tr '\n' ' ' | cut -c1-300)"; exit 0; fi; docker ps -a --filter ${`label=com.docker.compose.project=${project}`} --format ${`container={{.Label "com.docker.compose.service"}} {{.State}} {{.Label "${CONFIG_HASH_LABEL}"}}`}`,
@@ -49,8 +48,6 @@ export interface StackDeploySpec {
   compose: readonly string[];
   /** Config hash per service (see compose.ts). */
   hashes: Record<string, string>;
-  /** Image per service, as the compose file names them: all must be on the hub before `up`. */
-  images: StackImages;
   init: InitSystem;
 }
 
@@ -67,14 +64,10 @@ function stackDrift(state: EngineState, hashes: Record<string, string>): string[
   return reasons;
 }
 
-/**
- * `compose up -d` only when the running containers differ from the file (read from their config-hash label); compose
- * then recreates only the services whose definition changed. Never with an image missing (images.ts).
- */
+/** `compose up -d` only when the running containers differ from the file (read from their config-hash label). */
 export function stackDeployed(spec: StackDeploySpec): Resource {
   const engine = engineFact(spec.project);
   const daemon = serviceFact("docker", spec.init);
-  const images = imagesFact(spec.images);
   const unavailable = (why: string) =>
     new UserError(
       `${spec.hostName}: Docker's engine is not available (${why}), so the hub's service stack cannot run`,
@@ -82,7 +75,7 @@ export function stackDeployed(spec: StackDeploySpec): Resource {
     );
   return {
     name: `Run the hub's service stack (${spec.composeFile})`,
-    facts: [engine, daemon, images],
+    facts: [engine, daemon],
     plan(read) {
       const now = read(engine);
       // Installed, said to be running, and still not answering: starting it again will not help.
@@ -90,38 +83,9 @@ export function stackDeployed(spec: StackDeploySpec): Resource {
       const drift =
         now.engine === null ? ["Docker is being installed or started by this run"] : stackDrift(now, spec.hashes);
       if (drift.length === 0) return null;
-      // The engine answers: refuse now, before this run changes anything on the hub.
-      const absent = now.engine === null ? [] : read(images).absent;
-      if (absent.length) throw missingImagesError(spec.hostName, spec.images, absent);
       const check: Command = sh`docker version >/dev/null 2>&1 || { echo ${`${spec.hostName}: Docker's engine does not answer after installing and starting it; see systemctl status docker and journalctl -u docker, or set docker_enabled: false`} >&2; exit 1; }`;
       const up = sh`${[...spec.compose]} -p ${spec.project} -f ${spec.composeFile} up -d --remove-orphans`;
-      return { commands: [check, imagesPresentCheck(spec.hostName, spec.images), up], summary: drift.join(", ") };
-    },
-  };
-}
-
-/**
- * docker_enabled false on a hub that ran the stack: its containers are stopped, not removed, and its volumes never
- * touched (no `down`, no `-v`, no prune). Stopped because the native DNS cache and node exporter take the same
- * addresses and ports back (roles/dns, roles/monitoring); kept, so the data and the containers are there to start
- * again. Docker keeps a container it was told to stop stopped across engine restarts and reboots (unless-stopped).
- */
-export function stackStopped(spec: { hostName: string; project: string }): Resource {
-  const engine = engineFact(spec.project);
-  const label = `label=com.docker.compose.project=${spec.project}`;
-  return {
-    name: `Stop the container stack on ${spec.hostName} (docker_enabled is false; its containers and volumes are kept)`,
-    facts: [engine],
-    plan(read) {
-      const now = read(engine);
-      // No engine answering: nothing of the stack runs.
-      if (!now.cli || now.engine === null) return null;
-      const running = now.containers.filter((c) => c.state === "running" || c.state === "restarting");
-      if (running.length === 0) return null;
-      return {
-        commands: [sh`ids=$(docker ps -q --filter ${label}) && { [ -z "$ids" ] || docker stop $ids >/dev/null; }`],
-        summary: `stop ${running.map((c) => c.service).join(", ")}`,
-      };
+      return { commands: [check, up], summary: drift.join(", ") };
     },
   };
 }

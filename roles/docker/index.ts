@@ -13,12 +13,9 @@ import type { Resource } from "../../lib/resources/resource.ts";
 import { service } from "../../lib/resources/service.ts";
 import { sysctl } from "../../lib/resources/sysctl.ts";
 import { dnsVarsOf, hubAddresses, renderDnsFiles } from "../dns/records.ts";
-import { debianMonitoring } from "../monitoring/os.ts";
 import { buildStack, type DockerVars, type Stack } from "./compose.ts";
-import { daemonConfigResources, restartDocker } from "./daemon-config.ts";
 import { dockerDefaults, dockerSourceVars } from "./defaults.ts";
-import { backupResources, backupStoppedResources, restartBackupSchedule } from "./backup.ts";
-import { stackDeployed, stackStopped } from "./engine.ts";
+import { stackDeployed } from "./engine.ts";
 
 /** A task that only says why nothing else happens (shown as ok in the run's log). */
 const note = (name: string): Resource => ({ name, facts: [], plan: () => null });
@@ -37,7 +34,6 @@ export function hubStack(ctx: HostContext, secrets: ServiceSecrets): Stack {
     domain: dnsVarsOf(ctx).dns_domain,
     dns: renderDnsFiles(ctx),
     secrets,
-    textfileDir: debianMonitoring(ctx.facts.init).textfileDir,
   });
   // Inventory values (images, limits, ports) end up in the file: refuse one the engine would refuse, before touching the hub.
   const problems = composeProblems(YAML.parse(stack.yaml, { version: "1.1" }));
@@ -78,15 +74,8 @@ export function dockerRole(secrets?: ServiceSecrets): Role {
     defaults: dockerDefaults,
     tasks(ctx) {
       const v = ctx.vars as DockerVars & Record<string, unknown>;
-      if (v.docker_enabled !== true) {
-        // Nothing of the stack on a host that never had it; on a hub that had it, stopped and kept (engine.ts).
-        if (ctx.os !== "debian")
-          return [note(`Leave out the container stack on ${ctx.host.name} (docker_enabled is not true)`)];
-        return [
-          stackStopped({ hostName: ctx.host.name, project: v.docker_project }),
-          ...backupStoppedResources(ctx.facts.init),
-        ];
-      }
+      if (v.docker_enabled !== true)
+        return [note(`Leave out the container stack on ${ctx.host.name} (docker_enabled is not true)`)];
       if (ctx.os !== "debian")
         throw new UserError(
           `${ctx.host.name}: the container stack runs on a Debian hub, not on ${ctx.os}`,
@@ -103,8 +92,6 @@ export function dockerRole(secrets?: ServiceSecrets): Role {
       const composeFile = `${v.docker_dir}/compose.yml`;
       return [
         ...engineResources(ctx, v),
-        // Before the service: an engine started by this run starts with these settings.
-        ...daemonConfigResources(ctx.host.name, v.docker_daemon_config, ctx.facts.init),
         service({ name: "docker", init: ctx.facts.init }),
         // Published ports bind the mesh IP, which appears only once Nebula is up: allow binding it before.
         sysctl({ key: "net.ipv4.ip_nonlocal_bind", value: 1 }),
@@ -112,28 +99,15 @@ export function dockerRole(secrets?: ServiceSecrets): Role {
         directory({ path: v.docker_secrets_dir, mode: "0700" }),
         ...stack.envFiles.map((f) => file({ path: f.path, content: f.content, mode: "0600", secret: true })),
         file({ path: composeFile, content: stack.yaml, mode: "0644" }),
-        // The stack's node-exporter takes the native one's address and port (the monitoring role leaves it alone here).
-        service({
-          name: debianMonitoring(ctx.facts.init).service.nodeExporter,
-          init: ctx.facts.init,
-          enabled: false,
-          state: "stopped",
-        }),
         stackDeployed({
           hostName: ctx.host.name,
           project: v.docker_project,
           composeFile,
           compose: dockerSourceVars[v.docker_source].compose,
           hashes: stack.hashes,
-          images: stack.images,
           init: ctx.facts.init,
         }),
-        ...(v.docker_backup_enabled ? backupResources(ctx, v) : backupStoppedResources(ctx.facts.init)),
       ];
     },
-    handlers: (ctx) => [
-      ...(ctx.vars.docker_enabled === true ? [restartDocker(ctx.facts.init)] : []),
-      restartBackupSchedule(ctx.facts.init),
-    ],
   };
 }

@@ -15,14 +15,10 @@ import { hostContext, inventoryFrom } from "../context.ts";
 import type { HostContext } from "../../lib/play.ts";
 import type { Resource } from "../../lib/resources/resource.ts";
 import { renderDiff } from "../../lib/runner/diff.ts";
-import { planAll } from "../helpers/plan.ts";
 import { openSecretsFile, type ServiceSecrets } from "../../lib/secrets/service-secrets.ts";
 import { dockerDefaults } from "../../roles/docker/defaults.ts";
 import { dockerRole, hubStack } from "../../roles/docker/index.ts";
 import { STACK_SERVICES } from "../../roles/docker/compose.ts";
-import { DAEMON_JSON, renderDaemonConfig } from "../../roles/docker/daemon-config.ts";
-import { BACKUP_SCRIPT, backupRulesFile, renderBackupFiles, RESTORE_SCRIPT } from "../../roles/docker/backup.ts";
-import type { DockerVars } from "../../roles/docker/compose.ts";
 
 const FAST_ARGON = { memoryKiB: 256, iterations: 1, parallelism: 1 };
 const PASSPHRASE = "unit test passphrase";
@@ -157,38 +153,17 @@ interface HostState {
   containers: "current" | "none" | "redis-old";
 }
 
-/** The backup's files as the role writes them on a systemd hub (docker-backup.test.ts checks what they do). */
-function backupFilesOnHost(ctx: HostContext): [string, string][] {
-  const f = renderBackupFiles(ctx, ctx.vars as DockerVars);
-  return [
-    [BACKUP_SCRIPT, f.backup],
-    [RESTORE_SCRIPT, f.restore],
-    ["/etc/systemd/system/meshisp-db-backup.service", f.schedule.service!],
-    ["/etc/systemd/system/meshisp-db-backup.timer", f.schedule.timer!],
-    [backupRulesFile("systemd"), f.alerts],
-  ];
-}
-
 function probesFor(ctx: HostContext, state: HostState): (key: string) => Probe {
   const stack = hubStack(ctx, secrets);
   const contents = new Map<string, string>([
     ...stack.envFiles.map((f) => [f.path, f.content] as [string, string]),
     ["/opt/meshisp/compose.yml", stack.yaml],
-    [DAEMON_JSON, renderDaemonConfig(ctx.host.name, ctx.vars.docker_daemon_config, ctx.facts.init)],
-    ...backupFilesOnHost(ctx),
   ]);
-  const executable = new Set([BACKUP_SCRIPT, RESTORE_SCRIPT]);
   return (key) => {
     const [kind, rest] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
     if (kind === "packages") return state.installed ? "docker.io ii \ndocker-compose ii \n" : "";
-    if (kind === "service") {
-      const name = rest.slice(rest.indexOf(":") + 1);
-      // The backup's timer runs where the role's files are; the native node exporter is not installed.
-      if (name === "meshisp-db-backup.timer") return state.files === "absent" ? "" : "enabled\nactive\n";
-      if (name !== "docker") return "";
+    if (kind === "service")
       return { running: "exists\nenabled\nactive\n", stopped: "exists\nenabled\ninactive\n", absent: "" }[state.daemon];
-    }
-    if (kind === "docker-images") return "cli=present\n";
     if (kind === "sysctl") return "1\n";
     if (kind === "content") return "net.ipv4.ip_nonlocal_bind = 1\n";
     if (kind === "path") {
@@ -197,9 +172,9 @@ function probesFor(ctx: HostContext, state: HostState): (key: string) => Probe {
       if (content === undefined)
         return state.files === "absent"
           ? "absent\n"
-          : `directory\n${/secrets|backups/.test(rest) ? "drwx------" : "drwxr-xr-x"} 4096\nroot\nroot\n`;
+          : `directory\n${rest.includes("secrets") ? "drwx------" : "drwxr-xr-x"} 4096\nroot\nroot\n`;
       if (state.files === "absent") return "absent\n";
-      const mode = rest.endsWith(".env") ? "-rw-------" : executable.has(rest) ? "-rwxr-xr-x" : "-rw-r--r--";
+      const mode = rest.endsWith(".env") ? "-rw-------" : "-rw-r--r--";
       const hash = state.files === "compose-differs" && rest.endsWith("compose.yml") ? sha("old") : sha(content);
       return `file\n${mode} ${content.length}\nroot\nroot\n${hash}  -\n`;
     }
@@ -322,8 +297,8 @@ describe("the docker role's plans", () => {
     expect((error as UserError).hint).toMatch(/systemctl start docker.*docker_enabled: false for hub/);
   });
 
-  it("a host that is not Debian with docker_enabled false -> one task that says so, nothing probed", () => {
-    const ctx = { ...hubContext({ docker_enabled: false }), os: "openwrt" as const };
+  it("docker_enabled false -> one task that says so, nothing probed, nothing run", () => {
+    const ctx = hubContext({ docker_enabled: false });
     const resources = dockerRole(secrets).tasks(ctx);
     expect(resources).toHaveLength(1);
     expect(resources[0].name).toMatch(/Leave out the container stack on hub \(docker_enabled is not true\)/);
@@ -376,106 +351,5 @@ describe("the stack's secrets", () => {
     expect(envDiffs).toHaveLength(5);
     for (const d of envDiffs) expect(d).toContain("(secret content created; not shown)");
     expect(fresh.commands.filter((c) => c.includes("postgres.env")).some((c) => /chmod 0600/.test(c))).toBe(true);
-  });
-});
-
-// ---- docker_enabled false on a hub: the stack stopped, never removed ----
-
-describe("docker_enabled false on a hub that had the stack", () => {
-  type Had = "nothing" | "running" | "stopped" | "engine-down";
-  const disabledProbes = (had: Had) => (key: string) => {
-    if (key.startsWith("docker-engine:")) {
-      if (had === "nothing") return "cli=absent\n";
-      if (had === "engine-down") return "cli=present\nerror=Cannot connect to the Docker daemon\n";
-      const state = had === "running" ? "running" : "exited";
-      return ["cli=present", "engine=20.10.24+dfsg1", ...STACK_SERVICES.map((n) => `container=${n} ${state} h`)].join(
-        "\n",
-      );
-    }
-    if (key.startsWith("service:")) return had === "running" ? "exists\nenabled\nactive\n" : "";
-    if (key.startsWith("path:"))
-      return had === "running" ? `file\n-rw-r--r-- 10\nroot\nroot\n${sha("x")}  -\n` : "absent\n";
-    return undefined;
-  };
-  const rows: { had: Had; commands: RegExp[] }[] = [
-    { had: "nothing", commands: [] },
-    { had: "engine-down", commands: [] },
-    { had: "stopped", commands: [] },
-    {
-      had: "running",
-      commands: [
-        /^ids=\$\(docker ps -q --filter label=com\.docker\.compose\.project=meshisp\) && \{ \[ -z "\$ids" \] \|\| docker stop \$ids >\/dev\/null; \}$/,
-        /^systemctl disable meshisp-db-backup\.timer$/,
-        /^systemctl stop meshisp-db-backup\.timer$/,
-        /^rm -rf \/etc\/prometheus\/rules\/db-backup\.yml$/,
-        /^rm -rf \/var\/lib\/prometheus\/node-exporter\/meshisp_db_backup\.prom$/,
-      ],
-    },
-  ];
-  it.each(rows)(
-    "$had -> the containers stopped if running; volumes, containers and backups never removed",
-    ({ had, commands }) => {
-      const resources = dockerRole(secrets).tasks(hubContext({ docker_enabled: false }));
-      const { changes } = planAll(resources, disabledProbes(had));
-      const shown = changes.flatMap((c) => c.plan.commands.map((x) => x.display()));
-      expect(shown).toHaveLength(commands.length);
-      commands.forEach((re, i) => expect(shown[i]).toMatch(re));
-      for (const c of shown) {
-        expect(c).not.toMatch(
-          /\bdown\b|\bvolume\b|\bprune\b|docker rm|-v\b|--volumes|\/var\/lib\/docker|\/var\/backups/,
-        );
-      }
-      if (had === "running") {
-        expect(changes[0].plan.summary).toBe(`stop ${STACK_SERVICES.join(", ")}`);
-        // Prometheus drops the backups' alerts with them.
-        expect(changes.flatMap((c) => c.resource.notify ?? [])).toContain("reload prometheus");
-      }
-    },
-  );
-});
-
-// ---- A config change restarts only its service ----
-
-describe("each service's config hash (what decides which container compose recreates)", () => {
-  const base = hubStack(hubContext(), secrets).hashes;
-  const rows: { change: string; extra: Record<string, unknown>; dnsConf?: boolean; only: string[] }[] = [
-    {
-      change: "redis's image",
-      extra: { docker_services: { redis: { image: "docker.io/library/redis:7.4-alpine" } } },
-      only: ["redis"],
-    },
-    {
-      change: "an app's memory limit",
-      extra: { docker_services: { "barter-cache": { memory: "300m" } } },
-      only: ["barter-cache"],
-    },
-    { change: "cAdvisor's port", extra: { docker_services: { cadvisor: { port: 8090 } } }, only: ["cadvisor"] },
-    {
-      change: "postgres's user (its env file and the apps' DATABASE_URL)",
-      extra: { docker_postgres_user: "meshdb" },
-      only: ["barter-cache", "brainjoos-sync", "mutual-credit", "postgres"],
-    },
-    {
-      change: "the healthcheck interval of every service",
-      extra: { docker_health_interval: "10s" },
-      only: [...STACK_SERVICES].sort(),
-    },
-    { change: "nothing (a second run)", extra: {}, only: [] },
-  ];
-  it.each(rows)("$change -> $only", ({ extra, only }) => {
-    const next = hubStack(hubContext(extra), secrets).hashes;
-    expect(
-      Object.keys(next)
-        .filter((k) => next[k] !== base[k])
-        .sort(),
-    ).toEqual(only);
-  });
-
-  it("the drift names only the changed service, and a current stack is left alone", () => {
-    const plan = (containers: HostState["containers"]) =>
-      planRole(hubContext(), { installed: true, daemon: "running", engine: "up", files: "same", containers });
-    expect(plan("current").commands).toEqual([]);
-    const redis = plan("redis-old");
-    expect(redis.summaries).toEqual(["redis configuration changed"]);
   });
 });
